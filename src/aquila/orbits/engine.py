@@ -1,0 +1,293 @@
+"""The access engine: every pass of every satellite over every target point, vectorised.
+
+For each satellite, Earth-fixed SGP4 states on a grid (default 60 s) are screened against all
+target points in two stages before any exact geometry is computed:
+
+1. blocks of `block` grid steps: a target is a candidate when its geocentric angle to the block's
+   mean sub-satellite direction is within the block radius + the satellite's maximum reach
+   (central angle for the elevation mask, conservative for the ellipsoid) + one step of motion;
+2. grid samples of candidate blocks: kept ("near") when within reach + one step of motion.
+
+A visible instant inside a grid segment lies within reach + one step of *both* segment ends, so
+every segment that can hold a visible instant has both ends near: no pass is lost to screening.
+On near samples the sine of the elevation S(t) and its rate are computed exactly; rises and sets
+are sign changes of S - sin(mask), culminations sign changes of dS/dt, and passes that peak
+between two samples (both ends below the mask, rising then falling) are found by locating the
+peak. Roots are refined by the Illinois method on cubic-Hermite interpolated SGP4 states (error
+< 1 m at 60 s), so times are good to milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PointPasses", "SatelliteTrack", "passes_for_satellite", "illinois"]
+
+_R_MIN_KM = 6356.752 - 1.0  # polar radius, less 1 km: conservative reach for any target height >= -1 km
+_VERTICAL_DEFLECTION_RAD = np.radians(0.25)  # geodetic vs geocentric vertical (max 0.192 deg) + margin
+
+
+@dataclass
+class SatelliteTrack:
+    """One satellite's Earth-fixed states on the grid, with cubic-Hermite interpolation."""
+
+    seconds: np.ndarray  # (T,)
+    r: np.ndarray  # (T, 3) km
+    v: np.ndarray  # (T, 3) km/s
+
+    def state_at(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Position and velocity at offsets `t` (s), cubic Hermite between grid states."""
+        sec = self.seconds
+        k = np.clip(np.searchsorted(sec, t, side="right") - 1, 0, len(sec) - 2)
+        h = sec[k + 1] - sec[k]
+        tau = ((t - sec[k]) / h)[:, None]
+        hh = h[:, None]
+        t2 = tau * tau
+        t3 = t2 * tau
+        r0, r1 = self.r[k], self.r[k + 1]
+        m0, m1 = self.v[k] * hh, self.v[k + 1] * hh
+        p = (2 * t3 - 3 * t2 + 1) * r0 + (t3 - 2 * t2 + tau) * m0 + (-2 * t3 + 3 * t2) * r1 + (t3 - t2) * m1
+        dp = ((6 * t2 - 6 * tau) * r0 + (3 * t2 - 4 * tau + 1) * m0 + (-6 * t2 + 6 * tau) * r1
+              + (3 * t2 - 2 * tau) * m1) / hh
+        return p, dp
+
+
+def sin_elevation(p: np.ndarray, vel: np.ndarray, g: np.ndarray, u: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Sine of the elevation of satellite (p, vel) seen from site g with vertical u, and its rate (1/s)."""
+    d = p - g
+    rho = np.sqrt(np.einsum("ij,ij->i", d, d))
+    s = np.einsum("ij,ij->i", d, u) / rho
+    rdot = np.einsum("ij,ij->i", d, vel) / rho
+    ds = np.einsum("ij,ij->i", vel, u) / rho - s * rdot / rho
+    return s, ds
+
+
+def illinois(fun: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray, fa: np.ndarray,
+             fb: np.ndarray, iterations: int = 14) -> np.ndarray:
+    """Vectorised Illinois (modified regula falsi) root of `fun` in brackets [a, b] with fa*fb <= 0."""
+    a = a.astype(float).copy()
+    b = b.astype(float).copy()
+    fa = fa.astype(float).copy()
+    fb = fb.astype(float).copy()
+    side = np.zeros(len(a), dtype=np.int8)
+    c = 0.5 * (a + b)
+    for _ in range(iterations):
+        den = fb - fa
+        safe = np.abs(den) > 1e-300
+        c = np.where(safe, b - fb * (b - a) / np.where(safe, den, 1.0), 0.5 * (a + b))
+        c = np.clip(c, np.minimum(a, b), np.maximum(a, b))
+        fc = fun(c)
+        same_b = fc * fb > 0
+        # c replaces b
+        fa = np.where(same_b & (side == -1), fa * 0.5, fa)
+        b = np.where(same_b, c, b)
+        fb = np.where(same_b, fc, fb)
+        # c replaces a
+        other = ~same_b
+        fb = np.where(other & (side == 1), fb * 0.5, fb)
+        a = np.where(other, c, a)
+        fa = np.where(other, fc, fa)
+        side = np.where(same_b, -1, 1).astype(np.int8)
+    return c
+
+
+@dataclass
+class PointPasses:
+    """Passes of one satellite over target points: one row per pass (times are grid offsets, s)."""
+
+    point: np.ndarray
+    rise_s: np.ndarray
+    culm_s: np.ndarray
+    set_s: np.ndarray
+    rise_clipped: np.ndarray  # pass already in progress at the start of the period
+    set_clipped: np.ndarray  # pass still in progress at the end of the period
+    max_sin_el: np.ndarray
+    screening_misses: int = 0  # run boundaries above the mask away from the period ends (should be 0)
+
+    @classmethod
+    def empty(cls) -> PointPasses:
+        z = np.zeros(0)
+        zi = np.zeros(0, np.int64)
+        zb = np.zeros(0, bool)
+        return cls(zi, z, z, z, zb, zb, z)
+
+    def __len__(self) -> int:
+        return len(self.point)
+
+
+def _reach_rad(rn: np.ndarray, mask_rad: float) -> float:
+    eps = mask_rad - _VERTICAL_DEFLECTION_RAD
+    arg = np.clip(_R_MIN_KM * np.cos(eps) / rn, -1.0, 1.0)
+    return float(np.max(np.arccos(arg) - eps))
+
+
+def passes_for_satellite(track: SatelliteTrack, g: np.ndarray, u: np.ndarray, g_unit: np.ndarray,
+                         min_elevation_deg: float, block: int = 8) -> PointPasses:
+    """All passes of one satellite above `min_elevation_deg` over target points (g, u: (M, 3))."""
+    sec, r, v = track.seconds, track.r, track.v
+    nt = len(sec)
+    if nt < 2 or len(g) == 0:
+        return PointPasses.empty()
+    mask_rad = np.radians(min_elevation_deg)
+    sin_mask = np.sin(mask_rad)
+    rn = np.sqrt(np.einsum("ij,ij->i", r, r))
+    s = r / rn[:, None]
+    reach = _reach_rad(rn, mask_rad)
+    step_angle = float(np.arccos(np.clip(np.min(np.einsum("ij,ij->i", s[1:], s[:-1])), -1.0, 1.0)))
+    near_rad = reach + 1.05 * step_angle + 1e-6
+
+    # Stage 1: blocks.
+    nb = -(-nt // block)
+    pad = nb * block - nt
+    sp = np.concatenate([s, np.repeat(s[-1:], pad, axis=0)]) if pad else s
+    sb = sp.reshape(nb, block, 3)
+    c = sb.sum(axis=1)
+    c /= np.sqrt(np.einsum("ij,ij->i", c, c))[:, None]
+    rad_b = np.arccos(np.clip(np.min(np.einsum("nbj,nj->nb", sb, c), axis=1), -1.0, 1.0))
+    cos_thr_b = np.cos(np.minimum(rad_b + near_rad, np.pi))
+    dots = g_unit @ c.T  # (M, nb)
+    tg, bk = np.nonzero(dots >= cos_thr_b[None, :])
+    if len(tg) == 0:
+        return PointPasses.empty()
+
+    # Stage 2: samples of candidate blocks.
+    idx = bk[:, None] * block + np.arange(block)[None, :]
+    valid = idx < nt
+    idx = np.minimum(idx, nt - 1)
+    ds = np.einsum("kbj,kj->kb", s[idx], g_unit[tg])
+    near = valid & (ds >= np.cos(near_rad))
+    counts = near.sum(axis=1)
+    pt = np.repeat(tg, counts)
+    si = idx[near]
+    if len(pt) == 0:
+        return PointPasses.empty()
+
+    # Exact geometry on near samples.
+    gp, up = g[pt], u[pt]
+    S, dS = sin_elevation(r[si], v[si], gp, up)
+    f = S - sin_mask
+    pos = f >= 0
+
+    def f_at(t: np.ndarray, p_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pp, vv = track.state_at(t)
+        return sin_elevation(pp, vv, g[p_idx], u[p_idx])
+
+    def root_f(p_idx: np.ndarray, a: np.ndarray, b: np.ndarray, fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
+        return illinois(lambda t: f_at(t, p_idx)[0] - sin_mask, a, b, fa, fb)
+
+    def root_ds(p_idx: np.ndarray, a: np.ndarray, b: np.ndarray, da: np.ndarray, db: np.ndarray) -> np.ndarray:
+        return illinois(lambda t: f_at(t, p_idx)[1], a, b, da, db)
+
+    cons = (pt[1:] == pt[:-1]) & (si[1:] == si[:-1] + 1)
+    k0 = np.flatnonzero(cons)
+    k1 = k0 + 1
+    t0, t1 = sec[si[k0]], sec[si[k1]]
+    p0, p1 = pos[k0], pos[k1]
+
+    rise_pt: list[np.ndarray] = []
+    rise_t: list[np.ndarray] = []
+    rise_clip: list[np.ndarray] = []
+    set_pt: list[np.ndarray] = []
+    set_t: list[np.ndarray] = []
+    set_clip: list[np.ndarray] = []
+    cul_pt: list[np.ndarray] = []
+    cul_t: list[np.ndarray] = []
+    cul_s: list[np.ndarray] = []
+
+    m = ~p0 & p1
+    if m.any():
+        rise_pt.append(pt[k0[m]])
+        rise_t.append(root_f(pt[k0[m]], t0[m], t1[m], f[k0[m]], f[k1[m]]))
+        rise_clip.append(np.zeros(int(m.sum()), bool))
+    m = p0 & ~p1
+    if m.any():
+        set_pt.append(pt[k0[m]])
+        set_t.append(root_f(pt[k0[m]], t0[m], t1[m], f[k0[m]], f[k1[m]]))
+        set_clip.append(np.zeros(int(m.sum()), bool))
+    peak = (dS[k0] > 0) & (dS[k1] <= 0)
+    m = peak & (p0 | p1)
+    if m.any():
+        tc = root_ds(pt[k0[m]], t0[m], t1[m], dS[k0[m]], dS[k1[m]])
+        cul_pt.append(pt[k0[m]])
+        cul_t.append(tc)
+        cul_s.append(f_at(tc, pt[k0[m]])[0])
+    m = peak & ~p0 & ~p1
+    if m.any():  # brief passes that peak between two samples
+        kk = k0[m]
+        tc = root_ds(pt[kk], t0[m], t1[m], dS[kk], dS[k1[m]])
+        sc, _ = f_at(tc, pt[kk])
+        up_ = sc >= sin_mask
+        if up_.any():
+            kk, tc, sc = kk[up_], tc[up_], sc[up_]
+            a, b = t0[m][up_], t1[m][up_]
+            fc = sc - sin_mask
+            rise_pt.append(pt[kk])
+            rise_t.append(root_f(pt[kk], a, tc, f[kk], fc))
+            rise_clip.append(np.zeros(len(kk), bool))
+            set_pt.append(pt[kk])
+            set_t.append(root_f(pt[kk], tc, b, fc, f[kk + 1]))
+            set_clip.append(np.zeros(len(kk), bool))
+            cul_pt.append(pt[kk])
+            cul_t.append(tc)
+            cul_s.append(sc)
+
+    # Runs of near samples that begin or end above the mask.
+    run_start = np.ones(len(pt), bool)
+    run_start[1:] = ~cons
+    run_end = np.ones(len(pt), bool)
+    run_end[:-1] = ~cons
+    misses = 0
+    m = run_start & pos
+    if m.any():
+        ks = np.flatnonzero(m)
+        misses += int(np.count_nonzero(si[ks] != 0))
+        rise_pt.append(pt[ks])
+        rise_t.append(sec[si[ks]])
+        rise_clip.append(np.ones(len(ks), bool))
+        cul_pt.append(pt[ks])
+        cul_t.append(sec[si[ks]])
+        cul_s.append(S[ks])
+    m = run_end & pos
+    if m.any():
+        ke = np.flatnonzero(m)
+        misses += int(np.count_nonzero(si[ke] != nt - 1))
+        set_pt.append(pt[ke])
+        set_t.append(sec[si[ke]])
+        set_clip.append(np.ones(len(ke), bool))
+        cul_pt.append(pt[ke])
+        cul_t.append(sec[si[ke]])
+        cul_s.append(S[ke])
+
+    if not rise_pt:
+        return PointPasses.empty()
+    rp, rt, rc = (np.concatenate(x) for x in (rise_pt, rise_t, rise_clip))
+    sp_, st, sc_ = (np.concatenate(x) for x in (set_pt, set_t, set_clip))
+    o = np.lexsort((rt, rp))
+    rp, rt, rc = rp[o], rt[o], rc[o]
+    o = np.lexsort((st, sp_))
+    sp_, st, sc_ = sp_[o], st[o], sc_[o]
+    if len(rp) != len(sp_) or np.any(rp != sp_) or np.any(st < rt - 1e-6):
+        raise RuntimeError("access engine: unmatched rise/set events (please report with the inputs)")
+
+    # Culmination: the highest one inside each pass.
+    cp, ct, cs = (np.concatenate(x) for x in (cul_pt, cul_t, cul_s))
+    span = float(sec[-1]) + 10.0
+    ckey = cp * span + ct
+    o = np.argsort(ckey)
+    ckey, ct, cs = ckey[o], ct[o], cs[o]
+    lo = np.searchsorted(ckey, rp * span + rt - 1e-6, side="left")
+    hi = np.searchsorted(ckey, sp_ * span + st + 1e-6, side="right")
+    has = hi > lo
+    if not has.all():  # pragma: no cover - every pass contains a culmination or a clipped edge
+        raise RuntimeError("access engine: pass without culmination (please report with the inputs)")
+    # argmax of cs within [lo, hi) per pass
+    best = np.empty(len(rp), dtype=np.int64)
+    single = hi - lo == 1
+    best[single] = lo[single]
+    for i in np.flatnonzero(~single):
+        best[i] = lo[i] + int(np.argmax(cs[lo[i]:hi[i]]))
+    return PointPasses(rp, rt, ct[best], st, rc, sc_, cs[best], misses)
