@@ -1,0 +1,56 @@
+"""`aquila demo`: the shipped Baltic / Black Sea scenario on the built-in constellation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from aquila.config import Settings
+from aquila.constellation.store import load_constellation
+from aquila.orbits.access import AccessMode, compute_access
+from aquila.orbits.revisit import sharing_gain
+from aquila.orbits.targets import load_targets
+
+__all__ = ["run_demo", "DEMO_TARGETS"]
+
+DEMO_TARGETS = Path(str(resources.files("aquila") / "data" / "demo_aois.geojson"))
+
+
+def run_demo(start: datetime, hours: float, workers: int | None, out: Console, err: Console) -> None:
+    from aquila.cli.main import render_revisit_tables
+
+    settings = Settings()
+    end = start + timedelta(hours=hours)
+    targets = load_targets(DEMO_TARGETS)
+    c = load_constellation(settings.data_dir, start)
+    nominal = sum(1 for s in c if s.nominal)
+    out.print(f"[bold]Aquila demo[/] - {len(c)} satellites of {len(c.owners)} owners over {len(targets)} areas of "
+              f"interest in the Baltic and Black Seas, {start:%Y-%m-%d %H:%M} UTC + {hours:g} h")
+    if nominal:
+        out.print(f"[dim]{nominal} satellites use nominal elements from published orbit facts: revisit is "
+                  "representative, pass times are not (load current elements: aquila constellation update).[/]")
+    res = compute_access(c, targets, start, end, mode=AccessMode.IMAGING, step_s=settings.step_s,
+                         workers=workers or settings.workers)
+    col = res.columns
+    t = Table(title=f"Imaging opportunities in the next {hours:g} h, per nation")
+    for h in ("nation", "sats", "opportunities", "targets reached", "best GSD m", "first (UTC)", "first target"):
+        t.add_column(h, justify="left" if h in ("nation", "first target", "first (UTC)") else "right")
+    sat_owner = np.array([s.owner for s in res.satellites])
+    for owner in c.owners:
+        m = sat_owner[col["sat"]] == owner if len(res) else np.zeros(0, bool)
+        n_sats = int(np.sum(sat_owner == owner))
+        if not m.any():
+            t.add_row(owner, str(n_sats), "0", "0", "-", "-", "-")
+            continue
+        first = int(np.flatnonzero(m)[np.argmin(col["start_s"][m])])
+        t.add_row(owner, str(n_sats), str(int(m.sum())), f"{len(set(col['target'][m].tolist()))}/{len(targets)}",
+                  f"{float(np.min(col['best_gsd_m'][m])):.2f}", res.grid.to_iso(col["start_s"][first:first + 1])[0][5:16].replace("T", " "),
+                  res.targets[int(col["target"][first])].id)
+    out.print(t)
+    out.file.write(render_revisit_tables(sharing_gain(res)))
+    err.print(f"[dim]{len(res)} windows computed; try: aquila access --targets {DEMO_TARGETS} --format table[/]")

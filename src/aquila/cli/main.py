@@ -1,0 +1,472 @@
+"""The `aquila` command line: thin commands over the library.
+
+Machine-readable output (JSON, CSV) goes to stdout or `--output` and is a contract; warnings,
+progress and errors go to stderr. Bad input exits with code 2 and one line naming the file, line
+or field and the expected form.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aquila.config import Settings
+from aquila.constellation.assets import Constellation
+from aquila.constellation.elements import load_elements, parse_omm, parse_tle
+from aquila.constellation.store import ElementStore, fetch_url, load_constellation
+from aquila.errors import AquilaError, InputError, TimeWindowError
+from aquila.orbits.access import AccessMode, AccessResult, check_time_window, compute_access
+from aquila.orbits.targets import Target, load_targets
+
+__all__ = ["main", "cli"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_err = Console(stderr=True, highlight=False)
+_out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"aquila: error: {message}", err=True)
+    sys.exit(2)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn Aquila's errors into one line on stderr and exit code 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AquilaError as exc:
+            _fail(str(exc))
+        except OSError as exc:
+            _fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_time(text: str | None, name: str, default: datetime | None = None) -> datetime:
+    """ISO-8601 time; 'Z' or an offset, or none meaning UTC; 'now' for the current minute."""
+    if text is None or text == "now":
+        if default is not None and text is None:
+            return default
+        return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise TimeWindowError(f"{text!r} is not an ISO-8601 time", field=name,
+                              expected="e.g. 2026-03-19T00:00:00Z") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return t.astimezone(timezone.utc)
+
+
+def _window(start: str | None, end: str | None, settings: Settings) -> tuple[datetime, datetime]:
+    t0 = parse_time(start, "--start")
+    t1 = parse_time(end, "--end", default=t0 + timedelta(hours=24))
+    check_time_window(t0, t1, settings.max_window_days)
+    return t0, t1
+
+
+def _constellation(tle_files: Sequence[str], settings: Settings, epoch: datetime, owners: Sequence[str] = ()
+                   ) -> Constellation:
+    known = load_constellation(settings.data_dir, epoch)
+    if tle_files:
+        c = Constellation.from_files(tle_files, known=known)
+        stale = c.stale(epoch, settings.stale_after_days)
+        for s in stale:
+            _err.print(f"[yellow]warning:[/] {s.name} ({s.norad_id}): elements are "
+                       f"{s.elements.age_days(epoch):.1f} days old at the period start "
+                       f"(older than {settings.stale_after_days:g}); positions may be off by kilometres")
+    else:
+        c = known
+        nominal = sum(1 for s in c if s.nominal)
+        if nominal:
+            _err.print(f"[yellow]note:[/] {nominal} of {len(c)} built-in satellites use nominal elements from "
+                       "published orbit facts (representative revisit, not actual pass times); "
+                       "load current ones with `aquila constellation update`")
+        for s in c.stale(epoch, settings.stale_after_days):
+            _err.print(f"[yellow]warning:[/] {s.name} ({s.norad_id}): stored elements are "
+                       f"{s.elements.age_days(epoch):.1f} days old; run `aquila constellation update`")
+    if owners:
+        c = Constellation([s for s in c if s.owner in set(owners)])
+        if not len(c):
+            raise InputError(f"no satellite belongs to {', '.join(owners)}", field="--owner",
+                             expected="an owner code listed by `aquila constellation list`")
+    return c
+
+
+def _targets(path: str) -> list[Target]:
+    return load_targets(path)
+
+
+def _run(c: Constellation, targets: list[Target], t0: datetime, t1: datetime, mode: AccessMode,
+         min_el: float | None, settings: Settings, workers: int | None) -> AccessResult:
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=_err, transient=True, disable=not _err.is_terminal) as bar:
+        task = bar.add_task(f"{mode.value}: {len(c)} satellites x {len(targets)} targets", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        res = compute_access(c, targets, t0, t1, mode=mode, min_elevation_deg=min_el, step_s=settings.step_s,
+                             workers=workers or settings.workers, max_days=settings.max_window_days,
+                             progress=progress)
+    for norad, msg in sorted(res.errors.items()):
+        _err.print(f"[yellow]warning:[/] satellite left out: {msg}")
+    return res
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        _err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+def _csv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str) -> str:
+    t = Table(title=title, show_lines=False)
+    for col in columns:
+        t.add_column(col, justify="right" if rows and isinstance(rows[0].get(col), (int, float)) else "left")
+    for r in rows:
+        t.add_row(*("" if r.get(col) is None else str(r.get(col)) for col in columns))
+    con = Console(file=io.StringIO(), width=200, highlight=False)
+    con.print(t)
+    return con.file.getvalue()  # type: ignore[attr-defined]
+
+
+def _meta(res: AccessResult) -> dict[str, Any]:
+    return {
+        "start": res.grid.to_iso(__import__("numpy").array([0.0]))[0],
+        "end": res.grid.to_iso(__import__("numpy").array([res.span_s]))[0],
+        "mode": res.mode.value, "min_elevation_deg": res.min_elevation_deg,
+        "satellites": len(res.satellites), "targets": len(res.targets),
+        "nominal_elements": sum(1 for s in res.satellites if s.nominal),
+        "errors": [{"norad_id": k, "message": v} for k, v in sorted(res.errors.items())],
+    }
+
+
+common_opts = [
+    click.option("--tle", "tle_files", multiple=True, type=click.Path(dir_okay=False),
+                 help="TLE or OMM file (repeatable); default: the built-in constellation"),
+    click.option("--targets", "targets_path", required=True, type=click.Path(dir_okay=False),
+                 help="GeoJSON FeatureCollection of points/polygons; target name = feature id or properties.name"),
+    click.option("--start", help="ISO-8601 UTC start (default: now)"),
+    click.option("--end", help="ISO-8601 UTC end (default: start + 24 h)"),
+    click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="json", show_default=True),
+    click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout"),
+    click.option("--owner", "owners", multiple=True, help="only satellites of this owner (repeatable), e.g. FRA"),
+    click.option("--workers", type=click.IntRange(1, 64), help="processes (default: CPU count)"),
+]
+
+
+def with_common(fn: F) -> F:
+    for opt in reversed(common_opts):
+        fn = opt(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aquila")
+def cli() -> None:
+    """Aquila: the allied virtual constellation - access windows, revisit and sharing gain."""
+
+
+@cli.command()
+@with_common
+@click.option("--min-elevation", "min_el", type=float, default=10.0, show_default=True,
+              help="elevation mask, degrees")
+@handle_errors
+def passes(tle_files: tuple[str, ...], targets_path: str, start: str | None, end: str | None, fmt: str,
+           output: str | None, owners: tuple[str, ...], workers: int | None, min_el: float) -> None:
+    """Visibility passes (rise, culmination, set) of satellites over targets."""
+    settings = Settings()
+    t0, t1 = _window(start, end, settings)
+    targets = _targets(targets_path)
+    c = _constellation(tle_files, settings, t0, owners)
+    res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers)
+    rows = [{"norad_id": r["norad_id"], "satellite": r["satellite"], "owner": r["owner"], "target": r["target"],
+             "rise": r["start"], "culmination": r["culmination"], "set": r["end"],
+             "max_elevation_deg": r["max_elevation_deg"], "duration_s": r["duration_s"],
+             "rise_clipped": r["start_clipped"], "set_clipped": r["end_clipped"]} for r in res.records()]
+    cols = ["norad_id", "satellite", "target", "rise", "culmination", "set", "max_elevation_deg"]
+    if fmt == "json":
+        _emit(json.dumps({"passes": rows, **_meta(res)}, indent=1) + "\n", output)
+    elif fmt == "csv":
+        _emit(_csv(rows, cols + ["owner", "duration_s", "rise_clipped", "set_clipped"]), output)
+    else:
+        _emit(_table(rows, cols, f"{len(rows)} passes above {min_el:g} deg"), output)
+
+
+@cli.command()
+@with_common
+@click.option("--min-elevation", "min_el", type=float, default=0.0, show_default=True,
+              help="lowest elevation the sensor may look at, degrees")
+@handle_errors
+def access(tle_files: tuple[str, ...], targets_path: str, start: str | None, end: str | None, fmt: str,
+           output: str | None, owners: tuple[str, ...], workers: int | None, min_el: float) -> None:
+    """Imaging opportunities: field of regard, SAR incidence band, optical Sun elevation."""
+    settings = Settings()
+    t0, t1 = _window(start, end, settings)
+    targets = _targets(targets_path)
+    c = _constellation(tle_files, settings, t0, owners)
+    res = _run(c, targets, t0, t1, AccessMode.IMAGING, min_el, settings, workers)
+    sensor = {s.norad_id: s.sensor for s in res.satellites}
+    rows = []
+    for r in res.records():
+        sen = sensor[r["norad_id"]]
+        rows.append({"norad_id": r["norad_id"], "satellite": r["satellite"], "owner": r["owner"],
+                     "sensor": sen.type.value, "target": r["target"], "start": r["start"],
+                     "closest_approach": r["culmination"], "end": r["end"], "duration_s": r["duration_s"],
+                     "max_elevation_deg": r["max_elevation_deg"], "min_off_nadir_deg": r["min_off_nadir_deg"],
+                     "best_gsd_m": r["best_gsd_m"], "start_clipped": r["start_clipped"],
+                     "end_clipped": r["end_clipped"]})
+    cols = ["satellite", "owner", "sensor", "target", "start", "end", "max_elevation_deg", "min_off_nadir_deg",
+            "best_gsd_m"]
+    if fmt == "json":
+        _emit(json.dumps({"opportunities": rows, **_meta(res)}, indent=1) + "\n", output)
+    elif fmt == "csv":
+        _emit(_csv(rows, list(rows[0].keys()) if rows else cols), output)
+    else:
+        _emit(_table(rows, cols, f"{len(rows)} imaging opportunities"), output)
+
+
+@cli.command()
+@click.option("--tle", "tle_files", multiple=True, type=click.Path(dir_okay=False),
+              help="TLE or OMM file (repeatable); default: the built-in constellation")
+@click.option("--targets", "targets_path", type=click.Path(dir_okay=False), help="GeoJSON targets")
+@click.option("--grid", "bbox", help="coverage grid instead of targets: west,south,east,north (deg)")
+@click.option("--resolution", type=float, default=2.0, show_default=True, help="grid cell size, degrees")
+@click.option("--start", help="ISO-8601 UTC start (default: now)")
+@click.option("--end", help="ISO-8601 UTC end (default: start + 24 h)")
+@click.option("--mode", type=click.Choice(["imaging", "visibility"]), default="imaging", show_default=True)
+@click.option("--min-elevation", "min_el", type=float, help="deg (default: 0 imaging, 10 visibility)")
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout")
+@click.option("--plot", type=click.Path(dir_okay=False), help="also draw a chart: FILE.png or FILE.html")
+@click.option("--owner", "owners", multiple=True, help="only satellites of this owner (repeatable)")
+@click.option("--workers", type=click.IntRange(1, 64), help="processes (default: CPU count)")
+@handle_errors
+def revisit(tle_files: tuple[str, ...], targets_path: str | None, bbox: str | None, resolution: float,
+            start: str | None, end: str | None, mode: str, min_el: float | None, fmt: str, output: str | None,
+            plot: str | None, owners: tuple[str, ...], workers: int | None) -> None:
+    """Revisit statistics per target, and the sharing gain of pooling (or a coverage heat map with --grid)."""
+    from aquila.orbits.coverage import coverage_grid, parse_bbox
+    from aquila.orbits.plots import plot_coverage, plot_sharing_gain, save_figure
+    from aquila.orbits.revisit import sharing_gain
+
+    settings = Settings()
+    if plot and not plot.lower().endswith((".png", ".html")):
+        raise InputError(f"{plot!r}", field="--plot", expected="a file name ending in .png or .html")
+    if (targets_path is None) == (bbox is None):
+        raise InputError("give exactly one of --targets and --grid", field="--targets/--grid",
+                         expected="--targets FILE.geojson, or --grid west,south,east,north")
+    t0, t1 = _window(start, end, settings)
+    c = _constellation(tle_files, settings, t0, owners)
+    amode = AccessMode(mode)
+    if bbox is not None:
+        box = parse_bbox(bbox)
+        grid = coverage_grid(list(c), box, resolution, t0, t1, mode=amode, min_elevation_deg=min_el,
+                             workers=workers or settings.workers)
+        doc = {"bbox": list(box), "resolution_deg": resolution, "lat_deg": grid.lat_deg.round(4).tolist(),
+               "lon_deg": grid.lon_deg.round(4).tolist(), "max_gap_h": (grid.max_gap_s / 3600).round(3).tolist(),
+               "mean_gap_h": (grid.mean_gap_s / 3600).round(3).tolist(),
+               "accesses_per_day": grid.accesses_per_day.round(3).tolist()}
+        if fmt == "json":
+            _emit(json.dumps(doc) + "\n", output)
+        else:
+            import numpy as np
+
+            _emit(f"{grid.max_gap_s.size} cells: max gap {np.max(grid.max_gap_s) / 3600:.2f} h worst, "
+                  f"{np.median(grid.max_gap_s) / 3600:.2f} h median; "
+                  f"{np.mean(grid.accesses_per_day):.1f} accesses/day per cell on average\n", output)
+        if plot:
+            save_figure(plot_coverage(grid, f"Maximum revisit gap, {mode} (hours)"), plot)
+            _err.print(f"wrote {plot}")
+        return
+    assert targets_path is not None
+    targets = _targets(targets_path)
+    res = _run(c, targets, t0, t1, amode, min_el, settings, workers)
+    gain = sharing_gain(res)
+    doc = {"period": {"start": t0.isoformat().replace("+00:00", "Z"), "end": t1.isoformat().replace("+00:00", "Z"),
+                      "mode": mode, "gaps": "closed period: the lead-in before the first access and the tail "
+                      "after the last count as gaps; a target never accessed has one gap of the whole period"},
+           **gain.as_dict()}
+    if fmt == "json":
+        _emit(json.dumps(doc, indent=1) + "\n", output)
+    else:
+        _emit(render_revisit_tables(gain), output)
+    if plot:
+        save_figure(plot_sharing_gain(gain), plot, table_html=_html_gain_table(gain))
+        _err.print(f"wrote {plot}")
+
+
+def _hours(s: float | None) -> str:
+    return "-" if s is None else f"{s / 3600:.1f}"
+
+
+def render_revisit_tables(gain: Any) -> str:
+    con = Console(file=io.StringIO(), width=160, highlight=False)
+    t = Table(title="Revisit per target (pooled constellation)")
+    for col in ("target", "accesses", "per day", "first access h", "mean gap h", "p90 gap h", "max gap h"):
+        t.add_column(col, justify="left" if col == "target" else "right")
+    for s in gain.pooled:
+        t.add_row(s.target, str(s.accesses), f"{s.accesses_per_day:.1f}", _hours(s.time_to_first_access_s),
+                  _hours(s.mean_gap_s), _hours(s.p90_gap_s), _hours(s.max_gap_s))
+    con.print(t)
+    t = Table(title="Sharing gain: worst gap over all targets, own satellites vs the pool")
+    for col in ("nation", "sats", "own worst gap h", "pooled worst gap h", "reduction", "best single partner"):
+        t.add_column(col, justify="left" if col in ("nation", "best single partner") else "right")
+    for n in gain.nations:
+        partner = "-" if n.best_partner is None else f"{n.best_partner} ({_hours(n.best_partner_worst_gap_s)} h)"
+        t.add_row(n.nation, str(n.satellites), _hours(n.own_worst_gap_s), _hours(n.pooled_worst_gap_s),
+                  f"{100 * n.worst_gap_reduction:.0f}%", partner)
+    con.print(t)
+    t = Table(title="Contributions: what the pool loses without each owner")
+    for col in ("owner", "sats", "worst gap without h", "worst gap +h", "mean max gap +h"):
+        t.add_column(col, justify="left" if col == "owner" else "right")
+    for k in gain.contributions:
+        t.add_row(k.owner, str(k.satellites), _hours(k.worst_gap_without_s), f"{k.worst_gap_increase_s / 3600:+.2f}",
+                  f"{k.mean_max_gap_increase_s / 3600:+.2f}")
+    con.print(t)
+    return con.file.getvalue()  # type: ignore[attr-defined]
+
+
+def _html_gain_table(gain: Any) -> str:
+    import html
+
+    rows = "".join(f"<tr><td>{html.escape(n.nation)}</td><td>{n.satellites}</td><td>{_hours(n.own_worst_gap_s)}</td>"
+                   f"<td>{_hours(n.pooled_worst_gap_s)}</td><td>{100 * n.worst_gap_reduction:.0f}%</td></tr>"
+                   for n in gain.nations)
+    return ("<table border=1 cellpadding=4><tr><th>nation</th><th>satellites</th><th>own worst gap h</th>"
+            f"<th>pooled worst gap h</th><th>reduction</th></tr>{rows}</table>")
+
+
+@cli.group()
+def constellation() -> None:
+    """The built-in virtual constellation and its element sets."""
+
+
+def _sat_row(s: Any, at: datetime) -> dict[str, Any]:
+    es = s.elements
+    return {"norad_id": s.norad_id, "name": s.name, "owner": s.owner, "operator": s.operator, "kind": s.kind.value,
+            "sensor": s.sensor.type.value, "gsd_m": s.sensor.gsd_m, "max_off_nadir_deg": s.sensor.max_off_nadir_deg,
+            "incidence_deg": [s.sensor.min_incidence_deg, s.sensor.max_incidence_deg]
+            if s.sensor.type.value == "sar" else None,
+            "min_sun_elevation_deg": s.sensor.min_sun_elevation_deg,
+            "elements": "nominal" if es.nominal else "tracked",
+            "epoch": es.epoch.isoformat().replace("+00:00", "Z"), "age_days": round(es.age_days(at), 2),
+            "altitude_km": round(es.mean_altitude_km, 1), "inclination_deg": round(es.inclination_deg, 3)}
+
+
+@constellation.command("list")
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
+@click.option("--owner", "owners", multiple=True, help="only this owner (repeatable)")
+@handle_errors
+def constellation_list(fmt: str, owners: tuple[str, ...]) -> None:
+    """List the satellites: owner, operator, sensor, and whether elements are nominal or tracked."""
+    settings = Settings()
+    now = datetime.now(timezone.utc)
+    c = load_constellation(settings.data_dir, now)
+    rows = [_sat_row(s, now) for s in c if not owners or s.owner in owners]
+    if fmt == "json":
+        _emit(json.dumps({"satellites": rows}, indent=1) + "\n", None)
+    else:
+        cols = ["norad_id", "name", "owner", "operator", "kind", "sensor", "gsd_m", "max_off_nadir_deg", "elements",
+                "altitude_km", "inclination_deg"]
+        _emit(_table(rows, cols, f"{len(rows)} satellites, {len({r['owner'] for r in rows})} owners"), None)
+
+
+@constellation.command("show")
+@click.argument("norad_id", type=int)
+@handle_errors
+def constellation_show(norad_id: int) -> None:
+    """Show one satellite's facts and elements as JSON."""
+    settings = Settings()
+    now = datetime.now(timezone.utc)
+    c = load_constellation(settings.data_dir, now)
+    try:
+        s = c[norad_id]
+    except KeyError:
+        raise InputError(f"{norad_id} is not in the constellation", field="NORAD_ID",
+                         expected="a NORAD id listed by `aquila constellation list`") from None
+    row = _sat_row(s, now)
+    row["sensor_mode"] = s.sensor.mode
+    row["source"] = s.elements.source
+    _emit(json.dumps(row, indent=1) + "\n", None)
+
+
+@constellation.command("update")
+@click.option("--url", help="CelesTrak GP URL (TLE or OMM JSON/XML/CSV)")
+@click.option("--file", "path", type=click.Path(dir_okay=False), help="a GP file downloaded elsewhere")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default: AQUILA_DATA_DIR)")
+@handle_errors
+def constellation_update(url: str | None, path: str | None, data_dir: str | None) -> None:
+    """Load current element sets; satellites they cover stop being nominal."""
+    settings = Settings() if data_dir is None else Settings(data_dir=Path(data_dir))
+    if (url is None) == (path is None):
+        raise InputError("give exactly one of --url and --file", field="--url/--file",
+                         expected="--url https://... or --file gp.json")
+    if url:
+        text, source = fetch_url(url), url
+        stripped = text.lstrip()
+        sets = parse_omm(text, url) if stripped[:1] in "[{<" or stripped.upper().startswith("OBJECT_NAME") \
+            else parse_tle(text, url)
+    else:
+        assert path is not None
+        sets = load_elements(path)
+        text, source = Path(path).read_text(encoding="utf-8-sig"), str(Path(path).resolve())
+    now = datetime.now(timezone.utc)
+    c = load_constellation(None, now)
+    updated, unknown = c.update_elements(sets)
+    ElementStore(settings.data_dir).save(text, source, len(sets))
+    old = [s for s in sets if s.age_days(now) > settings.stale_after_days]
+    _err.print(f"loaded {len(sets)} element sets from {source}: {updated} built-in satellites now tracked, "
+               f"{len(unknown)} not in the built-in catalogue (usable with --tle)")
+    if old:
+        _err.print(f"[yellow]warning:[/] {len(old)} element sets are older than {settings.stale_after_days:g} days")
+    click.echo(json.dumps({"loaded": len(sets), "updated": updated, "unknown": len(unknown),
+                           "stale": len(old), "store": str(ElementStore(settings.data_dir).path)}))
+
+
+@cli.command()
+@click.option("--start", help="ISO-8601 UTC start (default: now)")
+@click.option("--hours", type=click.FloatRange(1, 24 * 7), default=24.0, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64))
+@handle_errors
+def demo(start: str | None, hours: float, workers: int | None) -> None:
+    """The shipped scenario: Baltic and Black Sea areas, next 24 h per nation, and the sharing gain."""
+    from aquila.cli.demo import run_demo
+
+    t0 = parse_time(start, "--start")
+    run_demo(t0, hours, workers, _out, _err)
+
+
+def main() -> None:
+    cli(prog_name="aquila")
+
+
+def demo_targets_path() -> Path:
+    return Path(str(resources.files("aquila") / "data" / "demo_aois.geojson"))

@@ -1,0 +1,28 @@
+"""Settings (environment prefix `AQUILA_`), built by the CLI or an application, never at import."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_data_dir"]
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "aquila"
+
+
+class Settings(BaseSettings):
+    """Instance settings; every field can be set as AQUILA_<NAME> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="AQUILA_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="where updated element sets are kept")
+    stale_after_days: float = Field(7.0, gt=0, description="warn when tracked elements are older than this")
+    step_s: float = Field(60.0, ge=1, le=300, description="propagation grid step of the access engine")
+    workers: int | None = Field(None, ge=1, description="processes for access computations (default: CPUs)")
+    max_window_days: float = Field(92.0, gt=0, description="longest analysis period accepted")

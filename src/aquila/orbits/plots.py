@@ -1,0 +1,83 @@
+"""Plots people would rather look at than read: sharing gain bars and revisit heat maps (PNG/HTML)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+
+from aquila.errors import InputError
+from aquila.orbits.coverage import CoverageGrid
+from aquila.orbits.revisit import SharingGain
+
+__all__ = ["plot_sharing_gain", "plot_coverage", "save_figure"]
+
+
+def _figure():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_sharing_gain(gain: SharingGain, title: str = "Worst revisit gap: own satellites vs the pool"):  # type: ignore[no-untyped-def]
+    """Horizontal bars per nation: own worst gap and pooled worst gap (hours)."""
+    plt = _figure()
+    nations = [n.nation for n in gain.nations]
+    own = [n.own_worst_gap_s / 3600 for n in gain.nations]
+    pooled = [n.pooled_worst_gap_s / 3600 for n in gain.nations]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(nations) + 1.5))
+    y = np.arange(len(nations))
+    ax.barh(y + 0.2, own, height=0.4, label="own satellites", color="#c0504d")
+    ax.barh(y - 0.2, pooled, height=0.4, label="pooled constellation", color="#4f81bd")
+    ax.set_yticks(y, nations)
+    ax.invert_yaxis()
+    ax.set_xlabel("worst gap over the targets (hours)")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_coverage(grid: CoverageGrid, title: str = "Maximum revisit gap (hours)"):  # type: ignore[no-untyped-def]
+    """Heat map of the max gap per cell, with coastlines-free lon/lat axes."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    dlat = grid.lat_deg[1] - grid.lat_deg[0] if len(grid.lat_deg) > 1 else 1.0
+    dlon = grid.lon_deg[1] - grid.lon_deg[0] if len(grid.lon_deg) > 1 else 1.0
+    extent = (grid.lon_deg[0] - dlon / 2, grid.lon_deg[-1] + dlon / 2, grid.lat_deg[0] - dlat / 2,
+              grid.lat_deg[-1] + dlat / 2)
+    im = ax.imshow(grid.max_gap_s / 3600.0, origin="lower", extent=extent, cmap="magma_r", aspect="auto")
+    fig.colorbar(im, ax=ax, label="hours")
+    ax.set_xlabel("longitude (deg)")
+    ax.set_ylabel("latitude (deg)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path: str | Path, table_html: str = "") -> Path:  # type: ignore[no-untyped-def]
+    """Write a figure as PNG, or as a self-contained HTML page (figure inline plus a table)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".png", ".html"):
+        raise InputError(f"{p.name}", field="plot", expected="a file name ending in .png or .html")
+    if suffix == ".png":
+        fig.savefig(p, dpi=120)
+    else:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=120)
+        img = base64.b64encode(buf.getvalue()).decode()
+        title = html.escape(fig.axes[0].get_title() if fig.axes else "Aquila")
+        p.write_text(f"<!doctype html><meta charset='utf-8'><title>{title}</title>"
+                     f"<body style='font-family:sans-serif'><h1>{title}</h1>"
+                     f"<img alt='{title}' src='data:image/png;base64,{img}'>{table_html}</body>\n", encoding="utf-8")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return p
