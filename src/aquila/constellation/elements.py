@@ -108,7 +108,7 @@ def _num(text: str, source: str, line: int, fld: str, expected: str) -> float:
         raise  # unreachable
 
 
-def _check_tle_line(text: str, number: int, source: str, lineno: int) -> str:
+def _check_tle_line(text: str, number: int, source: str, lineno: int, checksum: bool = True) -> str:
     line = text.rstrip()
     if len(line) < _TLE_LINE_LENGTH:
         _fail(f"TLE line {number} is truncated: {len(line)} columns", source, lineno, f"line {number}",
@@ -118,6 +118,8 @@ def _check_tle_line(text: str, number: int, source: str, lineno: int) -> str:
               _EXPECTED_TLE)
     if line[0] != str(number) or line[1] != " ":
         _fail(f"line starts with {line[:2]!r}", source, lineno, "line number", f"'{number} ' at column 1")
+    if not checksum:
+        return line
     if not line[68].isdigit():
         _fail(f"checksum column holds {line[68]!r}", source, lineno, "checksum", "a digit in column 69")
     want = tle_checksum(line)
@@ -158,15 +160,20 @@ def _validate_tle_ranges(l1: str, l2: str, source: str, lineno: int) -> None:
               source, l2no, "eccentricity", f"e < {1 - EARTH_RADIUS_KM / a_km:.4f} for this mean motion")
 
 
-def parse_tle(text: str, source: str = "<string>") -> list[ElementSet]:
-    """Parse 2-line or 3-line (named) element sets; raise `ElementSetError` at the first bad record."""
-    sets, errors = parse_tle_collect(text, source)
+def parse_tle(text: str, source: str = "<string>", *, checksum: bool = True) -> list[ElementSet]:
+    """Parse 2-line or 3-line (named) element sets; raise `ElementSetError` at the first bad record.
+
+    `checksum=False` skips only the mod-10 check (for hand-edited sets such as Vallado's
+    verification file); every format and range check still applies.
+    """
+    sets, errors = parse_tle_collect(text, source, checksum=checksum)
     if errors:
         raise errors[0]
     return sets
 
 
-def parse_tle_collect(text: str, source: str = "<string>") -> tuple[list[ElementSet], list[ElementSetError]]:
+def parse_tle_collect(text: str, source: str = "<string>", *, checksum: bool = True
+                      ) -> tuple[list[ElementSet], list[ElementSetError]]:
     """Parse TLE text, returning the good sets and one error per bad record (batch-friendly)."""
     lines = text.splitlines()
     out: list[ElementSet] = []
@@ -184,8 +191,8 @@ def parse_tle_collect(text: str, source: str = "<string>") -> tuple[list[Element
             try:
                 if i + 1 >= len(lines):
                     _fail("line 1 has no line 2 after it", source, lineno, "line 2", _EXPECTED_TLE)
-                l1 = _check_tle_line(raw.strip(), 1, source, lineno)
-                l2 = _check_tle_line(lines[i + 1].strip(), 2, source, lineno + 1)
+                l1 = _check_tle_line(raw.strip(), 1, source, lineno, checksum)
+                l2 = _check_tle_line(lines[i + 1].strip(), 2, source, lineno + 1, checksum)
                 if l1[2:7] != l2[2:7]:
                     _fail(f"catalogue numbers differ: {l1[2:7]!r} on line 1, {l2[2:7]!r} on line 2", source,
                           lineno + 1, "catalogue number", "the same NORAD id on both lines")

@@ -1,0 +1,48 @@
+"""Shared fixtures: generated real-looking elements, and ../shared/data when it is present."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aquila.constellation.elements import ElementSet
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+EPOCH = datetime(2026, 3, 19, tzinfo=timezone.utc)
+
+
+def shared_path(*parts: str) -> Path:
+    p = SHARED_DATA.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"{p} is absent (../shared/data is only beside CI and developer checkouts)")
+    return p
+
+
+def generated_elements(n: int, seed: int = 7, epoch: datetime = EPOCH) -> list[ElementSet]:
+    """Real-looking LEO element sets: 400-900 km, inclinations 30-100 deg, small e, real drag terms."""
+    from sgp4.api import WGS72, Satrec
+
+    rng = np.random.default_rng(seed)
+    out = []
+    epoch_1949 = (epoch - datetime(1949, 12, 31, tzinfo=timezone.utc)).total_seconds() / 86400.0
+    for i in range(n):
+        alt = rng.uniform(400, 900)
+        a = 6378.137 + alt
+        n_rad_min = math.sqrt(398600.4418 / a**3) * 60
+        sat = Satrec()
+        sat.sgp4init(WGS72, "i", 90000 + i, epoch_1949 - rng.uniform(0, 2), rng.uniform(1e-5, 2e-4), 0.0, 0.0,
+                     rng.uniform(1e-4, 0.01), math.radians(rng.uniform(0, 360)),
+                     math.radians(rng.uniform(30, 100)), math.radians(rng.uniform(0, 360)), n_rad_min,
+                     math.radians(rng.uniform(0, 360)))
+        out.append(ElementSet(90000 + i, f"GEN-{i}", sat, "generated"))
+    return out
+
+
+def random_points(n: int, seed: int = 3, max_abs_lat: float = 85.0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    lim = math.sin(math.radians(max_abs_lat))
+    return np.degrees(np.arcsin(rng.uniform(-lim, lim, n))), rng.uniform(-180, 180, n)
