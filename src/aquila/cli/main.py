@@ -77,7 +77,7 @@ def parse_time(text: str | None, name: str, default: datetime | None = None) -> 
 def _window(start: str | None, end: str | None, settings: Settings) -> tuple[datetime, datetime]:
     t0 = parse_time(start, "--start")
     t1 = parse_time(end, "--end", default=t0 + timedelta(hours=24))
-    check_time_window(t0, t1, settings.max_window_days)
+    check_time_window(t0, t1, settings.max_window_days, fields=("--start", "--end"))
     return t0, t1
 
 

@@ -150,18 +150,19 @@ class AccessResult:
         return out
 
 
-def check_time_window(start: datetime, end: datetime, max_days: float = MAX_WINDOW_DAYS) -> None:
+def check_time_window(start: datetime, end: datetime, max_days: float = MAX_WINDOW_DAYS, *,
+                      fields: tuple[str, str] = ("start", "end")) -> None:
     """Raise `TimeWindowError` unless start < end, both UTC-aware, and the span is at most `max_days`."""
-    for name, t in (("start", start), ("end", end)):
+    for name, t in zip(fields, (start, end), strict=True):
         if t.tzinfo is None:
             raise TimeWindowError(f"{t.isoformat()} has no time zone", field=name,
                                   expected="an ISO-8601 UTC time such as 2026-03-19T00:00:00Z")
     if end <= start:
-        raise TimeWindowError(f"end {end.isoformat()} is not after start {start.isoformat()}", field="end",
+        raise TimeWindowError(f"end {end.isoformat()} is not after start {start.isoformat()}", field=fields[1],
                               expected="an end time later than the start time")
     span_days = (end - start).total_seconds() / 86400.0
     if span_days > max_days:
-        raise TimeWindowError(f"the window is {span_days:.0f} days long", field="end",
+        raise TimeWindowError(f"the window is {span_days:.0f} days long", field=fields[1],
                               expected=f"at most {max_days:g} days; split longer studies into several runs")
 
 
