@@ -95,6 +95,99 @@ def illinois(fun: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarr
     return c
 
 
+class _Segments:
+    """A batch of (grid segment, target point) pairs with cubic-Hermite states, evaluated at tau in [0, 1]."""
+
+    def __init__(self, track: SatelliteTrack, k: np.ndarray, g: np.ndarray, u: np.ndarray) -> None:
+        sec = track.seconds
+        self.t0 = sec[k]
+        self.h = sec[k + 1] - sec[k]
+        hh = self.h[:, None]
+        self.r0, self.r1 = track.r[k], track.r[k + 1]
+        self.m0, self.m1 = track.v[k] * hh, track.v[k + 1] * hh
+        self.g, self.u = g, u
+
+    def subset(self, m: np.ndarray) -> _Segments:
+        out = object.__new__(_Segments)
+        for name in ("t0", "h", "r0", "r1", "m0", "m1", "g", "u"):
+            setattr(out, name, getattr(self, name)[m])
+        return out
+
+    def eval(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """sin(elevation) and its derivative with respect to tau (not time)."""
+        t = tau[:, None]
+        t2 = t * t
+        t3 = t2 * t
+        p = (2 * t3 - 3 * t2 + 1) * self.r0 + (t3 - 2 * t2 + t) * self.m0 + (-2 * t3 + 3 * t2) * self.r1 \
+            + (t3 - t2) * self.m1
+        dp = (6 * t2 - 6 * t) * (self.r0 - self.r1) + (3 * t2 - 4 * t + 1) * self.m0 + (3 * t2 - 2 * t) * self.m1
+        s, ds = sin_elevation(p, dp, self.g, self.u)
+        return s, ds
+
+
+def _cubic(f0: np.ndarray, d0: np.ndarray, f1: np.ndarray, d1: np.ndarray, tau: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cubic Hermite through (0, f0, d0) and (1, f1, d1): value, first and second derivative at tau."""
+    t2 = tau * tau
+    t3 = t2 * tau
+    val = (2 * t3 - 3 * t2 + 1) * f0 + (t3 - 2 * t2 + tau) * d0 + (-2 * t3 + 3 * t2) * f1 + (t3 - t2) * d1
+    der = (6 * t2 - 6 * tau) * (f0 - f1) + (3 * t2 - 4 * tau + 1) * d0 + (3 * t2 - 2 * tau) * d1
+    sec = (12 * tau - 6) * (f0 - f1) + (6 * tau - 4) * d0 + (6 * tau - 2) * d1
+    return val, der, sec
+
+
+def _refine_root(seg: _Segments, level: float, a: np.ndarray, b: np.ndarray, fa: np.ndarray, fb: np.ndarray,
+                 da: np.ndarray, db: np.ndarray) -> np.ndarray:
+    """tau in [a, b] where sin(elevation) == level; f = S - level has fa*fb <= 0, tau-derivatives da, db.
+
+    A cubic through the bracket's values and slopes gives a start good to ~1e-6 of the step;
+    safeguarded Newton on the interpolated SGP4 states then converges to microseconds.
+    """
+    w = b - a
+    # Cubic model of f on the bracket, in the bracket's own unit variable x = (tau - a) / w.
+    x = np.where(np.abs(fb - fa) > 0, fa / (fa - fb), 0.5)
+    for _ in range(4):
+        val, der, _ = _cubic(fa, da * w, fb, db * w, x)
+        x = np.clip(x - val / np.where(np.abs(der) > 1e-300, der, 1e-300), 0.0, 1.0)
+    tau = a + x * w
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    rising = fb > fa
+    for _ in range(3):
+        s, ds = seg.eval(tau)
+        f = s - level
+        below = f < 0
+        # keep the bracket: for a rising f the root is above tau where f < 0
+        lo = np.where(below == rising, np.maximum(lo, tau), lo)
+        hi = np.where(below != rising, np.minimum(hi, tau), hi)
+        step = tau - f / np.where(np.abs(ds) > 1e-300, ds, 1e-300)
+        tau = np.where((step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
+    # Newton's last step is below 1e-7 of the grid step wherever it converged; the rest (rare:
+    # roots where the slope vanishes) are solved by Illinois inside the bracket they kept.
+    bad = np.abs(step - tau) > 0.0
+    bad |= np.abs(f) > 1e-7 * np.maximum(np.abs(ds), 1e-12)
+    if bad.any():
+        sb = seg.subset(bad)
+        flo = sb.eval(lo[bad])[0] - level
+        fhi = sb.eval(hi[bad])[0] - level
+        tau[bad] = illinois(lambda t: sb.eval(t)[0] - level, lo[bad], hi[bad], flo, fhi, iterations=40)
+    return tau
+
+
+def _refine_peak(seg: _Segments, s0: np.ndarray, d0: np.ndarray, s1: np.ndarray, d1: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """tau in [0, 1] of the maximum of sin(elevation) (d0 > 0 >= d1), and the maximum itself."""
+    x = np.clip(d0 / np.where(d0 - d1 > 0, d0 - d1, 1.0), 0.0, 1.0)
+    for _ in range(4):
+        _, der, sec = _cubic(s0, d0, s1, d1, x)
+        x = np.clip(x - der / np.where(sec < -1e-300, sec, -1e-300), 0.0, 1.0)
+    for _ in range(2):
+        _, ds = seg.eval(x)
+        _, _, sec = _cubic(s0, d0, s1, d1, x)
+        x = np.clip(x - ds / np.where(sec < -1e-300, sec, -1e-300), 0.0, 1.0)
+    s, _ = seg.eval(x)
+    return x, s
+
+
 @dataclass
 class PointPasses:
     """Passes of one satellite over target points: one row per pass (times are grid offsets, s)."""
@@ -172,21 +265,13 @@ def passes_for_satellite(track: SatelliteTrack, g: np.ndarray, u: np.ndarray, g_
     f = S - sin_mask
     pos = f >= 0
 
-    def f_at(t: np.ndarray, p_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pp, vv = track.state_at(t)
-        return sin_elevation(pp, vv, g[p_idx], u[p_idx])
-
-    def root_f(p_idx: np.ndarray, a: np.ndarray, b: np.ndarray, fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
-        return illinois(lambda t: f_at(t, p_idx)[0] - sin_mask, a, b, fa, fb)
-
-    def root_ds(p_idx: np.ndarray, a: np.ndarray, b: np.ndarray, da: np.ndarray, db: np.ndarray) -> np.ndarray:
-        return illinois(lambda t: f_at(t, p_idx)[1], a, b, da, db)
-
     cons = (pt[1:] == pt[:-1]) & (si[1:] == si[:-1] + 1)
     k0 = np.flatnonzero(cons)
     k1 = k0 + 1
-    t0, t1 = sec[si[k0]], sec[si[k1]]
     p0, p1 = pos[k0], pos[k1]
+    h = sec[si[k1]] - sec[si[k0]]
+    f0, f1 = f[k0], f[k1]
+    d0, d1 = dS[k0] * h, dS[k1] * h  # slopes per unit tau
 
     rise_pt: list[np.ndarray] = []
     rise_t: list[np.ndarray] = []
@@ -198,43 +283,58 @@ def passes_for_satellite(track: SatelliteTrack, g: np.ndarray, u: np.ndarray, g_
     cul_t: list[np.ndarray] = []
     cul_s: list[np.ndarray] = []
 
-    m = ~p0 & p1
-    if m.any():
-        rise_pt.append(pt[k0[m]])
-        rise_t.append(root_f(pt[k0[m]], t0[m], t1[m], f[k0[m]], f[k1[m]]))
-        rise_clip.append(np.zeros(int(m.sum()), bool))
-    m = p0 & ~p1
-    if m.any():
-        set_pt.append(pt[k0[m]])
-        set_t.append(root_f(pt[k0[m]], t0[m], t1[m], f[k0[m]], f[k1[m]]))
-        set_clip.append(np.zeros(int(m.sum()), bool))
-    peak = (dS[k0] > 0) & (dS[k1] <= 0)
-    m = peak & (p0 | p1)
-    if m.any():
-        tc = root_ds(pt[k0[m]], t0[m], t1[m], dS[k0[m]], dS[k1[m]])
+    crossing = p0 != p1
+    peak = (d0 > 0) & (d1 <= 0)
+    brief = peak & ~p0 & ~p1
+    inside = peak & (p0 | p1)
+    need = crossing | peak
+    seg_all = _Segments(track, si[k0[need]], g[pt[k0[need]]], u[pt[k0[need]]])
+    pos_in_need = np.cumsum(need) - 1
+
+    def sub(m: np.ndarray) -> _Segments:
+        return seg_all.subset(pos_in_need[m])
+
+    if crossing.any():
+        m = crossing
+        seg = sub(m)
+        tau = _refine_root(seg, sin_mask, np.zeros(int(m.sum())), np.ones(int(m.sum())), f0[m], f1[m], d0[m], d1[m])
+        t = seg.t0 + tau * seg.h
+        up_ = ~p0[m]
+        rise_pt.append(pt[k0[m]][up_])
+        rise_t.append(t[up_])
+        rise_clip.append(np.zeros(int(up_.sum()), bool))
+        set_pt.append(pt[k0[m]][~up_])
+        set_t.append(t[~up_])
+        set_clip.append(np.zeros(int((~up_).sum()), bool))
+    if inside.any():
+        m = inside
+        seg = sub(m)
+        x, sc = _refine_peak(seg, S[k0[m]], d0[m], S[k1[m]], d1[m])
         cul_pt.append(pt[k0[m]])
-        cul_t.append(tc)
-        cul_s.append(f_at(tc, pt[k0[m]])[0])
-    m = peak & ~p0 & ~p1
-    if m.any():  # brief passes that peak between two samples
-        kk = k0[m]
-        tc = root_ds(pt[kk], t0[m], t1[m], dS[kk], dS[k1[m]])
-        sc, _ = f_at(tc, pt[kk])
+        cul_t.append(seg.t0 + x * seg.h)
+        cul_s.append(sc)
+    if brief.any():  # passes that peak between two samples, both below the mask
+        m = brief
+        seg = sub(m)
+        x, sc = _refine_peak(seg, S[k0[m]], d0[m], S[k1[m]], d1[m])
         up_ = sc >= sin_mask
         if up_.any():
-            kk, tc, sc = kk[up_], tc[up_], sc[up_]
-            a, b = t0[m][up_], t1[m][up_]
+            seg = seg.subset(up_)
+            x, sc = x[up_], sc[up_]
+            kk = k0[m][up_]
             fc = sc - sin_mask
+            n = len(kk)
+            tr = _refine_root(seg, sin_mask, np.zeros(n), x, f0[m][up_], fc, d0[m][up_], np.zeros(n))
+            ts_ = _refine_root(seg, sin_mask, x, np.ones(n), fc, f1[m][up_], np.zeros(n), d1[m][up_])
             rise_pt.append(pt[kk])
-            rise_t.append(root_f(pt[kk], a, tc, f[kk], fc))
-            rise_clip.append(np.zeros(len(kk), bool))
+            rise_t.append(seg.t0 + tr * seg.h)
+            rise_clip.append(np.zeros(n, bool))
             set_pt.append(pt[kk])
-            set_t.append(root_f(pt[kk], tc, b, fc, f[kk + 1]))
-            set_clip.append(np.zeros(len(kk), bool))
+            set_t.append(seg.t0 + ts_ * seg.h)
+            set_clip.append(np.zeros(n, bool))
             cul_pt.append(pt[kk])
-            cul_t.append(tc)
+            cul_t.append(seg.t0 + x * seg.h)
             cul_s.append(sc)
-
     # Runs of near samples that begin or end above the mask.
     run_start = np.ones(len(pt), bool)
     run_start[1:] = ~cons
