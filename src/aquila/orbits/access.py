@@ -100,10 +100,14 @@ class AccessResult:
         return self.grid.span_s
 
     def sorted(self) -> AccessResult:
-        """Windows ordered by start time, then satellite, then target."""
-        c = self.columns
-        o = np.lexsort((c["target"], c["sat"], c["start_s"]))
-        return self.with_columns({k: v[o] for k, v in c.items()})
+        """Windows ordered by start time, then satellite, then target (one column copied at a time)."""
+        c = dict(self.columns)
+        # Rows arrive ordered by satellite, then target: a stable sort on the start time alone
+        # gives (start, satellite, target) order with one index array (lexsort needs several).
+        o = np.argsort(c["start_s"], kind="stable")
+        for k in list(c):
+            c[k] = c[k][o]
+        return self.with_columns(c)
 
     def with_columns(self, columns: dict[str, np.ndarray]) -> AccessResult:
         return AccessResult(self.satellites, self.targets, self.grid, self.mode, self.min_elevation_deg, columns,
@@ -315,17 +319,20 @@ def _satellite_rows(i: int, track: SatelliteTrack, work: _SatWork) -> tuple[dict
     n = len(pid)
     if n == 0:
         return {}, pp.screening_misses
+    o = np.lexsort((lo, pp.point[pid]))  # by target, then time (AccessResult.sorted relies on it)
+    pid, lo, hi, best, lo_clip, hi_clip = pid[o], lo[o], hi[o], best[o], lo_clip[o], hi_clip[o]
     pts = pp.point[pid]
     s, cos_eta, rho, p, _ = _geometry(track, best, work.g[pts], work.u[pts])
     el = np.degrees(np.arcsin(np.clip(s, -1, 1)))
     eta = np.degrees(np.arccos(np.clip(cos_eta, -1, 1)))
     _, _, alt = ecef_to_geodetic(p)
     gsd = _gsd_m(sat.sensor, eta, rho, alt, 90.0 - el)
-    rows = {
-        "sat": np.full(n, i, dtype=np.int64), "target": pts.astype(np.int64),
+    rows = {  # compact types: a week of 1000 x 1000 is ~30 M rows
+        "sat": np.full(n, i, dtype=np.int32), "target": pts.astype(np.int32),
         "start_s": lo, "culm_s": best, "end_s": hi,
         "start_clipped": lo_clip.astype(bool), "end_clipped": hi_clip.astype(bool),
-        "max_elevation_deg": el, "min_off_nadir_deg": eta, "best_gsd_m": gsd,
+        "max_elevation_deg": el.astype(np.float32), "min_off_nadir_deg": eta.astype(np.float32),
+        "best_gsd_m": gsd.astype(np.float32),
     }
     return rows, pp.screening_misses
 
@@ -428,7 +435,7 @@ def compute_access(constellation: Constellation | Sequence[Satellite], targets: 
         if use_pool:
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(min(workers, len(bounds))) as pool:
-                results = pool.imap_unordered(_run_chunk, bounds)
+                results = pool.imap(_run_chunk, bounds)  # in order: deterministic output
                 done = 0
                 for b, res in zip(bounds, results, strict=False):
                     out, errs, miss = res
@@ -449,9 +456,13 @@ def compute_access(constellation: Constellation | Sequence[Satellite], targets: 
     finally:
         _WORK = None
     if parts:
-        cols = {k: np.concatenate([p[k] for p in parts]) for k in _COLUMNS}
+        cols = {}
+        for k in _COLUMNS:  # one column at a time, freeing the parts' copy as we go
+            cols[k] = np.concatenate([p[k] for p in parts])
+            for p in parts:
+                del p[k]
     else:
-        cols = {k: np.zeros(0, dtype=np.int64 if k in ("sat", "target") else
+        cols = {k: np.zeros(0, dtype=np.int32 if k in ("sat", "target") else
                             (bool if k.endswith("clipped") else float)) for k in _COLUMNS}
     if len(tset.owner) != len(tset.targets) or np.any(tset.owner != np.arange(len(tset.owner))):
         cols = _merge_points(cols, tset.owner)
