@@ -100,13 +100,9 @@ class AccessResult:
         return self.grid.span_s
 
     def sorted(self) -> AccessResult:
-        """Windows ordered by start time, then satellite, then target (one column copied at a time)."""
+        """Windows ordered by start time, then satellite, then target."""
         c = dict(self.columns)
-        # Rows arrive ordered by satellite, then target: a stable sort on the start time alone
-        # gives (start, satellite, target) order with one index array (lexsort needs several).
-        o = np.argsort(c["start_s"], kind="stable")
-        for k in list(c):
-            c[k] = c[k][o]
+        _sort_columns(c)
         return self.with_columns(c)
 
     def with_columns(self, columns: dict[str, np.ndarray]) -> AccessResult:
@@ -152,6 +148,21 @@ class AccessResult:
                 "best_gsd_m": round(float(c["best_gsd_m"][i]), 3),
             })
         return out
+
+
+def _sort_columns(c: dict[str, np.ndarray]) -> None:
+    """Order rows by (start, satellite, target) in place, replacing one column at a time.
+
+    Rows arrive ordered by satellite, then target, then time, so a stable sort on the start time
+    alone gives that order with a single index array (lexsort would need several).
+    """
+    o = np.lexsort((c["target"], c["sat"])) if len(c["sat"]) and np.any(np.diff(c["sat"]) < 0) else None
+    if o is not None:  # pragma: no cover - only for hand-built column sets
+        for k in list(c):
+            c[k] = c[k][o]
+    o = np.argsort(c["start_s"], kind="stable")
+    for k in list(c):
+        c[k] = c[k][o]
 
 
 def check_time_window(start: datetime, end: datetime, max_days: float = MAX_WINDOW_DAYS, *,
@@ -466,6 +477,6 @@ def compute_access(constellation: Constellation | Sequence[Satellite], targets: 
                             (bool if k.endswith("clipped") else float)) for k in _COLUMNS}
     if len(tset.owner) != len(tset.targets) or np.any(tset.owner != np.arange(len(tset.owner))):
         cols = _merge_points(cols, tset.owner)
-    result = AccessResult(sats, tset.targets, grid, mode, float(min_elevation_deg), cols,
-                          {sats[i].norad_id: msg for i, msg in errors.items()}, misses)
-    return result.sorted()
+    _sort_columns(cols)  # in place: the unsorted columns are freed one by one
+    return AccessResult(sats, tset.targets, grid, mode, float(min_elevation_deg), cols,
+                        {sats[i].norad_id: msg for i, msg in errors.items()}, misses)
