@@ -167,3 +167,11 @@ def test_bad_time_window_is_one_line_exit_2(start: str, end: str, word: str, tle
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and word in lines[0] and "expected" in lines[0] and "Traceback" not in out.stderr
+
+
+def test_stale_elements_warn_but_run(tle: Path, targets: Path, tmp_path: Path) -> None:
+    out = run("passes", "--tle", str(tle), "--targets", str(targets), "--start", "2008-10-20T00:00:00Z",
+              "--end", "2008-10-20T06:00:00Z", data_dir=tmp_path)
+    assert out.returncode == 0
+    assert "warning" in out.stderr and "days old" in out.stderr and "ISS (ZARYA)" in out.stderr
+    json.loads(out.stdout)
