@@ -46,3 +46,54 @@ def random_points(n: int, seed: int = 3, max_abs_lat: float = 85.0) -> tuple[np.
     rng = np.random.default_rng(seed)
     lim = math.sin(math.radians(max_abs_lat))
     return np.degrees(np.arcsin(rng.uniform(-lim, lim, n))), rng.uniform(-180, 180, n)
+
+
+class LiveServer:
+    """A real uvicorn server on a free loopback port, running the app of an Instance in a thread."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        from aquila.api.app import Instance, create_app
+
+        self.instance = Instance.open(data_dir, max_body_bytes=256 * 1024)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        config = uvicorn.Config(create_app(self.instance), host="127.0.0.1", port=self.port, log_level="error",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 20
+        while not self.server.started:  # poll with a deadline, never a blind sleep
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            self.thread.join(0.01)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def token(self, u) -> str:  # type: ignore[no-untyped-def]
+        return self.instance.tokens.issue(u)
+
+    def client(self, u=None):  # type: ignore[no-untyped-def]
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.token(u)}"} if u is not None else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture()
+def live(tmp_path: Path):  # type: ignore[no-untyped-def]
+    srv = LiveServer(tmp_path / "instance")
+    yield srv
+    srv.stop()

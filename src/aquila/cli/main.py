@@ -464,6 +464,20 @@ def demo(start: str | None, hours: float, workers: int | None) -> None:
     run_demo(t0, hours, workers, _out, _err)
 
 
+def _register_library_commands() -> None:
+    from aquila.cli import library
+
+    for cmd in (library.token, library.ingest, library.serve):
+        assert cmd.callback is not None
+        cmd.callback = handle_errors(cmd.callback)
+        cli.add_command(cmd)
+    library.audit_verify.callback = handle_errors(library.audit_verify.callback)  # type: ignore[arg-type]
+    cli.add_command(library.audit)
+
+
+_register_library_commands()
+
+
 def main() -> None:
     cli(prog_name="aquila")
 

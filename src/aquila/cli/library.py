@@ -1,0 +1,147 @@
+"""CLI commands of the shared library: serve, token, ingest, audit verify."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from aquila.errors import InputError
+
+__all__ = ["serve", "token", "ingest", "audit"]
+
+_err = Console(stderr=True, highlight=False)
+
+
+def _data_option(fn):  # type: ignore[no-untyped-def]
+    return click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
+                        help="instance data directory (created if new)")(fn)
+
+
+@click.command()
+@_data_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="bind address (loopback by default)")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--max-body-bytes", type=int, default=None, help="largest request body (default 5 MiB)")
+def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> None:
+    """Serve the STAC API of an instance (creates it when DIR is new)."""
+    import uvicorn
+
+    from aquila.api.app import Instance, create_app
+
+    limit = max_body_bytes or int(os.environ.get("AQUILA_MAX_BODY_BYTES", 5 * 1024 * 1024))
+    app = create_app(Instance.open(data_dir, max_body_bytes=limit))
+    _err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@click.command()
+@_data_option
+@click.option("--nation", required=True, help="ISO 3166-1 alpha-3, e.g. FRA")
+@click.option("--clearance", required=True, help="NU, NR, NC, NS or CTS")
+@click.option("--caveat", "caveats", multiple=True, help="need-to-know caveat held (repeatable)")
+@click.option("--role", "roles", multiple=True,
+              type=click.Choice(["analyst", "provider", "collection-manager", "admin"]), help="repeatable")
+@click.option("--subject", default="", help="who the token is for (default: <nation>-user)")
+@click.option("--ttl", default="8h", show_default=True, help="lifetime: 90s, 30m, 8h, 2d")
+def token(data_dir: str, nation: str, clearance: str, caveats: tuple[str, ...], roles: tuple[str, ...],
+          subject: str, ttl: str) -> None:
+    """Print a signed bearer token (only the token, on stdout)."""
+    from aquila.security.labels import Classification
+    from aquila.security.nations import check_nation
+    from aquila.security.policy import Role, User
+    from aquila.security.tokens import TokenIssuer, parse_ttl
+
+    try:
+        check_nation(nation)
+    except ValueError as exc:
+        raise InputError(str(exc), field="--nation", expected="an ISO 3166-1 alpha-3 code such as FRA") from None
+    level = Classification.parse(clearance, "--clearance")
+    user = User(nation, level, frozenset(caveats), frozenset(Role(r) for r in roles), subject)
+    click.echo(TokenIssuer(data_dir).issue(user, parse_ttl(ttl)))
+
+
+def _item_files(paths: tuple[str, ...]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        q = Path(p)
+        if q.is_dir():
+            out += sorted(q.rglob("*.json"))
+        elif q.exists():
+            out.append(q)
+        else:
+            raise InputError("no such file or directory", source=p, field="path", expected="ITEM.json or a directory")
+    return out
+
+
+@click.command()
+@_data_option
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--batch", default=1000, show_default=True, type=click.IntRange(1, 100000),
+              help="items per transaction")
+def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
+    """Publish STAC items (files, FeatureCollections or directories) with a progress bar.
+
+    Each batch is one transaction: when the command reports a count, those items are durable.
+    """
+    from aquila.api.app import Instance
+    from aquila.catalog.store import validate_item
+
+    inst = Instance.open(data_dir)
+    files = _item_files(paths)
+    docs: list[tuple[str, dict]] = []
+    for f in files:
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"malformed JSON: {exc.msg}", source=str(f), line=exc.lineno, field="json",
+                             expected="a STAC Item or FeatureCollection") from None
+        feats = data.get("features") if isinstance(data, dict) and data.get("type") == "FeatureCollection" else [data]
+        docs += [(f"{f}#{k}" if len(feats) > 1 else str(f), d) for k, d in enumerate(feats)]
+    done = 0
+    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_err,
+                  disable=not _err.is_terminal) as bar:
+        task = bar.add_task("ingest", total=len(docs))
+        for i in range(0, len(docs), batch):
+            rows = []
+            for src, d in docs[i:i + batch]:
+                try:
+                    rows.append(validate_item(d))
+                except InputError as exc:
+                    raise InputError(exc.reason, source=src, field=exc.field, expected=exc.expected) from None
+            inst.store.add_items(rows, upsert=True)
+            for r in rows:
+                inst.audit.append(subject="aquila-ingest", nation=r.label.originator, action="ingest item",
+                                  obj=f"{r.collection}/{r.id}", allowed=True, reason="operator bulk ingest",
+                                  originators=[r.label.originator])
+            done += len(rows)
+            bar.update(task, completed=done)
+            print(f"committed {done}", file=sys.stderr, flush=True) if not _err.is_terminal else None
+    click.echo(json.dumps({"ingested": done}))
+
+
+@click.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@_data_option
+def audit_verify(data_dir: str) -> None:
+    """Walk the hash chain; exit 1 and name the first broken entry if it does not hold."""
+    from aquila.security.audit import AuditLog
+
+    log = AuditLog(Path(data_dir) / "audit.db")
+    res = log.verify()
+    if res.ok:
+        click.echo(json.dumps({"ok": True, "entries": res.entries}))
+        return
+    click.echo(json.dumps({"ok": False, "entries": res.entries, "first_broken": res.first_broken,
+                           "reason": res.reason}))
+    click.echo(f"aquila: audit log broken at entry {res.first_broken}: {res.reason}", err=True)
+    sys.exit(1)

@@ -1,0 +1,24 @@
+"""Security: labels, the access policy, tokens and the audit log. Depends on nothing else of Aquila's
+except the error tree."""
+
+from aquila.security.audit import AuditLog, VerifyResult
+from aquila.security.labels import Classification, Label, LabelError
+from aquila.security.nations import GROUPS, expand
+from aquila.security.policy import Decision, Role, User, decide
+from aquila.security.tokens import AuthenticationError, TokenIssuer
+
+__all__ = [
+    "AuditLog",
+    "AuthenticationError",
+    "Classification",
+    "Decision",
+    "GROUPS",
+    "Label",
+    "LabelError",
+    "Role",
+    "TokenIssuer",
+    "User",
+    "VerifyResult",
+    "decide",
+    "expand",
+]

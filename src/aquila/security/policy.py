@@ -1,0 +1,61 @@
+"""The access rule, deny by default: one decision function with a reason.
+
+A user may read an object iff
+  clearance >= classification, and
+  nation == originator or nation in expand(releasable_to), and
+  the object's caveats are a subset of the user's.
+Catalog queries push the same rule into SQL (`aquila.catalog.store`); property tests check the
+two agree exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from aquila.security.labels import Classification, Label
+from aquila.security.nations import expand
+
+__all__ = ["Role", "User", "Decision", "decide"]
+
+
+class Role(str, Enum):
+    ANALYST = "analyst"
+    PROVIDER = "provider"
+    COLLECTION_MANAGER = "collection-manager"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class User:
+    """Who is asking: from a verified token."""
+
+    nation: str
+    clearance: Classification
+    caveats: frozenset[str] = frozenset()
+    roles: frozenset[Role] = frozenset()
+    subject: str = ""
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = field(default="")
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def decide(user: User, label: Label) -> Decision:
+    """Allow or deny reading an object with `label`, saying why."""
+    if user.clearance < label.classification:
+        return Decision(False, f"clearance {user.clearance.name} is below {label.classification.name}")
+    if user.nation != label.originator and user.nation not in expand(label.releasable_to):
+        return Decision(False, f"{user.nation} is neither the originator nor in releasable_to")
+    missing = label.caveats - user.caveats
+    if missing:
+        return Decision(False, "missing caveats " + ",".join(sorted(missing)))
+    return Decision(True, "clearance, releasability and caveats satisfied")
