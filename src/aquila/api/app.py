@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aquila.catalog.cql2sql import parse_filter
-from aquila.catalog.store import (CatalogStore, Conflict, NotFound, SearchQuery, decode_token, encode_token,
+from aquila.catalog.store import (RFC3339, CatalogStore, Conflict, NotFound, SearchQuery, decode_token, encode_token,
                                   validate_geometry, validate_item)
 from aquila.errors import AquilaError, InputError
 from aquila.security.audit import AuditLog
@@ -34,6 +34,7 @@ from aquila.security.tokens import AuthenticationError, TokenIssuer
 __all__ = ["create_app", "Forbidden", "CONFORMANCE", "Instance"]
 
 GEOJSON = "application/geo+json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 MAX_LIMIT = 10000
 
 CONFORMANCE = [
@@ -99,6 +100,8 @@ def _parse_datetime(value: str) -> tuple[float, float]:
     expected = "an RFC 3339 date-time, or an interval start/end with .. for an open end"
 
     def one(v: str) -> float:
+        if not RFC3339.match(v.strip()):
+            raise InputError(f"{value!r}", field="datetime", expected=expected)
         try:
             t = datetime.fromisoformat(v.strip().replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
@@ -162,11 +165,13 @@ def _parse_sortby(value: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _parse_fields(value: Any) -> tuple[list[str], list[str]] | None:
+def _parse_fields(value: Any) -> tuple[list[str], list[str], bool] | None:
+    """(include, exclude, include given): GET strings always count as giving include."""
     if value is None:
         return None
     inc: list[str] = []
     exc: list[str] = []
+    include_given = True
     if isinstance(value, str):
         for part in value.split(","):
             part = part.strip()
@@ -175,49 +180,68 @@ def _parse_fields(value: Any) -> tuple[list[str], list[str]] | None:
             elif part:
                 inc.append(part.lstrip("+"))
     elif isinstance(value, dict):
+        include_given = "include" in value
         inc = list(value.get("include") or [])
         exc = list(value.get("exclude") or [])
         if not all(isinstance(x, str) for x in inc + exc):
             raise InputError(f"{value!r}", field="fields", expected='{"include": [...], "exclude": [...]}')
     else:
         raise InputError(f"{value!r}", field="fields", expected='{"include": [...], "exclude": [...]}')
-    return inc, exc
+    return inc, exc, include_given
 
 
-def _apply_fields(item: dict[str, Any], fields: tuple[list[str], list[str]] | None) -> dict[str, Any]:
+_DEFAULT_FIELDS = ["type", "stac_version", "id", "geometry", "bbox", "links", "assets", "collection",
+                   "properties.datetime", "properties.start_datetime", "properties.end_datetime"]
+
+
+def _project(item: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path in paths:
+        parts = path.split(".")
+        src: Any = item
+        for p in parts[:-1]:
+            src = src.get(p) if isinstance(src, dict) else None
+        if not isinstance(src, dict) or parts[-1] not in src:
+            continue
+        dst = out
+        for p in parts[:-1]:
+            dst = dst.setdefault(p, {})
+        dst[parts[-1]] = src[parts[-1]]
+    return out
+
+
+def _apply_fields(item: dict[str, Any], fields: tuple[list[str], list[str], bool] | None) -> dict[str, Any]:
+    """STAC fields extension: include wins over exclude.
+
+    With includes: those plus `type`, `stac_version`, `id` and `links` (so clients can still parse
+    and follow the result). With an empty or null include: the default set minus the excludes.
+    With no include key at all (POST): the whole item minus the excludes.
+    """
     if fields is None:
         return item
-    inc, exc = fields
+    inc, exc, include_given = fields
     if inc:
-        base = ["type", "stac_version", "id", "geometry", "bbox", "links", "assets", "collection",
-                "properties.datetime", *inc]
-        out: dict[str, Any] = {}
-        for path in base:
-            src: Any = item
-            dst = out
-            parts = path.split(".")
-            for p in parts[:-1]:
-                if not isinstance(src, dict) or p not in src:
-                    break
-                src = src[p]
-                dst = dst.setdefault(p, {})
-            else:
-                if isinstance(src, dict) and parts[-1] in src:
-                    dst[parts[-1]] = src[parts[-1]]
-        item = out
+        keep = ["type", "stac_version", "id", "links", *inc]
+    elif include_given:
+        keep = list(_DEFAULT_FIELDS)
+    else:
+        keep = list(item)
+    out = _project(item, keep)
     for path in exc:
+        if path in inc or path in ("id", "type") or any(i.startswith(path + ".") for i in inc):
+            continue
         parts = path.split(".")
-        d: Any = item
+        d: Any = out
         for p in parts[:-1]:
             d = d.get(p) if isinstance(d, dict) else None
-        if isinstance(d, dict) and path not in ("id", "type"):
+        if isinstance(d, dict):
             d.pop(parts[-1], None)
-    return item
+    return out
 
 
 def create_app(instance: Instance) -> FastAPI:
     """The FastAPI application over one instance (no global state; tests make several)."""
-    app = FastAPI(title="Aquila shared library", version="0.1.0", docs_url="/api.html", openapi_url="/api",
+    app = FastAPI(title="Aquila shared library", version="0.1.0", docs_url=None, openapi_url=None,
                   description="STAC API with security labels enforced per user and every decision audited.")
     store, audit, tokens = instance.store, instance.audit, instance.tokens
     app.state.instance = instance
@@ -332,6 +356,17 @@ def create_app(instance: Instance) -> FastAPI:
         audit.append(subject=user.subject, nation=user.nation, action=action, obj=obj, allowed=allowed,
                      reason=reason, originators=originators)
 
+    # --- OpenAPI description (public, like any service description) --------------------------------
+    @app.get("/api", include_in_schema=False)
+    def openapi_doc() -> JSONResponse:
+        return JSONResponse(app.openapi(), media_type=OPENAPI)
+
+    @app.get("/api.html", include_in_schema=False)
+    def openapi_html() -> Response:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/api", title="Aquila API")
+
     # --- landing, conformance, queryables --------------------------------------------------------
     @app.get("/")
     def landing(request: Request) -> JSONResponse:
@@ -348,7 +383,7 @@ def create_app(instance: Instance) -> FastAPI:
                 {"rel": "data", "type": "application/json", "href": f"{b}/collections"},
                 {"rel": "search", "type": GEOJSON, "href": f"{b}/search", "method": "GET"},
                 {"rel": "search", "type": GEOJSON, "href": f"{b}/search", "method": "POST"},
-                {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "href": f"{b}/api"},
+                {"rel": "service-desc", "type": OPENAPI, "href": f"{b}/api"},
                 {"rel": "service-doc", "type": "text/html", "href": f"{b}/api.html"},
                 {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
                  "href": f"{b}/queryables"},
@@ -554,6 +589,8 @@ def create_app(instance: Instance) -> FastAPI:
         if params.get("bbox") is not None and params.get("intersects") is not None:
             raise InputError("both bbox and intersects", field="bbox", expected="only one of bbox and intersects")
         if params.get("bbox") is not None:
+            if method == "POST" and not isinstance(params["bbox"], list):
+                raise InputError(f"{params['bbox']!r}", field="bbox", expected="a JSON array of 4 or 6 numbers")
             q.bbox = _parse_bbox(params["bbox"])
         if params.get("intersects") is not None:
             geo = params["intersects"]
@@ -571,6 +608,8 @@ def create_app(instance: Instance) -> FastAPI:
         if params.get("filter") is not None:
             q.filter = parse_filter(params["filter"], params.get("filter-lang") or params.get("filter_lang"))
         q.sortby = _parse_sortby(params.get("sortby"))
+        if method == "POST" and "fields" in params and params["fields"] is None:
+            raise InputError("null", field="fields", expected='an object {"include": [...], "exclude": [...]}')
         fields = _parse_fields(params.get("fields"))
         token = params.get("token")
         if token is not None:
@@ -585,7 +624,13 @@ def create_app(instance: Instance) -> FastAPI:
                f"returned {len(feats)} of {page.matched} releasable", origins)
         b = base(request)
         path = f"{b}/search" if collection is None else f"{b}/collections/{collection}/items"
-        links: list[dict[str, Any]] = [{"rel": "root", "type": "application/json", "href": f"{b}/"}]
+        self_href = f"{path}?{urlencode(dict(request.query_params))}" if method == "GET" and request.query_params \
+            else path
+        links: list[dict[str, Any]] = [{"rel": "root", "type": "application/json", "href": f"{b}/"},
+                                       {"rel": "self", "type": GEOJSON, "href": self_href}]
+        if collection is not None:
+            links.append({"rel": "collection", "type": "application/json", "href": f"{b}/collections/{collection}"})
+            links.append({"rel": "parent", "type": "application/json", "href": f"{b}/collections/{collection}"})
         if page.next_offset is not None:
             tok = encode_token(page.next_offset)
             if method == "GET":

@@ -117,6 +117,11 @@ def to_sql(node: dict[str, Any], params: list[Any]) -> str:
         b = _operand(args[1], params)
         return f"({a} LIKE {b})"
     if op == "between":
+        if len(args) == 2 and isinstance(args[1], list) and len(args[1]) == 2:  # [prop, [lo, hi]] form
+            args = [args[0], *args[1]]
+        if len(args) != 3:
+            raise FilterError("between needs a property and two bounds", field="filter",
+                              expected="eo:cloud_cover BETWEEN 0 AND 50")
         timey = _is_time(args[0])
         a = _operand(args[0], params, timey)
         lo = _operand(args[1], params, timey)

@@ -35,9 +35,10 @@ from aquila.security.nations import expand
 from aquila.security.policy import User
 
 __all__ = ["CatalogStore", "SearchQuery", "SearchPage", "NotFound", "Conflict", "validate_item",
-           "validate_collection", "policy_sql", "ItemRow", "encode_token", "decode_token"]
+           "validate_collection", "policy_sql", "ItemRow", "encode_token", "decode_token", "RFC3339"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$")
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _ALL_BITS = (1 << 63) - 1
 MAX_CAVEATS = 63
 
@@ -72,7 +73,7 @@ def _err(msg: str, field: str, expected: str) -> InputError:
 
 
 def _rfc3339(value: Any, field: str) -> float:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not RFC3339.match(value):
         raise _err(f"{value!r}", field, "an RFC 3339 date-time such as 2026-03-19T10:00:00Z")
     try:
         t = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
