@@ -115,10 +115,9 @@ def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
                 except InputError as exc:
                     raise InputError(exc.reason, source=src, field=exc.field, expected=exc.expected) from None
             inst.store.add_items(rows, upsert=True)
-            for r in rows:
-                inst.audit.append(subject="aquila-ingest", nation=r.label.originator, action="ingest item",
-                                  obj=f"{r.collection}/{r.id}", allowed=True, reason="operator bulk ingest",
-                                  originators=[r.label.originator])
+            inst.audit.append_many([dict(subject="aquila-ingest", nation=r.label.originator, action="ingest item",
+                                         obj=f"{r.collection}/{r.id}", allowed=True, reason="operator bulk ingest",
+                                         originators=[r.label.originator]) for r in rows])
             done += len(rows)
             bar.update(task, completed=done)
             print(f"committed {done}", file=sys.stderr, flush=True) if not _err.is_terminal else None

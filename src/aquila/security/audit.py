@@ -98,26 +98,38 @@ class AuditLog:
     def append(self, *, subject: str, nation: str, action: str, obj: str, allowed: bool, reason: str,
                originators: Iterable[str] = ()) -> AuditEntry:
         """Append one decision; durable (fsync via synchronous=FULL) before it returns."""
-        origs = tuple(sorted(set(originators)))
+        return self.append_many([dict(subject=subject, nation=nation, action=action, obj=obj, allowed=allowed,
+                                      reason=reason, originators=originators)])[0]
+
+    def append_many(self, decisions: Sequence[dict[str, Any]]) -> list[AuditEntry]:
+        """Append several decisions in one durable transaction (bulk ingest)."""
+        out: list[AuditEntry] = []
         with self._lock:
             t = datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-                seq = row[0] + 1 if row else 1
+                seq = row[0] if row else 0
                 prev = row[1] if row else GENESIS
-                fields = [seq, t, subject, nation, action, obj, list(origs), int(allowed), reason]
-                h = _digest(prev, fields)
-                self._db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                                 (seq, t, subject, nation, action, obj, json.dumps(list(origs)), int(allowed),
-                                  reason, prev, h))
-                self._db.executemany("INSERT INTO audit_originator VALUES (?, ?)", [(o, seq) for o in origs])
+                for d in decisions:
+                    seq += 1
+                    origs = tuple(sorted(set(d.get("originators", ()))))
+                    fields = [seq, t, d["subject"], d["nation"], d["action"], d["obj"], list(origs),
+                              int(d["allowed"]), d["reason"]]
+                    h = _digest(prev, fields)
+                    self._db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                                     (seq, t, d["subject"], d["nation"], d["action"], d["obj"], json.dumps(list(origs)),
+                                      int(d["allowed"]), d["reason"], prev, h))
+                    self._db.executemany("INSERT INTO audit_originator VALUES (?, ?)", [(o, seq) for o in origs])
+                    out.append(AuditEntry(seq, t, d["subject"], d["nation"], d["action"], d["obj"], origs,
+                                          bool(d["allowed"]), d["reason"], prev, h))
+                    prev = h
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._last = h
-        return AuditEntry(seq, t, subject, nation, action, obj, origs, allowed, reason, prev, h)
+            self._last = prev
+        return out
 
     @staticmethod
     def _entry(row: Sequence[Any]) -> AuditEntry:
