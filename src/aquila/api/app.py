@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -59,6 +59,36 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-operators",
 ]
+
+
+_LABEL_PROPS = {
+    "sec:classification": {"type": "string", "enum": ["NU", "NR", "NC", "NS", "CTS"]},
+    "sec:releasable_to": {"type": "array", "items": {"type": "string"}},
+    "sec:caveats": {"type": "array", "items": {"type": "string"}},
+    "sec:originator": {"type": "string"},
+}
+SEARCH_BODY_SCHEMA = {"type": "object", "properties": {
+    "collections": {"type": "array", "items": {"type": "string"}},
+    "ids": {"type": "array", "items": {"type": "string"}},
+    "bbox": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
+    "intersects": {"type": "object"}, "datetime": {"type": "string"},
+    "limit": {"type": "integer"}, "token": {"type": "string"},
+    "filter": {"oneOf": [{"type": "object"}, {"type": "string"}]}, "filter-lang": {"type": "string"},
+    "sortby": {"type": "array", "items": {"type": "object", "properties": {
+        "field": {"type": "string"}, "direction": {"type": "string", "enum": ["asc", "desc"]}}}},
+    "fields": {"type": "object", "properties": {"include": {"type": "array", "items": {"type": "string"}},
+                                                "exclude": {"type": "array", "items": {"type": "string"}}}}}}
+ITEM_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["type", "id", "geometry", "properties"], "properties": {
+        "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "string"},
+        "geometry": {"type": "object", "properties": {"type": {"type": "string"},
+                                                      "coordinates": {"type": "array"}}},
+        "properties": {"type": "object", "properties": {"datetime": {"type": "string"}, **_LABEL_PROPS}},
+        "links": {"type": "array"}, "assets": {"type": "object"}}}}}}}
+COLLECTION_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["type", "id"], "properties": {
+        "type": {"type": "string", "enum": ["Collection"]}, "id": {"type": "string"},
+        "description": {"type": "string"}, **_LABEL_PROPS}}}}}}
 
 
 class Forbidden(AquilaError):
@@ -446,7 +476,7 @@ def create_app(instance: Instance) -> FastAPI:
             record(user, action, obj, False, f"needs the {role.value} role")
             raise Forbidden(f"{action} needs the {role.value} role")
 
-    @app.post("/collections", status_code=201)
+    @app.post("/collections", status_code=201, openapi_extra=COLLECTION_BODY)
     async def create_collection(request: Request) -> JSONResponse:
         user = user_of(request)
         body = await json_body(request)
@@ -456,7 +486,7 @@ def create_app(instance: Instance) -> FastAPI:
         record(user, "create collection", out["id"], True, "admin", [out["sec:originator"]])
         return JSONResponse(collection_links(request, out), status_code=201)
 
-    @app.put("/collections/{cid}")
+    @app.put("/collections/{cid}", openapi_extra=COLLECTION_BODY)
     async def update_collection(cid: str, request: Request) -> JSONResponse:
         user = user_of(request)
         body = await json_body(request)
@@ -499,7 +529,7 @@ def create_app(instance: Instance) -> FastAPI:
                    [label.originator])
             raise Forbidden(f"a {user.nation} provider may publish only with sec:originator = {user.nation}")
 
-    @app.post("/collections/{cid}/items", status_code=201)
+    @app.post("/collections/{cid}/items", status_code=201, openapi_extra=ITEM_BODY)
     async def create_item(cid: str, request: Request) -> JSONResponse:
         user = user_of(request)
         body = await json_body(request)
@@ -527,7 +557,7 @@ def create_app(instance: Instance) -> FastAPI:
         return JSONResponse({"type": "FeatureCollection", "features": [item_links(request, r.doc) for r in rows]},
                             status_code=201, media_type=GEOJSON)
 
-    @app.put("/collections/{cid}/items/{iid}")
+    @app.put("/collections/{cid}/items/{iid}", openapi_extra=ITEM_BODY)
     async def update_item(cid: str, iid: str, request: Request) -> JSONResponse:
         user = user_of(request)
         body = await json_body(request)
@@ -647,11 +677,18 @@ def create_app(instance: Instance) -> FastAPI:
         return {k: v for k, v in request.query_params.items()}
 
     @app.get("/search")
-    def search_get(request: Request) -> JSONResponse:
+    def search_get(request: Request, collections: str | None = None, ids: str | None = None,
+                   bbox: str | None = None, intersects: str | None = None, datetime: str | None = None,
+                   limit: str | None = None, token: str | None = None, filter: str | None = None,
+                   filter_lang: str | None = Query(None, alias="filter-lang"), sortby: str | None = None,
+                   fields: str | None = None) -> JSONResponse:
+        # The parameters are declared for the OpenAPI description; parsing (with teaching errors)
+        # happens in run_search on the raw query string.
         user = user_of(request)
         return run_search(request, user, query_params(request), "GET")
 
-    @app.post("/search")
+    @app.post("/search", openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": SEARCH_BODY_SCHEMA}}}})
     async def search_post(request: Request) -> JSONResponse:
         user = user_of(request)
         body = await json_body(request)
@@ -660,7 +697,10 @@ def create_app(instance: Instance) -> FastAPI:
         return run_search(request, user, body, "POST")
 
     @app.get("/collections/{cid}/items")
-    def items(cid: str, request: Request) -> JSONResponse:
+    def items(cid: str, request: Request, bbox: str | None = None, datetime: str | None = None,
+              limit: str | None = None, token: str | None = None, filter: str | None = None,
+              filter_lang: str | None = Query(None, alias="filter-lang"), sortby: str | None = None,
+              fields: str | None = None) -> JSONResponse:
         user = user_of(request)
         try:
             store.collection(user, cid)
