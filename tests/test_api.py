@@ -169,3 +169,22 @@ def test_every_search_decision_is_logged(live) -> None:  # type: ignore[no-untyp
     assert last.action == "search" and last.nation == "DEU" and "returned 2 of 2" in last.reason
     assert set(last.object.split(",")) == {"sar/open", "sar/deu-only"}
 
+
+
+def test_assets_upload_and_download_under_the_items_label(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    payload = bytes(range(256)) * 4096  # 1 MiB: above the JSON body limit, below the asset limit
+    with live.client(FRA_PROVIDER) as c:
+        r = c.put("/collections/sar/items/secret/assets/image", content=payload,
+                  headers={"Content-Type": "image/tiff"})
+        assert r.status_code == 201, r.text
+        href = r.json()["assets"]["image"]["href"]
+        assert href == f"{live.url}/collections/sar/items/secret/assets/image"
+        assert r.json()["assets"]["image"]["file:size"] == len(payload)
+        got = c.get(href)
+        assert got.status_code == 200 and got.content == payload and got.headers["content-type"] == "image/tiff"
+    with live.client(DEU_ANALYST) as c:  # NC clearance: the NS item's bytes are as missing as the item
+        assert c.get(href).status_code == 404
+        assert c.get(href).json() == c.get("/collections/sar/items/secret/assets/nothing").json()
+    with live.client(user("DEU", "NS", roles=("provider",))) as c:  # may read, may not write FRA's item
+        assert c.put("/collections/sar/items/secret/assets/x", content=b"x").status_code == 403

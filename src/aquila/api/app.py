@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aquila.catalog.cql2sql import parse_filter
+from aquila.catalog.objects import LocalObjectStore, TooLarge
 from aquila.catalog.store import (RFC3339, CatalogStore, Conflict, NotFound, SearchQuery, decode_token, encode_token,
                                   validate_geometry, validate_item)
 from aquila.errors import AquilaError, InputError
@@ -99,6 +100,11 @@ class PayloadTooLarge(AquilaError):
     pass
 
 
+def _is_asset_path(path: str) -> bool:
+    parts = path.strip("/").split("/")
+    return len(parts) == 6 and parts[0] == "collections" and parts[2] == "items" and parts[4] == "assets"
+
+
 def _error(status: int, code: str, description: str, field: str | None = None, expected: str | None = None,
            headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "description": description}
@@ -117,13 +123,17 @@ class Instance:
     store: CatalogStore
     audit: AuditLog
     tokens: TokenIssuer
+    objects: LocalObjectStore
     max_body_bytes: int = 5 * 1024 * 1024
+    max_asset_bytes: int = 1024 * 1024 * 1024
 
     @classmethod
-    def open(cls, data_dir: str | Path, max_body_bytes: int = 5 * 1024 * 1024) -> Instance:
+    def open(cls, data_dir: str | Path, max_body_bytes: int = 5 * 1024 * 1024,
+             max_asset_bytes: int = 1024 * 1024 * 1024) -> Instance:
         d = Path(data_dir)
         d.mkdir(parents=True, exist_ok=True)
-        return cls(d, CatalogStore(d / "catalog.db"), AuditLog(d / "audit.db"), TokenIssuer(d), max_body_bytes)
+        return cls(d, CatalogStore(d / "catalog.db"), AuditLog(d / "audit.db"), TokenIssuer(d),
+                   LocalObjectStore(d / "assets"), max_body_bytes, max_asset_bytes)
 
 
 def _parse_datetime(value: str) -> tuple[float, float]:
@@ -281,6 +291,10 @@ def create_app(instance: Instance) -> FastAPI:
     async def _bad(request: Request, exc: InputError) -> JSONResponse:
         return _error(400, "BadRequest", str(exc), exc.field, exc.expected)
 
+    @app.exception_handler(TooLarge)
+    async def _too_large(request: Request, exc: TooLarge) -> JSONResponse:
+        return _error(413, "PayloadTooLarge", str(exc), exc.field, exc.expected)
+
     @app.exception_handler(NotFound)
     async def _nf(request: Request, exc: NotFound) -> JSONResponse:
         return _error(404, "NotFound", "no such resource")
@@ -315,7 +329,7 @@ def create_app(instance: Instance) -> FastAPI:
     @app.middleware("http")
     async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length is not None:
+        if length is not None and not _is_asset_path(request.url.path):
             try:
                 too_big = int(length) > instance.max_body_bytes
             except ValueError:
@@ -358,6 +372,12 @@ def create_app(instance: Instance) -> FastAPI:
         c = item.get("collection")
         item = dict(item)
         own = [lk for lk in item.get("links", []) if lk.get("rel") not in ("self", "parent", "collection", "root")]
+        assets = {}
+        for k, a in (item.get("assets") or {}).items():
+            if isinstance(a, dict) and str(a.get("href", "")).startswith("/collections/"):
+                a = dict(a, href=b + a["href"])
+            assets[k] = a
+        item["assets"] = assets
         item["links"] = own + [
             {"rel": "self", "type": GEOJSON, "href": f"{b}/collections/{c}/items/{item['id']}"},
             {"rel": "parent", "type": "application/json", "href": f"{b}/collections/{c}"},
@@ -585,6 +605,44 @@ def create_app(instance: Instance) -> FastAPI:
         store.delete_item(cid, iid)
         record(user, "delete item", f"{cid}/{iid}", True, "originator's provider", [raw[2].originator])
         return Response(status_code=204)
+
+    # --- assets: bytes under the item's label ------------------------------------------------------
+    @app.put("/collections/{cid}/items/{iid}/assets/{key}", openapi_extra={"requestBody": {
+        "required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def put_asset(cid: str, iid: str, key: str, request: Request) -> JSONResponse:
+        user = user_of(request)
+        raw = store.raw_item(cid, iid)
+        obj = f"{cid}/{iid}/assets/{key}"
+        if raw is None or not decide(user, raw[2]):
+            record(user, "upload asset", obj, False, "not found or not releasable")
+            raise NotFound(iid)
+        check_write(user, raw[2], "upload asset", obj)
+        stored = await instance.objects.put(f"{cid}/{iid}/{key}", request.stream(), instance.max_asset_bytes)
+        doc = dict(raw[1])
+        assets = dict(doc.get("assets") or {})
+        assets[key] = {"href": f"/collections/{cid}/items/{iid}/assets/{key}",
+                       "type": request.headers.get("content-type", "application/octet-stream"),
+                       "roles": ["data"], "file:size": stored.size, "file:checksum": "1220" + stored.sha256}
+        doc["assets"] = assets
+        store.replace_item(validate_item(doc, cid))
+        record(user, "upload asset", obj, True, f"{stored.size} bytes", [raw[2].originator])
+        return JSONResponse(item_links(request, doc), status_code=201, media_type=GEOJSON)
+
+    @app.get("/collections/{cid}/items/{iid}/assets/{key}")
+    def get_asset(cid: str, iid: str, key: str, request: Request) -> Response:
+        from fastapi.responses import FileResponse
+
+        user = user_of(request)
+        raw = store.raw_item(cid, iid)
+        obj = f"{cid}/{iid}/assets/{key}"
+        allowed = raw is not None and decide(user, raw[2])
+        path = instance.objects.path(f"{cid}/{iid}/{key}") if allowed else None
+        record(user, "download asset", obj, bool(allowed and path), "under the item's label" if allowed else
+               "not found or not releasable", [raw[2].originator] if raw else [])
+        if path is None or raw is None:
+            raise NotFound(key)
+        media = (raw[1].get("assets", {}).get(key) or {}).get("type", "application/octet-stream")
+        return FileResponse(path, media_type=media)
 
     # --- search -------------------------------------------------------------------------------------
     def run_search(request: Request, user: User, params: dict[str, Any], method: str,
