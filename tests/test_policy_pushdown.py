@@ -99,3 +99,29 @@ def test_collections_follow_the_same_rule(tmp_path: Path) -> None:
     assert [c["id"] for c in store.collections(fra)] == ["open", "secret"]
     _, lab, _ = validate_collection(collection("x", cls="NC"))
     assert lab.classification is Classification.NC
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 300)), min_size=1, max_size=30),
+       st.integers(0, 1200), st.integers(0, 200))
+def test_datetime_overlap_with_long_items(spans: list[tuple[int, int]], q0: int, qlen: int) -> None:
+    """Items spanning days and instants alike: the range search returns exactly the overlapping ones."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    iso = lambda h: (t0 + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    store = CatalogStore(Path(tempfile.mkdtemp()) / "c.db")
+    store.put_collection(collection("c"), create=True)
+    rows = []
+    for k, (start, dur) in enumerate(spans):
+        d = item(f"t{k}", "c", rel=["NATO"])
+        d["properties"]["datetime"] = None if dur else iso(start)
+        if dur:
+            d["properties"].update(start_datetime=iso(start), end_datetime=iso(start + dur))
+        rows.append(validate_item(d))
+    store.add_items(rows)
+    lo, hi = (t0 + timedelta(hours=q0)).timestamp(), (t0 + timedelta(hours=q0 + qlen)).timestamp()
+    page = store.search(User("FRA", Classification.NU), SearchQuery(datetime_range=(lo, hi), limit=100))
+    want = {f"t{k}" for k, (s, d) in enumerate(spans) if s <= q0 + qlen and s + d >= q0}
+    assert {f["id"] for f in page.features} == want and page.matched == len(want)
+    store.close()

@@ -709,7 +709,7 @@ def create_app(instance: Instance) -> FastAPI:
         origins = sorted({f["properties"]["sec:originator"] for f in page.features})
         record(user, "search" if collection is None else "list items", ",".join(
             f"{f['collection']}/{f['id']}" for f in page.features)[:100000], True,
-               f"returned {len(feats)} of {page.matched} releasable", origins)
+               f"returned {len(feats)} of {page.matched if page.matched is not None else 'over 10000'} releasable", origins)
         b = base(request)
         path = f"{b}/search" if collection is None else f"{b}/collections/{collection}/items"
         self_href = f"{path}?{urlencode(dict(request.query_params))}" if method == "GET" and request.query_params \
@@ -728,8 +728,11 @@ def create_app(instance: Instance) -> FastAPI:
             else:
                 links.append({"rel": "next", "type": GEOJSON, "method": "POST", "href": path,
                               "body": {"token": tok}, "merge": True})
-        return JSONResponse({"type": "FeatureCollection", "features": feats, "links": links,
-                             "numberMatched": page.matched, "numberReturned": len(feats)}, media_type=GEOJSON)
+        doc: dict[str, Any] = {"type": "FeatureCollection", "features": feats, "links": links,
+                               "numberReturned": len(feats)}
+        if page.matched is not None:
+            doc["numberMatched"] = page.matched
+        return JSONResponse(doc, media_type=GEOJSON)
 
     def query_params(request: Request) -> dict[str, Any]:
         return {k: v for k, v in request.query_params.items()}

@@ -4,7 +4,7 @@ The access rule is part of every query's WHERE clause — search, counts, paging
 see the same filtered set, so nothing leaks through `numberMatched`, page boundaries or order:
 
     classification <= :clearance
-    AND (originator = :nation OR rid IN (SELECT rid FROM item_rel WHERE nation = :nation))
+    AND (originator = :nation OR EXISTS (SELECT 1 FROM item_rel WHERE nation = :nation AND rid = items.rid))
     AND (caveat_mask & :caveats_not_held) = 0
 
 `item_rel` holds each item's audience (REL TO with groups expanded) and caveats are bits of a
@@ -41,6 +41,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$")
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _ALL_BITS = (1 << 63) - 1
 MAX_CAVEATS = 63
+COUNT_CAP = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -57,6 +58,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny
 CREATE TABLE IF NOT EXISTS item_rel (nation TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (nation, rid))
   WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS caveats (name TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('max_span_s', 0);
 """
 
 
@@ -219,7 +222,7 @@ class SearchQuery:
 @dataclass
 class SearchPage:
     features: list[dict[str, Any]]
-    matched: int
+    matched: int | None  # None when more than COUNT_CAP match
     next_offset: int | None
 
 
@@ -230,10 +233,11 @@ def policy_sql(user: User, caveat_bits: dict[str, int], table: str = "items") ->
         if c in caveat_bits:
             held |= 1 << caveat_bits[c]
     deny = _ALL_BITS & ~held
-    rel = ("(SELECT rid FROM item_rel WHERE nation = ?)" if table == "items" else None)
     if table == "items":
-        sql = (f"({table}.classification <= ? AND ({table}.originator = ? OR {table}.rid IN {rel}) "
-               f"AND ({table}.caveat_mask & ?) = 0)")
+        # EXISTS is one primary-key probe per candidate row; IN (SELECT ...) would build the set
+        # of every item released to the nation on each query.
+        sql = (f"({table}.classification <= ? AND ({table}.originator = ? OR EXISTS (SELECT 1 FROM item_rel r "
+               f"WHERE r.nation = ? AND r.rid = {table}.rid)) AND ({table}.caveat_mask & ?) = 0)")
         return sql, [int(user.clearance), user.nation, user.nation, deny]
     sql = (f"({table}.classification <= ? AND ({table}.originator = ? OR instr({table}.audience, ?) > 0) "
            f"AND ({table}.caveat_mask & ?) = 0)")
@@ -361,6 +365,7 @@ class CatalogStore:
                        "caveat_mask=?, geom=?, doc=? WHERE rid=?", (*args, rid))
             db.execute("DELETE FROM items_rtree WHERE rid = ?", (rid,))
             db.execute("DELETE FROM item_rel WHERE rid = ?", (rid,))
+        db.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'max_span_s'", (row.end_dt - row.start_dt,))
         if row.bbox is not None:
             minx, miny, maxx, maxy = row.bbox
             db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?)", (rid, minx, maxx, miny, maxy))
@@ -458,8 +463,11 @@ class CatalogStore:
             params += [w, e, s, n, json.dumps(q.intersects)]
         if q.datetime_range is not None:
             lo, hi = q.datetime_range
-            where.append("items.start_dt <= ? AND items.end_dt >= ?")
-            params += [hi, lo]
+            # Overlap is start <= hi AND end >= lo; bounding start from below by the longest item
+            # span (kept in `meta` by every write) turns it into a tight range scan of the index.
+            span = self._conn().execute("SELECT value FROM meta WHERE key = 'max_span_s'").fetchone()[0]
+            where.append("items.start_dt <= ? AND items.start_dt >= ? AND items.end_dt >= ?")
+            params += [hi, max(lo - span, -1e18), lo]
         if q.filter is not None:
             where.append(to_sql(q.filter, params))
         clause = " AND ".join(where)
@@ -473,7 +481,11 @@ class CatalogStore:
         db = self._conn()
         sql = (f"SELECT items.doc FROM items WHERE {clause} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?")
         rows = db.execute(sql, [*params, *oparams, q.limit + 1, q.offset]).fetchall()
-        matched = int(db.execute(f"SELECT count(*) FROM items WHERE {clause}", params).fetchone()[0])
+        # Exact count up to COUNT_CAP; beyond it numberMatched is omitted (STAC allows that) rather
+        # than spending a full scan on every page of a huge result.
+        n = int(db.execute(f"SELECT count(*) FROM (SELECT 1 FROM items WHERE {clause} LIMIT ?)",
+                           [*params, COUNT_CAP + 1]).fetchone()[0])
+        matched = n if n <= COUNT_CAP else None
         more = len(rows) > q.limit
         feats = [json.loads(r[0]) for r in rows[: q.limit]]
         return SearchPage(feats, matched, q.offset + q.limit if more else None)
