@@ -45,9 +45,15 @@ def test_every_operation_survives_fuzzing(server) -> None:  # type: ignore[no-un
                 kwargs.pop("base_url", None)
                 headers = dict(kwargs.pop("headers", {}) or {})
                 headers["Authorization"] = f"Bearer {token}"
-                resp = client.request(kwargs.pop("method"), kwargs.pop("url"), headers=headers,
-                                      params=kwargs.get("params"), content=kwargs.get("data"),
-                                      json=kwargs.get("json"))
+                try:
+                    resp = client.request(kwargs.pop("method"), kwargs.pop("url"), headers=headers,
+                                          params=kwargs.get("params"), content=kwargs.get("data"),
+                                          json=kwargs.get("json"))
+                except (httpx.TransportError, httpx.InvalidURL, UnicodeError):  # noqa: PERF203
+                    # a request that is not valid HTTP (generated header bytes, say) is refused by
+                    # the HTTP layer before the application; the server must keep serving
+                    assert httpx.get(server.url + "/api").status_code == 200
+                    return
                 seen.append(resp.status_code)
                 if resp.status_code >= 500:
                     failures.append(f"{op.method.upper()} {op.path}: {resp.status_code} {resp.text[:200]}")

@@ -16,8 +16,12 @@ import cql2
 
 from aquila.errors import InputError
 
-__all__ = ["FilterError", "parse_filter", "to_sql", "property_sql", "SUPPORTED_OPS"]
+__all__ = ["FilterError", "parse_filter", "to_sql", "property_sql", "SUPPORTED_OPS", "PROMOTED"]
 
+# Common STAC queryables held as real columns as well as in the JSON document, so that filtering
+# and sorting on them does not parse every document (8 us each; 190 ms for a week of 1M items).
+PROMOTED = {"eo:cloud_cover": "p_eo_cloud_cover", "gsd": "p_gsd", "view:off_nadir": "p_view_off_nadir",
+            "platform": "p_platform", "constellation": "p_constellation"}
 SUPPORTED_OPS = {"and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "like", "between", "in", "isNull",
                  "s_intersects", "t_intersects", "anyinteracts"}
 _EXPECTED = "CQL2 text such as \"eo:cloud_cover < 20 AND platform = 'sentinel-2a'\" or the equivalent CQL2 JSON"
@@ -66,6 +70,8 @@ def property_sql(name: str, params: list[Any]) -> str:
             return "items.start_dt" if col.startswith("start") else "items.end_dt"
     if name.startswith("properties."):
         name = name[len("properties."):]
+    if name in PROMOTED:
+        return f"items.{PROMOTED[name]}"
     params.append('$.properties."' + name.replace('"', '') + '"')
     return "json_extract(items.doc, ?)"
 

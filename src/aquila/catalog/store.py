@@ -4,10 +4,11 @@ The access rule is part of every query's WHERE clause — search, counts, paging
 see the same filtered set, so nothing leaks through `numberMatched`, page boundaries or order:
 
     classification <= :clearance
-    AND (originator = :nation OR EXISTS (SELECT 1 FROM item_rel WHERE nation = :nation AND rid = items.rid))
+    AND (originator = :nation OR (aud<k> & :nation_bit) != 0)
     AND (caveat_mask & :caveats_not_held) = 0
 
-`item_rel` holds each item's audience (REL TO with groups expanded) and caveats are bits of a
+`aud0..aud3` hold each item's audience (REL TO with groups expanded) as bits over the 249 ISO
+3166-1 nations (nation i is bit i % 63 of column i // 63), and caveats are bits of a
 per-instance registry (at most 63 distinct caveats). Writes are transactions: a batch is either
 all stored or not at all, and a commit returns only once it is durable.
 """
@@ -25,21 +26,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pycountry
 import shapely
 from shapely.geometry import shape
 
-from aquila.catalog.cql2sql import property_sql, to_sql
+from aquila.catalog.cql2sql import PROMOTED, property_sql, to_sql
 from aquila.errors import AquilaError, InputError
 from aquila.security.labels import Label
 from aquila.security.nations import expand
 from aquila.security.policy import User
 
 __all__ = ["CatalogStore", "SearchQuery", "SearchPage", "NotFound", "Conflict", "validate_item",
-           "validate_collection", "policy_sql", "ItemRow", "encode_token", "decode_token", "RFC3339"]
+           "validate_collection", "policy_sql", "nation_bit", "audience_bits", "ItemRow", "encode_token", "decode_token", "RFC3339"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$")
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _ALL_BITS = (1 << 63) - 1
+
 MAX_CAVEATS = 63
 COUNT_CAP = 10_000
 
@@ -51,16 +54,45 @@ CREATE TABLE IF NOT EXISTS items (
   rid INTEGER PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL,
   start_dt REAL NOT NULL, end_dt REAL NOT NULL,
   classification INTEGER NOT NULL, originator TEXT NOT NULL, caveat_mask INTEGER NOT NULL,
-  geom BLOB, doc TEXT NOT NULL, UNIQUE (collection, id));
+  aud0 INTEGER NOT NULL, aud1 INTEGER NOT NULL, aud2 INTEGER NOT NULL, aud3 INTEGER NOT NULL, geom BLOB, doc TEXT NOT NULL,
+  p_eo_cloud_cover REAL, p_gsd REAL, p_view_off_nadir REAL, p_platform TEXT, p_constellation TEXT,
+  UNIQUE (collection, id));
 CREATE INDEX IF NOT EXISTS items_dt ON items (start_dt, rid);
 CREATE INDEX IF NOT EXISTS items_id ON items (id);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy);
-CREATE TABLE IF NOT EXISTS item_rel (nation TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (nation, rid))
-  WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS caveats (name TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('max_span_s', 0);
 """
+
+
+_NATION_INDEX = {c: i for i, c in enumerate(sorted(c.alpha_3 for c in pycountry.countries))}
+assert len(_NATION_INDEX) <= 4 * 63
+_COLS = ["collection", "id", "start_dt", "end_dt", "classification", "originator", "caveat_mask",
+         "aud0", "aud1", "aud2", "aud3", "geom", "doc", *PROMOTED.values()]
+_INSERT = f"INSERT INTO items ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
+_UPDATE = f"UPDATE items SET {', '.join(c + '=?' for c in _COLS)} WHERE rid=?"
+
+
+def nation_bit(nation: str) -> tuple[int, int]:
+    """(column, bit mask) of a nation in the audience bit set."""
+    i = _NATION_INDEX.get(nation)
+    if i is None:  # not a nation code: matches no audience
+        return 0, 0
+    return i // 63, 1 << (i % 63)
+
+
+def audience_bits(nations: Iterable[str]) -> tuple[int, int, int, int]:
+    cols = [0, 0, 0, 0]
+    for n in nations:
+        col, bit = nation_bit(n)
+        cols[col] |= bit
+    return cols[0], cols[1], cols[2], cols[3]
+
+
+def _scalar(v: Any) -> Any:
+    """A promoted column holds numbers and strings only (anything else stays in the JSON only)."""
+    return v if isinstance(v, int | float | str) and not isinstance(v, bool) else None
 
 
 class NotFound(AquilaError):
@@ -234,11 +266,11 @@ def policy_sql(user: User, caveat_bits: dict[str, int], table: str = "items") ->
             held |= 1 << caveat_bits[c]
     deny = _ALL_BITS & ~held
     if table == "items":
-        # EXISTS is one primary-key probe per candidate row; IN (SELECT ...) would build the set
-        # of every item released to the nation on each query.
-        sql = (f"({table}.classification <= ? AND ({table}.originator = ? OR EXISTS (SELECT 1 FROM item_rel r "
-               f"WHERE r.nation = ? AND r.rid = {table}.rid)) AND ({table}.caveat_mask & ?) = 0)")
-        return sql, [int(user.clearance), user.nation, user.nation, deny]
+        # The audience test is arithmetic on the row (no subquery): a 1M-item scan stays cheap.
+        col, bit = nation_bit(user.nation)
+        sql = (f"({table}.classification <= ? AND ({table}.originator = ? OR ({table}.aud{col} & ?) != 0) "
+               f"AND ({table}.caveat_mask & ?) = 0)")
+        return sql, [int(user.clearance), user.nation, bit, deny]
     sql = (f"({table}.classification <= ? AND ({table}.originator = ? OR instr({table}.audience, ?) > 0) "
            f"AND ({table}.caveat_mask & ?) = 0)")
     return sql, [int(user.clearance), user.nation, f",{user.nation},", deny]
@@ -353,23 +385,22 @@ class CatalogStore:
     def _insert(self, db: sqlite3.Connection, row: ItemRow, replace_rid: int | None = None) -> None:
         mask = self._mask(db, row.label.caveats)
         doc = json.dumps(row.doc, separators=(",", ":"))
+        props = row.doc["properties"]
+        promoted = tuple(_scalar(props.get(k)) for k in PROMOTED)
         args = (row.collection, row.id, row.start_dt, row.end_dt, int(row.label.classification),
-                row.label.originator, mask, row.geom_wkb, doc)
+                row.label.originator, mask, *audience_bits(expand(row.label.releasable_to)), row.geom_wkb, doc,
+                *promoted)
         if replace_rid is None:
-            cur = db.execute("INSERT INTO items (collection, id, start_dt, end_dt, classification, originator, "
-                             "caveat_mask, geom, doc) VALUES (?,?,?,?,?,?,?,?,?)", args)
+            cur = db.execute(_INSERT, args)
             rid = cur.lastrowid
         else:
             rid = replace_rid
-            db.execute("UPDATE items SET collection=?, id=?, start_dt=?, end_dt=?, classification=?, originator=?, "
-                       "caveat_mask=?, geom=?, doc=? WHERE rid=?", (*args, rid))
+            db.execute(_UPDATE, (*args, rid))
             db.execute("DELETE FROM items_rtree WHERE rid = ?", (rid,))
-            db.execute("DELETE FROM item_rel WHERE rid = ?", (rid,))
         db.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'max_span_s'", (row.end_dt - row.start_dt,))
         if row.bbox is not None:
             minx, miny, maxx, maxy = row.bbox
             db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?)", (rid, minx, maxx, miny, maxy))
-        db.executemany("INSERT INTO item_rel VALUES (?, ?)", [(n, rid) for n in sorted(expand(row.label.releasable_to))])
 
     def add_items(self, rows: Sequence[ItemRow], *, upsert: bool = False) -> int:
         """Store a batch atomically; duplicates are a Conflict unless `upsert`."""
@@ -427,7 +458,7 @@ class CatalogStore:
                 old = db.execute("SELECT rid FROM items WHERE collection = ? AND id = ?", (cid, iid)).fetchone()
                 if old is None:
                     raise NotFound(f"item {iid!r}")
-                for t in ("items", "items_rtree", "item_rel"):
+                for t in ("items", "items_rtree"):
                     db.execute(f"DELETE FROM {t} WHERE rid = ?", (old[0],))
                 db.execute("COMMIT")
             except BaseException:

@@ -53,4 +53,7 @@ def run_demo(start: datetime, hours: float, workers: int | None, out: Console, e
                   res.targets[int(col["target"][first])].id)
     out.print(t)
     out.file.write(render_revisit_tables(sharing_gain(res)))
+    from aquila.cli.library_demo import run_library_demo
+
+    run_library_demo(res, out)
     err.print(f"[dim]{len(res)} windows computed; try: aquila access --targets {DEMO_TARGETS} --format table[/]")
