@@ -26,3 +26,8 @@ class Settings(BaseSettings):
     step_s: float = Field(60.0, ge=1, le=300, description="propagation grid step of the access engine")
     workers: int | None = Field(None, ge=1, description="processes for access computations (default: CPUs)")
     max_window_days: float = Field(92.0, gt=0, description="longest analysis period accepted")
+    max_body_bytes: int = Field(5 * 1024 * 1024, gt=0, description="largest JSON request body")
+    max_asset_bytes: int = Field(1024 * 1024 * 1024, gt=0, description="largest asset upload")
+    oidc_issuer: str | None = Field(None, description="accept tokens of this external OIDC issuer too")
+    oidc_jwks_url: str | None = Field(None, description="its JWKS endpoint")
+    oidc_audience: str | None = Field(None, description="required audience of its tokens")

@@ -30,7 +30,7 @@ from aquila.errors import AquilaError, InputError
 from aquila.security.audit import AuditLog
 from aquila.security.labels import Label
 from aquila.security.policy import Role, User, decide
-from aquila.security.tokens import AuthenticationError, TokenIssuer
+from aquila.security.tokens import AuthenticationError, OidcIssuer, TokenIssuer
 
 __all__ = ["create_app", "Forbidden", "CONFORMANCE", "Instance"]
 
@@ -129,10 +129,10 @@ class Instance:
 
     @classmethod
     def open(cls, data_dir: str | Path, max_body_bytes: int = 5 * 1024 * 1024,
-             max_asset_bytes: int = 1024 * 1024 * 1024) -> Instance:
+             max_asset_bytes: int = 1024 * 1024 * 1024, oidc: OidcIssuer | None = None) -> Instance:
         d = Path(data_dir)
         d.mkdir(parents=True, exist_ok=True)
-        return cls(d, CatalogStore(d / "catalog.db"), AuditLog(d / "audit.db"), TokenIssuer(d),
+        return cls(d, CatalogStore(d / "catalog.db"), AuditLog(d / "audit.db"), TokenIssuer(d, oidc=oidc),
                    LocalObjectStore(d / "assets"), max_body_bytes, max_asset_bytes)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -34,8 +33,18 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> No
 
     from aquila.api.app import Instance, create_app
 
-    limit = max_body_bytes or int(os.environ.get("AQUILA_MAX_BODY_BYTES", 5 * 1024 * 1024))
-    app = create_app(Instance.open(data_dir, max_body_bytes=limit))
+    from aquila.config import Settings
+    from aquila.security.tokens import OidcIssuer
+
+    settings = Settings()
+    oidc = None
+    if settings.oidc_issuer:
+        if not settings.oidc_jwks_url:
+            raise InputError("AQUILA_OIDC_ISSUER is set without a JWKS URL", field="AQUILA_OIDC_JWKS_URL",
+                             expected="the issuer's JWKS endpoint, e.g. https://idp.example/.well-known/jwks.json")
+        oidc = OidcIssuer(settings.oidc_issuer, settings.oidc_jwks_url, settings.oidc_audience)
+    app = create_app(Instance.open(data_dir, max_body_bytes=max_body_bytes or settings.max_body_bytes,
+                                   max_asset_bytes=settings.max_asset_bytes, oidc=oidc))
     _err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

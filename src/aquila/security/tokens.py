@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from aquila.security.labels import Classification
 from aquila.security.nations import check_nation
 from aquila.security.policy import Role, User
 
-__all__ = ["TokenIssuer", "AuthenticationError", "parse_ttl"]
+__all__ = ["TokenIssuer", "OidcIssuer", "AuthenticationError", "parse_ttl"]
 
 _ALGORITHM = "EdDSA"
 
@@ -61,14 +62,30 @@ def _load_or_create_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-class TokenIssuer:
-    """Issues and verifies this instance's tokens."""
+@dataclass(frozen=True)
+class OidcIssuer:
+    """An external OpenID Connect issuer whose tokens are accepted beside the instance's own.
 
-    def __init__(self, data_dir: str | Path, issuer: str = "aquila") -> None:
+    Its tokens must carry the same claims (`nation`, `clearance`, optional `caveats`, `roles`);
+    keys come from its JWKS endpoint (cached), algorithms are asymmetric only.
+    """
+
+    issuer: str
+    jwks_url: str
+    audience: str | None = None
+    algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
+
+
+class TokenIssuer:
+    """Issues and verifies this instance's tokens (and, optionally, an external OIDC issuer's)."""
+
+    def __init__(self, data_dir: str | Path, issuer: str = "aquila", oidc: OidcIssuer | None = None) -> None:
         self.key_path = Path(data_dir) / "keys" / "token-signing-ed25519.pem"
         self._key = _load_or_create_key(self.key_path)
         self._public: Ed25519PublicKey = self._key.public_key()
         self.issuer = issuer
+        self.oidc = oidc
+        self._jwks = jwt.PyJWKClient(oidc.jwks_url, cache_keys=True, timeout=10) if oidc else None
 
     def issue(self, user: User, ttl: timedelta = timedelta(hours=8), now: datetime | None = None) -> str:
         now = now or datetime.now(timezone.utc)
@@ -81,12 +98,34 @@ class TokenIssuer:
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
     def verify(self, token: str) -> User:
+        if self.oidc is not None and self._jwks is not None:
+            try:
+                iss = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            except jwt.PyJWTError:
+                raise AuthenticationError("invalid token") from None
+            if iss == self.oidc.issuer:
+                return self._verify_oidc(token)
         try:
             claims = jwt.decode(token, self._public, algorithms=[_ALGORITHM], issuer=self.issuer,
                                 options={"require": ["exp", "iat", "iss", "nation", "clearance"]})
         except jwt.ExpiredSignatureError:
             raise AuthenticationError("token expired") from None
         except jwt.PyJWTError:
+            raise AuthenticationError("invalid token") from None
+        return user_from_claims(claims)
+
+
+    def _verify_oidc(self, token: str) -> User:
+        assert self.oidc is not None and self._jwks is not None
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token)
+            claims = jwt.decode(token, key.key, algorithms=list(self.oidc.algorithms), issuer=self.oidc.issuer,
+                                audience=self.oidc.audience,
+                                options={"require": ["exp", "iat", "iss", "nation", "clearance"],
+                                         "verify_aud": self.oidc.audience is not None})
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationError("token expired") from None
+        except (jwt.PyJWTError, jwt.PyJWKClientError):
             raise AuthenticationError("invalid token") from None
         return user_from_claims(claims)
 
