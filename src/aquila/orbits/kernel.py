@@ -109,13 +109,24 @@ def _peak(r, v, k, h, gx, gy, gz, ux, uy, uz, s0, d0, s1, d1):  # type: ignore[n
     return x, s
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _emit(out, n, j, rise, culm, set_, rclip, sclip, smax):  # type: ignore[no-untyped-def]
+    """Write one pass at row n of the output arrays; returns the next row, or -1 when full."""
+    o_pt, o_rise, o_culm, o_set, o_rclip, o_sclip, o_smax = out
+    if n >= o_pt.shape[0]:
+        return -1
+    o_pt[n], o_rise[n], o_culm[n], o_set[n] = j, rise, culm, set_
+    o_rclip[n], o_sclip[n], o_smax[n] = rclip, sclip, smax
+    return n + 1
+
+
 @njit(cache=True, nogil=True)
 def scan_passes(sec, r, v, s_unit, centres, cos_thr_b, block, g, u, g_unit, sin_mask, cos_near,  # type: ignore[no-untyped-def]
                 o_pt, o_rise, o_culm, o_set, o_rclip, o_sclip, o_smax):
     """Fill the output arrays with every pass; returns (count, screening misses), count -1 on overflow."""
     nt = sec.shape[0]
     nb = centres.shape[0]
-    cap = o_pt.shape[0]
+    out = (o_pt, o_rise, o_culm, o_set, o_rclip, o_sclip, o_smax)
     n = 0
     misses = 0
     for j in range(g.shape[0]):
@@ -151,12 +162,10 @@ def scan_passes(sec, r, v, s_unit, centres, cos_thr_b, block, g, u, g_unit, sin_
                     if in_pass:
                         if ps > best_s:
                             best_s, best_t = ps, sec[prev]
-                        if n >= cap:
-                            return -1, misses
                         misses += 1 if prev != nt - 1 else 0
-                        o_pt[n], o_rise[n], o_culm[n], o_set[n] = j, rise, best_t, sec[prev]
-                        o_rclip[n], o_sclip[n], o_smax[n] = rclip, prev == nt - 1, best_s
-                        n += 1
+                        n = _emit(out, n, j, rise, best_t, sec[prev], rclip, prev == nt - 1, best_s)
+                        if n < 0:
+                            return -1, misses
                         in_pass = False
                 if prev >= 0 and i == prev + 1:
                     k = prev
@@ -179,18 +188,15 @@ def scan_passes(sec, r, v, s_unit, centres, cos_thr_b, block, g, u, g_unit, sin_
                             fm = sm - sin_mask
                             t_r = _root(r, v, k, hk, gx, gy, gz, ux, uy, uz, sin_mask, 0.0, x, f0, fm, d0, 0.0)
                             t_s = _root(r, v, k, hk, gx, gy, gz, ux, uy, uz, sin_mask, x, 1.0, fm, f, 0.0, d1)
-                            if n >= cap:
+                            n = _emit(out, n, j, sec[k] + t_r * hk, sec[k] + x * hk, sec[k] + t_s * hk, False,
+                                      False, sm)
+                            if n < 0:
                                 return -1, misses
-                            o_pt[n], o_rise[n], o_culm[n] = j, sec[k] + t_r * hk, sec[k] + x * hk
-                            o_set[n], o_rclip[n], o_sclip[n], o_smax[n] = sec[k] + t_s * hk, False, False, sm
-                            n += 1
                     if f0 >= 0 > f:
                         tau = _root(r, v, k, hk, gx, gy, gz, ux, uy, uz, sin_mask, 0.0, 1.0, f0, f, d0, d1)
-                        if n >= cap:
+                        n = _emit(out, n, j, rise, best_t, sec[k] + tau * hk, rclip, False, best_s)
+                        if n < 0:
                             return -1, misses
-                        o_pt[n], o_rise[n], o_culm[n], o_set[n] = j, rise, best_t, sec[k] + tau * hk
-                        o_rclip[n], o_sclip[n], o_smax[n] = rclip, False, best_s
-                        n += 1
                         in_pass = False
                 elif f >= 0:
                     # a run that starts above the mask: a pass in progress at the period start
@@ -202,15 +208,13 @@ def scan_passes(sec, r, v, s_unit, centres, cos_thr_b, block, g, u, g_unit, sin_
                 prev = i
                 ps = s
                 pd = d
-        if in_pass:
+        if in_pass:  # the last run ended above the mask: at the period end, or a screening miss
             if ps > best_s:
                 best_s, best_t = ps, sec[prev]
-            if n >= cap:
-                return -1, misses
             misses += 1 if prev != nt - 1 else 0
-            o_pt[n], o_rise[n], o_culm[n], o_set[n] = j, rise, best_t, sec[prev]
-            o_rclip[n], o_sclip[n], o_smax[n] = rclip, prev == nt - 1, best_s
-            n += 1
+            n = _emit(out, n, j, rise, best_t, sec[prev], rclip, prev == nt - 1, best_s)
+            if n < 0:
+                return -1, misses
     return n, misses
 
 
