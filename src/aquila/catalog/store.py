@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS items (
   aud0 INTEGER NOT NULL, aud1 INTEGER NOT NULL, aud2 INTEGER NOT NULL, aud3 INTEGER NOT NULL, geom BLOB, doc TEXT NOT NULL,
   p_eo_cloud_cover REAL, p_gsd REAL, p_view_off_nadir REAL, p_platform TEXT, p_constellation TEXT,
   UNIQUE (collection, id));
-CREATE INDEX IF NOT EXISTS items_dt ON items (start_dt, rid);
+CREATE INDEX IF NOT EXISTS items_dt ON items (start_dt, end_dt, classification, caveat_mask, originator,
+  aud0, aud1, aud2, aud3, p_eo_cloud_cover, p_gsd, p_view_off_nadir);
 CREATE INDEX IF NOT EXISTS items_id ON items (id);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy);
 CREATE TABLE IF NOT EXISTS caveats (name TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE);
@@ -510,8 +511,11 @@ class CatalogStore:
             order.append("items.start_dt DESC")
         order.append("items.rid ASC")
         db = self._conn()
-        sql = (f"SELECT items.doc FROM items WHERE {clause} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?")
-        rows = db.execute(sql, [*params, *oparams, q.limit + 1, q.offset]).fetchall()
+        # Deferred join: choose the page's rows from the (covering) index, then read only their documents.
+        orders = ", ".join(order)
+        sql = (f"SELECT items.doc FROM items WHERE items.rid IN (SELECT items.rid FROM items WHERE {clause} "
+               f"ORDER BY {orders} LIMIT ? OFFSET ?) ORDER BY {orders}")
+        rows = db.execute(sql, [*params, *oparams, q.limit + 1, q.offset, *oparams]).fetchall()
         # Exact count up to COUNT_CAP; beyond it numberMatched is omitted (STAC allows that) rather
         # than spending a full scan on every page of a huge result.
         n = int(db.execute(f"SELECT count(*) FROM (SELECT 1 FROM items WHERE {clause} LIMIT ?)",
