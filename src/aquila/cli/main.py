@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -158,9 +159,10 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str) -> st
 
 
 def _meta(res: AccessResult) -> dict[str, Any]:
+    start, end = res.grid.to_iso(np.array([0.0, res.span_s]))
     return {
-        "start": res.grid.to_iso(__import__("numpy").array([0.0]))[0],
-        "end": res.grid.to_iso(__import__("numpy").array([res.span_s]))[0],
+        "start": start,
+        "end": end,
         "mode": res.mode.value, "min_elevation_deg": res.min_elevation_deg,
         "satellites": len(res.satellites), "targets": len(res.targets),
         "nominal_elements": sum(1 for s in res.satellites if s.nominal),
@@ -297,8 +299,6 @@ def revisit(tle_files: tuple[str, ...], targets_path: str | None, bbox: str | No
         if fmt == "json":
             _emit(json.dumps(doc) + "\n", output)
         else:
-            import numpy as np
-
             _emit(f"{grid.max_gap_s.size} cells: max gap {np.max(grid.max_gap_s) / 3600:.2f} h worst, "
                   f"{np.median(grid.max_gap_s) / 3600:.2f} h median; "
                   f"{np.mean(grid.accesses_per_day):.1f} accesses/day per cell on average\n", output)

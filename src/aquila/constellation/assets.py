@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
+
+import numpy as np
 from pathlib import Path
 
 from aquila.constellation.elements import ElementSet, load_elements, parse_omm, parse_tle
@@ -55,21 +57,20 @@ class Sensor:
             raise InputError(f"{self.min_sun_elevation_deg} deg", field="min_sun_elevation_deg",
                              expected="-90..90 deg")
 
-    def gsd_at(self, off_nadir_deg: float, slant_range_km: float, altitude_km: float,
-               incidence_deg: float) -> float:
-        """Ground sample distance of one look.
+    def gsd_at(self, slant_range_km: np.ndarray, altitude_km: np.ndarray, incidence_deg: np.ndarray) -> np.ndarray:
+        """Ground sample distance of looks (vectorised).
 
         Optical: nadir GSD scaled by slant range over altitude, and by 1/sqrt(cos incidence)
         (geometric mean of the along-track 1x and cross-track 1/cos stretch). SAR: ground-range
         resolution is the slant resolution over sin(incidence), with the catalogue GSD taken at the
         middle of the incidence band; never better than the catalogue figure.
         """
+        inc = np.asarray(incidence_deg, dtype=float)
         if self.type is SensorType.OPTICAL:
-            scale = (slant_range_km / altitude_km) / math.sqrt(max(math.cos(math.radians(incidence_deg)), 1e-3))
-            return self.gsd_m * scale
+            cosi = np.maximum(np.cos(np.radians(inc)), 1e-3)
+            return self.gsd_m * (np.asarray(slant_range_km) / np.asarray(altitude_km)) / np.sqrt(cosi)
         mid = math.radians(0.5 * (self.min_incidence_deg + self.max_incidence_deg))
-        inc = math.radians(max(incidence_deg, 1.0))
-        return self.gsd_m * max(math.sin(mid) / math.sin(inc), 1.0)
+        return self.gsd_m * np.maximum(math.sin(mid) / np.sin(np.radians(np.maximum(inc, 1.0))), 1.0)
 
 
 GENERIC_SENSOR = Sensor(SensorType.OPTICAL, gsd_m=1.0, max_off_nadir_deg=30.0, min_sun_elevation_deg=10.0,

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from aquila.constellation.assets import Constellation, Satellite, Sensor, SensorType
+from aquila.constellation.assets import Constellation, Satellite, SensorType
 from aquila.errors import TimeWindowError
 from aquila.orbits.engine import PointPasses, SatelliteTrack, illinois, passes_for_satellite, sin_elevation
 from aquila.orbits.frames import TimeGrid, ecef_to_geodetic
@@ -190,16 +190,6 @@ def _elevation_for_off_nadir_deg(off_nadir_deg: float, r_max_km: float) -> float
     return 0.0 if x >= 1.0 else math.degrees(math.acos(x))
 
 
-def _gsd_m(sensor: Sensor, off_nadir_deg: np.ndarray, slant_km: np.ndarray, alt_km: np.ndarray,
-           incidence_deg: np.ndarray) -> np.ndarray:
-    if sensor.type is SensorType.OPTICAL:
-        cosi = np.maximum(np.cos(np.radians(incidence_deg)), 1e-3)
-        return sensor.gsd_m * (slant_km / alt_km) / np.sqrt(cosi)
-    mid = math.radians(0.5 * (sensor.min_incidence_deg + sensor.max_incidence_deg))
-    inc = np.radians(np.maximum(incidence_deg, 1.0))
-    return sensor.gsd_m * np.maximum(math.sin(mid) / np.sin(inc), 1.0)
-
-
 @dataclass
 class _SatWork:
     """What every worker needs (inherited through fork, never pickled: Satrec cannot be)."""
@@ -337,7 +327,7 @@ def _satellite_rows(i: int, track: SatelliteTrack, work: _SatWork) -> tuple[dict
     el = np.degrees(np.arcsin(np.clip(s, -1, 1)))
     eta = np.degrees(np.arccos(np.clip(cos_eta, -1, 1)))
     _, _, alt = ecef_to_geodetic(p)
-    gsd = _gsd_m(sat.sensor, eta, rho, alt, 90.0 - el)
+    gsd = sat.sensor.gsd_at(rho, alt, 90.0 - el)
     rows = {  # compact types: a week of 1000 x 1000 is ~30 M rows
         "sat": np.full(n, i, dtype=np.int32), "target": pts.astype(np.int32),
         "start_s": lo, "culm_s": best, "end_s": hi,
