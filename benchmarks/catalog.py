@@ -100,7 +100,7 @@ def run_aquila(items: list[dict[str, Any]], qs: list[dict[str, Any]], data: Path
     lat: dict[str, list[float]] = {}
     for u in USERS:
         for q in qs:
-            sq = SearchQuery(bbox=q.get("bbox"), ids=q.get("ids"), datetime_range=q.get("dt"),
+            sq = SearchQuery(collections=["isr"], bbox=q.get("bbox"), ids=q.get("ids"), datetime_range=q.get("dt"),
                              sortby=q.get("sort", []), limit=10,
                              filter={"op": "<", "args": [{"property": "eo:cloud_cover"}, q["cloud"]]}
                              if "cloud" in q else None)

@@ -477,7 +477,9 @@ class CatalogStore:
         where.append(pol)
         params += pp
         if q.collections is not None:
-            where.append("items.collection IN (" + ",".join("?" * len(q.collections)) + ")")
+            # unary + keeps the planner from driving the query by the (collection, id) index, which
+            # would walk every item of a big collection instead of the time, space or id index
+            where.append("+items.collection IN (" + ",".join("?" * len(q.collections)) + ")")
             params += q.collections
         if q.ids is not None:
             where.append("items.id IN (" + ",".join("?" * len(q.ids)) + ")")
