@@ -57,8 +57,8 @@ CREATE TABLE IF NOT EXISTS items (
   aud0 INTEGER NOT NULL, aud1 INTEGER NOT NULL, aud2 INTEGER NOT NULL, aud3 INTEGER NOT NULL, geom BLOB, doc TEXT NOT NULL,
   p_eo_cloud_cover REAL, p_gsd REAL, p_view_off_nadir REAL, p_platform TEXT, p_constellation TEXT,
   UNIQUE (collection, id));
-CREATE INDEX IF NOT EXISTS items_dt ON items (start_dt, end_dt, classification, caveat_mask, originator,
-  aud0, aud1, aud2, aud3, p_eo_cloud_cover, p_gsd, p_view_off_nadir);
+CREATE INDEX IF NOT EXISTS items_dt ON items (start_dt, end_dt, collection, classification, caveat_mask,
+  originator, aud0, aud1, aud2, aud3, p_eo_cloud_cover, p_gsd, p_view_off_nadir);
 CREATE INDEX IF NOT EXISTS items_id ON items (id);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy);
 CREATE TABLE IF NOT EXISTS caveats (name TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE);
