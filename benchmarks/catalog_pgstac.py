@@ -193,6 +193,8 @@ def main() -> None:
             t = time.perf_counter()
             subprocess.run([*load, "items", str(ipath), "--dsn", DSN, "--method", "insert_ignore"], check=True)
             result["pgstac_ingest_items_per_s"] = round(args.items / (time.perf_counter() - t))
+            with psycopg.connect(DSN, autocommit=True) as con:  # fresh statistics, as a DBA would after a load
+                con.execute("VACUUM ANALYZE pgstac.items")
             port_p = free_port()
             env = dict(os.environ, PGUSER="postgres", PGPASSWORD="", PGHOST="127.0.0.1", PGPORT="5432",
                        PGDATABASE="pgstac_bench", POSTGRES_USER="postgres", POSTGRES_PASS="",

@@ -110,10 +110,6 @@ def _constellation(tle_files: Sequence[str], settings: Settings, epoch: datetime
     return c
 
 
-def _targets(path: str) -> list[Target]:
-    return load_targets(path)
-
-
 def _run(c: Constellation, targets: list[Target], t0: datetime, t1: datetime, mode: AccessMode,
          min_el: float | None, settings: Settings, workers: int | None) -> AccessResult:
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -206,7 +202,7 @@ def passes(tle_files: tuple[str, ...], targets_path: str, start: str | None, end
     """Visibility passes (rise, culmination, set) of satellites over targets."""
     settings = Settings()
     t0, t1 = _window(start, end, settings)
-    targets = _targets(targets_path)
+    targets = load_targets(targets_path)
     c = _constellation(tle_files, settings, t0, owners)
     res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers)
     rows = [{"norad_id": r["norad_id"], "satellite": r["satellite"], "owner": r["owner"], "target": r["target"],
@@ -232,7 +228,7 @@ def access(tle_files: tuple[str, ...], targets_path: str, start: str | None, end
     """Imaging opportunities: field of regard, SAR incidence band, optical Sun elevation."""
     settings = Settings()
     t0, t1 = _window(start, end, settings)
-    targets = _targets(targets_path)
+    targets = load_targets(targets_path)
     c = _constellation(tle_files, settings, t0, owners)
     res = _run(c, targets, t0, t1, AccessMode.IMAGING, min_el, settings, workers)
     sensor = {s.norad_id: s.sensor for s in res.satellites}
@@ -307,7 +303,7 @@ def revisit(tle_files: tuple[str, ...], targets_path: str | None, bbox: str | No
             _err.print(f"wrote {plot}")
         return
     assert targets_path is not None
-    targets = _targets(targets_path)
+    targets = load_targets(targets_path)
     res = _run(c, targets, t0, t1, amode, min_el, settings, workers)
     gain = sharing_gain(res)
     doc = {"period": {"start": t0.isoformat().replace("+00:00", "Z"), "end": t1.isoformat().replace("+00:00", "Z"),

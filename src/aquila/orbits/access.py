@@ -249,7 +249,9 @@ def _imaging_windows(sat: Satellite, track: SatelliteTrack, grid: TimeGrid, pp: 
         s, ce, _, _, _ = _geometry(track, t, g[pp.point[ids]], u[pp.point[ids]])
         return s, ce
 
-    el_lo = max(el_floor_deg, 90.0 - sensor.max_incidence_deg if sensor.type is SensorType.SAR else el_floor_deg)
+    el_lo = el_floor_deg
+    if sensor.type is SensorType.SAR:  # the band's shallow edge is a minimum elevation
+        el_lo = max(el_lo, 90.0 - sensor.max_incidence_deg)
     sin_lo = math.sin(math.radians(el_lo))
     clip_unimodal(lambda t, ids: geo(t, ids)[0] - sin_lo)
     cos_for = math.cos(math.radians(sensor.max_off_nadir_deg))
