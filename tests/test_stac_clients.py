@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from pystac_client import Client
 
 from aquila.catalog.store import validate_item
 
-from conftest import SHARED_DATA, shared_path
+from conftest import SHARED_DATA
 from library_helpers import collection, item, user
 
 READER = user("FRA", "CTS", roles=("provider", "admin"))
@@ -47,7 +49,9 @@ def test_pystac_client_search_paging_and_filter(live) -> None:  # type: ignore[n
 
 
 def test_stac_api_validator_passes(live) -> None:  # type: ignore[no-untyped-def]
-    tool = shared_path("..", "tools", "stac_api_validator_offline.py") if SHARED_DATA.exists() else shared_path("x")
+    tool = SHARED_DATA.parent / "tools" / "stac_api_validator_offline.py"
+    if not tool.exists():
+        pytest.skip(f"{tool} is absent (../shared/tools is only beside CI and developer checkouts)")
     _seed(live)
     tok = live.token(READER)
     out = subprocess.run(
