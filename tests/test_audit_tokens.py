@@ -34,7 +34,7 @@ def _log(path: Path, n: int) -> AuditLog:
     ("UPDATE audit SET reason = 'edited', hash = 'x' WHERE seq = 2", 2),
 ])
 def test_tampering_is_detected_at_the_first_broken_entry(tmp_path: Path, tamper: str, broken: int) -> None:
-    path = tmp_path / "audit.db"
+    path = tmp_path / "catalog.db"  # the audit log lives in the instance's catalog database
     log = _log(path, 10)
     assert log.verify().ok and log.verify().entries == 10
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):

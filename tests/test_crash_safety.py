@@ -1,5 +1,5 @@
 """A real kill -9 in the middle of a bulk ingest leaves a consistent store: every acknowledged
-batch present, no partial batch, indexes and audit chain intact."""
+batch present, no partial batch, indexes and audit chain intact, items and audit entries together."""
 
 from __future__ import annotations
 
@@ -58,6 +58,9 @@ def test_kill_mid_ingest_keeps_acknowledged_items(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM items_rtree").fetchone()[0] == n
     assert db.execute("SELECT count(*) FROM items WHERE aud0 + aud1 + aud2 + aud3 = 0").fetchone()[0] == 0  # NATO
     db.close()
-    log = AuditLog(data / "audit.db")
+    log = AuditLog(data / "catalog.db")
     assert log.verify().ok
+    # every stored item has its ingest entry and no entry names an item that was not stored
+    ingested = [e.object for e in log.entries(limit=100000) if e.action == "ingest item"]
+    assert sorted(ingested) == [f"sar/k{k:05d}" for k in range(n)]
     log.close()

@@ -132,7 +132,9 @@ class Instance:
              max_asset_bytes: int = 1024 * 1024 * 1024, oidc: OidcIssuer | None = None) -> Instance:
         d = Path(data_dir)
         d.mkdir(parents=True, exist_ok=True)
-        return cls(d, CatalogStore(d / "catalog.db"), AuditLog(d / "audit.db"), TokenIssuer(d, oidc=oidc),
+        # The audit log lives in the catalog's database file so that a write and its audit entries
+        # commit in one transaction.
+        return cls(d, CatalogStore(d / "catalog.db"), AuditLog(d / "catalog.db"), TokenIssuer(d, oidc=oidc),
                    LocalObjectStore(d / "assets"), max_body_bytes, max_asset_bytes)
 
 
@@ -568,10 +570,9 @@ def create_app(instance: Instance) -> FastAPI:
                 raise InputError(exc.reason, field=f"features[{k}].{exc.field}", expected=exc.expected) from None
         for r in rows:
             check_write(user, r.label, "create item", f"{cid}/{r.id}")
-        store.add_items(rows)
-        for r in rows:
-            record(user, "create item", f"{cid}/{r.id}", True, "provider publishing its own product",
-                   [r.label.originator])
+        store.add_items(rows, in_transaction=lambda db: audit.write_in(db, [dict(
+            subject=user.subject, nation=user.nation, action="create item", obj=f"{cid}/{r.id}", allowed=True,
+            reason="provider publishing its own product", originators=[r.label.originator]) for r in rows]))
         if len(rows) == 1:
             return JSONResponse(item_links(request, rows[0].doc), status_code=201, media_type=GEOJSON)
         return JSONResponse({"type": "FeatureCollection", "features": [item_links(request, r.doc) for r in rows]},

@@ -20,7 +20,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -403,8 +403,13 @@ class CatalogStore:
             minx, miny, maxx, maxy = row.bbox
             db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?)", (rid, minx, maxx, miny, maxy))
 
-    def add_items(self, rows: Sequence[ItemRow], *, upsert: bool = False) -> int:
-        """Store a batch atomically; duplicates are a Conflict unless `upsert`."""
+    def add_items(self, rows: Sequence[ItemRow], *, upsert: bool = False,
+                  in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> int:
+        """Store a batch atomically; duplicates are a Conflict unless `upsert`.
+
+        `in_transaction(db)` runs inside the same transaction before it commits (the audit log
+        writes the batch's entries there, so items and their audit entries land together).
+        """
         db = self._conn()
         with self._write_lock:
             db.execute("BEGIN IMMEDIATE")
@@ -420,6 +425,8 @@ class CatalogStore:
                     if old and not upsert:
                         raise Conflict(f"item {r.id!r} already exists in {r.collection!r}")
                     self._insert(db, r, old[0] if old else None)
+                if in_transaction is not None:
+                    in_transaction(db)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

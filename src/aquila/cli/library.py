@@ -123,10 +123,11 @@ def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
                     rows.append(validate_item(d))
                 except InputError as exc:
                     raise InputError(exc.reason, source=src, field=exc.field, expected=exc.expected) from None
-            inst.store.add_items(rows, upsert=True)
-            inst.audit.append_many([dict(subject="aquila-ingest", nation=r.label.originator, action="ingest item",
-                                         obj=f"{r.collection}/{r.id}", allowed=True, reason="operator bulk ingest",
-                                         originators=[r.label.originator]) for r in rows])
+            entries = [dict(subject="aquila-ingest", nation=r.label.originator, action="ingest item",
+                            obj=f"{r.collection}/{r.id}", allowed=True, reason="operator bulk ingest",
+                            originators=[r.label.originator]) for r in rows]
+            inst.store.add_items(rows, upsert=True,
+                                 in_transaction=lambda db, e=entries: inst.audit.write_in(db, e))
             done += len(rows)
             bar.update(task, completed=done)
             if not _err.is_terminal:  # a line per durable batch, for scripts (and the crash test)
@@ -145,7 +146,7 @@ def audit_verify(data_dir: str) -> None:
     """Walk the hash chain; exit 1 and name the first broken entry if it does not hold."""
     from aquila.security.audit import AuditLog
 
-    log = AuditLog(Path(data_dir) / "audit.db")
+    log = AuditLog(Path(data_dir) / "catalog.db")
     res = log.verify()
     if res.ok:
         click.echo(json.dumps({"ok": True, "entries": res.entries}))

@@ -37,7 +37,7 @@ def run_library_demo(res: AccessResult, out: Console, data_dir: Path | None = No
     """Publish one product per imaging opportunity (labelled by its owner), then compare two users."""
     d = Path(data_dir or tempfile.mkdtemp(prefix="aquila-demo-"))
     store = CatalogStore(d / "catalog.db")
-    audit = AuditLog(d / "audit.db")
+    audit = AuditLog(d / "catalog.db")
     store.put_collection({"type": "Collection", "id": "demo-isr", "description": "Demo products: one per imaging "
                           "opportunity over the Baltic and Black Sea areas", "sec:classification": "NU",
                           "sec:releasable_to": ["NATO"], "sec:originator": "BEL"}, create=True)

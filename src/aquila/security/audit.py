@@ -102,33 +102,41 @@ class AuditLog:
                                       reason=reason, originators=originators)])[0]
 
     def append_many(self, decisions: Sequence[dict[str, Any]]) -> list[AuditEntry]:
-        """Append several decisions in one durable transaction (bulk ingest)."""
-        out: list[AuditEntry] = []
+        """Append several decisions in one durable transaction of the log's own connection."""
         with self._lock:
-            t = datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-                seq = row[0] if row else 0
-                prev = row[1] if row else GENESIS
-                for d in decisions:
-                    seq += 1
-                    origs = tuple(sorted(set(d.get("originators", ()))))
-                    fields = [seq, t, d["subject"], d["nation"], d["action"], d["obj"], list(origs),
-                              int(d["allowed"]), d["reason"]]
-                    h = _digest(prev, fields)
-                    self._db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                                     (seq, t, d["subject"], d["nation"], d["action"], d["obj"], json.dumps(list(origs)),
-                                      int(d["allowed"]), d["reason"], prev, h))
-                    self._db.executemany("INSERT INTO audit_originator VALUES (?, ?)", [(o, seq) for o in origs])
-                    out.append(AuditEntry(seq, t, d["subject"], d["nation"], d["action"], d["obj"], origs,
-                                          bool(d["allowed"]), d["reason"], prev, h))
-                    prev = h
+                out = self.write_in(self._db, decisions)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._last = prev
+        return out
+
+    def write_in(self, db: sqlite3.Connection, decisions: Sequence[dict[str, Any]]) -> list[AuditEntry]:
+        """Append inside a write transaction the caller holds on the same database file.
+
+        This is how a catalog write and its audit entries commit together, or not at all.
+        """
+        t = datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq = row[0] if row else 0
+        prev = row[1] if row else GENESIS
+        out: list[AuditEntry] = []
+        for d in decisions:
+            seq += 1
+            origs = tuple(sorted(set(d.get("originators", ()))))
+            fields = [seq, t, d["subject"], d["nation"], d["action"], d["obj"], list(origs), int(d["allowed"]),
+                      d["reason"]]
+            h = _digest(prev, fields)
+            db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                       (seq, t, d["subject"], d["nation"], d["action"], d["obj"], json.dumps(list(origs)),
+                        int(d["allowed"]), d["reason"], prev, h))
+            db.executemany("INSERT INTO audit_originator VALUES (?, ?)", [(o, seq) for o in origs])
+            out.append(AuditEntry(seq, t, d["subject"], d["nation"], d["action"], d["obj"], origs,
+                                  bool(d["allowed"]), d["reason"], prev, h))
+            prev = h
+        self._last = prev
         return out
 
     @staticmethod
