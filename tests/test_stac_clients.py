@@ -64,3 +64,47 @@ def test_stac_api_validator_passes(live) -> None:  # type: ignore[no-untyped-def
         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "Errors: none" in out.stdout + out.stderr
+
+
+def test_aquila_serve_command_with_pystac_client(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The operator's path end to end: `aquila token`, `aquila ingest`, `aquila serve`, then a client."""
+    import json
+    import socket
+    import time
+
+    import httpx
+
+    data = tmp_path / "inst"
+    from aquila.api.app import Instance
+
+    inst = Instance.open(data)
+    inst.store.put_collection(collection("sar", rel=["NATO"]), create=True)
+    inst.store.close()
+    src = tmp_path / "items.json"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        item(f"c{k}", "sar", rel=["NATO"] if k % 2 else ["FRA"]) for k in range(6)]}))
+    run = [sys.executable, "-m", "aquila"]
+    assert subprocess.run([*run, "ingest", "--data", str(data), str(src)], capture_output=True).returncode == 0
+    tok = subprocess.run([*run, "token", "--data", str(data), "--nation", "ITA", "--clearance", "NS"],
+                         capture_output=True, text=True).stdout.strip()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen([*run, "serve", "--data", str(data), "--port", str(port)], stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 30
+        while True:  # poll with a deadline until the server answers
+            try:
+                if httpx.get(url, timeout=1).status_code == 401:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "aquila serve did not start"
+            time.sleep(0.05)
+        client = Client.open(url, headers={"Authorization": f"Bearer {tok}"})
+        assert sorted(i.id for i in client.search(collections=["sar"]).items()) == ["c1", "c3", "c5"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
