@@ -161,15 +161,21 @@ def validate_geometry(geo: Any, field: str) -> Any:
     return g
 
 
+def _object_id(doc: Any, type_name: str, what: str) -> str:
+    """The id of a JSON object of the given STAC type, or an error naming what is wrong."""
+    if not isinstance(doc, dict):
+        raise _err("body is not a JSON object", "body", what)
+    if doc.get("type") != type_name:
+        raise _err(f"type is {doc.get('type')!r}", "type", f'"{type_name}" ({what})')
+    oid = doc.get("id")
+    if not isinstance(oid, str) or not _ID.match(oid):
+        raise _err(f"{oid!r}", "id", "1-256 characters from A-Z a-z 0-9 . _ : - starting with a letter or digit")
+    return oid
+
+
 def validate_item(doc: Any, collection: str | None = None) -> ItemRow:
     """Check a STAC item and its security label; errors name the field and the expected form."""
-    if not isinstance(doc, dict):
-        raise _err("body is not a JSON object", "body", "a STAC Item (GeoJSON Feature)")
-    if doc.get("type") != "Feature":
-        raise _err(f"type is {doc.get('type')!r}", "type", '"Feature" (a STAC Item)')
-    iid = doc.get("id")
-    if not isinstance(iid, str) or not _ID.match(iid):
-        raise _err(f"{iid!r}", "id", "1-256 characters from A-Z a-z 0-9 . _ : - starting with a letter or digit")
+    iid = _object_id(doc, "Feature", "a STAC Item (GeoJSON Feature)")
     coll = doc.get("collection", collection)
     if collection is not None and coll != collection:
         raise _err(f"{coll!r} does not match the URL's collection {collection!r}", "collection",
@@ -216,13 +222,7 @@ def validate_item(doc: Any, collection: str | None = None) -> ItemRow:
 
 
 def validate_collection(doc: Any) -> tuple[str, Label, dict[str, Any]]:
-    if not isinstance(doc, dict):
-        raise _err("body is not a JSON object", "body", "a STAC Collection")
-    if doc.get("type") != "Collection":
-        raise _err(f"type is {doc.get('type')!r}", "type", '"Collection"')
-    cid = doc.get("id")
-    if not isinstance(cid, str) or not _ID.match(cid):
-        raise _err(f"{cid!r}", "id", "1-256 characters from A-Z a-z 0-9 . _ : - starting with a letter or digit")
+    cid = _object_id(doc, "Collection", "a STAC Collection")
     if not isinstance(doc.get("description", ""), str):
         raise _err("is not a string", "description", "a string")
     label = Label.from_properties(doc, prefix="")
