@@ -38,7 +38,8 @@ def test_every_operation_survives_fuzzing(server) -> None:  # type: ignore[no-un
     seen: list[int] = []
     with httpx.Client(base_url=server.url, timeout=30) as client:
         for op in operations:
-            @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+                      derandomize=True)
             @given(op.as_strategy())
             def run(case) -> None:  # type: ignore[no-untyped-def]
                 kwargs = case.as_transport_kwargs(base_url=server.url)
