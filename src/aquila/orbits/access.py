@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from aquila.constellation.assets import Constellation, Satellite, SensorType
-from aquila.errors import TimeWindowError
+from aquila.errors import InputError, TimeWindowError
 from aquila.orbits.engine import PointPasses, SatelliteTrack, illinois, passes_for_satellite, sin_elevation
 from aquila.orbits.frames import TimeGrid, ecef_to_geodetic
 from aquila.orbits.propagate import propagate
@@ -412,12 +412,8 @@ def compute_access(constellation: Constellation | Sequence[Satellite], targets: 
     if min_elevation_deg is None:
         min_elevation_deg = 10.0 if mode is AccessMode.VISIBILITY else 0.0
     if not -5.0 <= min_elevation_deg < 90.0:
-        from aquila.errors import InputError
-
         raise InputError(f"{min_elevation_deg} deg", field="min_elevation_deg", expected="-5 <= elevation < 90 deg")
     if not 1.0 <= step_s <= 300.0:
-        from aquila.errors import InputError
-
         raise InputError(f"{step_s} s", field="step_s", expected="a grid step between 1 and 300 s (60 s default)")
     sats = list(constellation)
     tset = targets if isinstance(targets, TargetSet) else TargetSet.from_targets(list(targets), spacing_km)
