@@ -188,3 +188,20 @@ def test_assets_upload_and_download_under_the_items_label(live) -> None:  # type
         assert c.get(href).json() == c.get("/collections/sar/items/secret/assets/nothing").json()
     with live.client(user("DEU", "NS", roles=("provider",))) as c:  # may read, may not write FRA's item
         assert c.put("/collections/sar/items/secret/assets/x", content=b"x").status_code == 403
+
+
+def test_patch_merges_and_keeps_the_label_rules(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    with live.client(FRA_PROVIDER) as c:
+        r = c.patch("/collections/sar/items/open", json={"properties": {"eo:cloud_cover": 12.4, "note": "ok"}})
+        assert r.status_code == 200, r.text
+        props = c.get("/collections/sar/items/open").json()["properties"]
+        assert props["eo:cloud_cover"] == 12.4 and props["note"] == "ok" and props["sec:classification"] == "NU"
+        assert "note" not in c.patch("/collections/sar/items/open", json={"properties": {"note": None}}
+                                     ).json()["properties"]
+        bad = c.patch("/collections/sar/items/open", json={"properties": {"sec:originator": "DEU"}})
+        assert bad.status_code == 403  # a FRA provider cannot hand the item to another originator
+        assert c.patch("/collections/sar/items/open", json={"properties": {"sec:classification": "XX"}}
+                       ).status_code == 400
+    with live.client(DEU_ANALYST) as c:
+        assert c.patch("/collections/sar/items/secret", json={"properties": {}}).status_code == 404

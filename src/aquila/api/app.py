@@ -281,6 +281,19 @@ def _apply_fields(item: dict[str, Any], fields: tuple[list[str], list[str], bool
     return out
 
 
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = _merge_patch(out.get(k), v)
+    return out
+
+
 def create_app(instance: Instance) -> FastAPI:
     """The FastAPI application over one instance (no global state; tests make several)."""
     app = FastAPI(title="Aquila shared library", version="0.1.0", docs_url=None, openapi_url=None,
@@ -593,6 +606,28 @@ def create_app(instance: Instance) -> FastAPI:
         check_write(user, row.label, "update item", f"{cid}/{iid}")
         store.replace_item(row)
         record(user, "update item", f"{cid}/{iid}", True, "originator's provider", [row.label.originator])
+        return JSONResponse(item_links(request, row.doc), media_type=GEOJSON)
+
+    @app.patch("/collections/{cid}/items/{iid}", openapi_extra={"requestBody": {"required": True, "content": {
+        "application/merge-patch+json": {"schema": {"type": "object"}},
+        "application/json": {"schema": {"type": "object"}}}}})
+    async def patch_item(cid: str, iid: str, request: Request) -> JSONResponse:
+        """JSON merge patch (RFC 7396) of an item: null removes a member, objects merge."""
+        user = user_of(request)
+        body = await json_body(request)
+        raw = store.raw_item(cid, iid)
+        if raw is None or not decide(user, raw[2]):
+            record(user, "patch item", f"{cid}/{iid}", False, "not found or not releasable")
+            raise NotFound(iid)
+        check_write(user, raw[2], "patch item", f"{cid}/{iid}")
+        if not isinstance(body, dict):
+            raise InputError("body is not a JSON object", field="body", expected="a JSON merge patch object")
+        if body.get("id", iid) != iid:
+            raise InputError(f"{body.get('id')!r} cannot change", field="id", expected=repr(iid))
+        row = validate_item(_merge_patch(raw[1], body), cid)
+        check_write(user, row.label, "patch item", f"{cid}/{iid}")
+        store.replace_item(row)
+        record(user, "patch item", f"{cid}/{iid}", True, "originator's provider", [row.label.originator])
         return JSONResponse(item_links(request, row.doc), media_type=GEOJSON)
 
     @app.delete("/collections/{cid}/items/{iid}")
