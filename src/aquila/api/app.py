@@ -564,6 +564,25 @@ def create_app(instance: Instance) -> FastAPI:
                    [label.originator])
             raise Forbidden(f"a {user.nation} provider may publish only with sec:originator = {user.nation}")
 
+    def writable_item(user: User, cid: str, iid: str, action: str, obj: str | None = None
+                      ) -> tuple[int, dict[str, Any], Label]:
+        """The stored item a write targets: 404 unless the user may read it, 403 unless they may change it."""
+        obj = obj or f"{cid}/{iid}"
+        raw = store.raw_item(cid, iid)
+        if raw is None or not decide(user, raw[2]):
+            record(user, action, obj, False, "not found or not releasable")
+            raise NotFound(iid)
+        check_write(user, raw[2], action, obj)
+        return raw
+
+    def replace_item(request: Request, user: User, cid: str, iid: str, action: str, doc: Any) -> JSONResponse:
+        """Validate the new version, check its label is still the provider's, store it, audit it."""
+        row = validate_item(doc, cid)
+        check_write(user, row.label, action, f"{cid}/{iid}")
+        store.replace_item(row)
+        record(user, action, f"{cid}/{iid}", True, "originator's provider", [row.label.originator])
+        return JSONResponse(item_links(request, row.doc), media_type=GEOJSON)
+
     @app.post("/collections/{cid}/items", status_code=201, openapi_extra=ITEM_BODY)
     async def create_item(cid: str, request: Request) -> JSONResponse:
         user = user_of(request)
@@ -595,18 +614,11 @@ def create_app(instance: Instance) -> FastAPI:
     async def update_item(cid: str, iid: str, request: Request) -> JSONResponse:
         user = user_of(request)
         body = await json_body(request)
-        raw = store.raw_item(cid, iid)
-        if raw is None or not decide(user, raw[2]):
-            record(user, "update item", f"{cid}/{iid}", False, "not found or not releasable")
-            raise NotFound(iid)
-        check_write(user, raw[2], "update item", f"{cid}/{iid}")
+        writable_item(user, cid, iid, "update item")
         if isinstance(body, dict) and body.get("id", iid) != iid:
             raise InputError(f"{body.get('id')!r} does not match the URL", field="id", expected=repr(iid))
-        row = validate_item(dict(body, id=iid) if isinstance(body, dict) else body, cid)
-        check_write(user, row.label, "update item", f"{cid}/{iid}")
-        store.replace_item(row)
-        record(user, "update item", f"{cid}/{iid}", True, "originator's provider", [row.label.originator])
-        return JSONResponse(item_links(request, row.doc), media_type=GEOJSON)
+        return replace_item(request, user, cid, iid, "update item",
+                            dict(body, id=iid) if isinstance(body, dict) else body)
 
     @app.patch("/collections/{cid}/items/{iid}", openapi_extra={"requestBody": {"required": True, "content": {
         "application/merge-patch+json": {"schema": {"type": "object"}},
@@ -615,29 +627,17 @@ def create_app(instance: Instance) -> FastAPI:
         """JSON merge patch (RFC 7396) of an item: null removes a member, objects merge."""
         user = user_of(request)
         body = await json_body(request)
-        raw = store.raw_item(cid, iid)
-        if raw is None or not decide(user, raw[2]):
-            record(user, "patch item", f"{cid}/{iid}", False, "not found or not releasable")
-            raise NotFound(iid)
-        check_write(user, raw[2], "patch item", f"{cid}/{iid}")
+        raw = writable_item(user, cid, iid, "patch item")
         if not isinstance(body, dict):
             raise InputError("body is not a JSON object", field="body", expected="a JSON merge patch object")
         if body.get("id", iid) != iid:
             raise InputError(f"{body.get('id')!r} cannot change", field="id", expected=repr(iid))
-        row = validate_item(_merge_patch(raw[1], body), cid)
-        check_write(user, row.label, "patch item", f"{cid}/{iid}")
-        store.replace_item(row)
-        record(user, "patch item", f"{cid}/{iid}", True, "originator's provider", [row.label.originator])
-        return JSONResponse(item_links(request, row.doc), media_type=GEOJSON)
+        return replace_item(request, user, cid, iid, "patch item", _merge_patch(raw[1], body))
 
     @app.delete("/collections/{cid}/items/{iid}")
     def delete_item(cid: str, iid: str, request: Request) -> Response:
         user = user_of(request)
-        raw = store.raw_item(cid, iid)
-        if raw is None or not decide(user, raw[2]):
-            record(user, "delete item", f"{cid}/{iid}", False, "not found or not releasable")
-            raise NotFound(iid)
-        check_write(user, raw[2], "delete item", f"{cid}/{iid}")
+        raw = writable_item(user, cid, iid, "delete item")
         store.delete_item(cid, iid)
         record(user, "delete item", f"{cid}/{iid}", True, "originator's provider", [raw[2].originator])
         return Response(status_code=204)
@@ -647,12 +647,8 @@ def create_app(instance: Instance) -> FastAPI:
         "required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
     async def put_asset(cid: str, iid: str, key: str, request: Request) -> JSONResponse:
         user = user_of(request)
-        raw = store.raw_item(cid, iid)
         obj = f"{cid}/{iid}/assets/{key}"
-        if raw is None or not decide(user, raw[2]):
-            record(user, "upload asset", obj, False, "not found or not releasable")
-            raise NotFound(iid)
-        check_write(user, raw[2], "upload asset", obj)
+        raw = writable_item(user, cid, iid, "upload asset", obj)
         stored = await instance.objects.put(f"{cid}/{iid}/{key}", request.stream(), instance.max_asset_bytes)
         doc = dict(raw[1])
         assets = dict(doc.get("assets") or {})

@@ -120,6 +120,19 @@ def _emit(out, n, j, rise, culm, set_, rclip, sclip, smax):  # type: ignore[no-u
     return n + 1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _close_run(out, n, j, rise, rclip, best_t, best_s, sec, prev, ps):  # type: ignore[no-untyped-def]
+    """A run of near samples ended above the mask at sample `prev`: the pass ends there.
+
+    That is the period end (the set is clipped) or, anywhere else, a screening miss (counted).
+    Returns (next row or -1, misses added).
+    """
+    last = prev == sec.shape[0] - 1
+    if ps > best_s:
+        best_s, best_t = ps, sec[prev]
+    return _emit(out, n, j, rise, best_t, sec[prev], rclip, last, best_s), (0 if last else 1)
+
+
 @njit(cache=True, nogil=True)
 def scan_passes(sec, r, v, s_unit, centres, cos_thr_b, block, g, u, g_unit, sin_mask, cos_near,  # type: ignore[no-untyped-def]
                 o_pt, o_rise, o_culm, o_set, o_rclip, o_sclip, o_smax):
@@ -160,10 +173,8 @@ def scan_passes(sec, r, v, s_unit, centres, cos_thr_b, block, g, u, g_unit, sin_
                 if prev >= 0 and i != prev + 1:
                     # the previous run ended: a pass still open there ends at its last sample
                     if in_pass:
-                        if ps > best_s:
-                            best_s, best_t = ps, sec[prev]
-                        misses += 1 if prev != nt - 1 else 0
-                        n = _emit(out, n, j, rise, best_t, sec[prev], rclip, prev == nt - 1, best_s)
+                        n, miss = _close_run(out, n, j, rise, rclip, best_t, best_s, sec, prev, ps)
+                        misses += miss
                         if n < 0:
                             return -1, misses
                         in_pass = False
@@ -209,10 +220,8 @@ def scan_passes(sec, r, v, s_unit, centres, cos_thr_b, block, g, u, g_unit, sin_
                 ps = s
                 pd = d
         if in_pass:  # the last run ended above the mask: at the period end, or a screening miss
-            if ps > best_s:
-                best_s, best_t = ps, sec[prev]
-            misses += 1 if prev != nt - 1 else 0
-            n = _emit(out, n, j, rise, best_t, sec[prev], rclip, prev == nt - 1, best_s)
+            n, miss = _close_run(out, n, j, rise, rclip, best_t, best_s, sec, prev, ps)
+            misses += miss
             if n < 0:
                 return -1, misses
     return n, misses
