@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from aquila.catalog.store import CatalogStore, SearchQuery, validate_item
+from aquila.catalog import CatalogStore, SearchQuery, validate_item
 from aquila.security.labels import Classification, Label
 from aquila.security.nations import expand
 from aquila.security.policy import User, decide

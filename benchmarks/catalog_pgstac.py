@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from catalog import CAVEATS, USERS, make_items, pct, queries  # noqa: E402
 
 from aquila.api.app import Instance  # noqa: E402
-from aquila.catalog.store import validate_item  # noqa: E402
+from aquila.catalog import validate_item  # noqa: E402
 from aquila.security.labels import Label  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,10 +20,14 @@ def _seed(live) -> None:  # type: ignore[no-untyped-def]
         assert c.post("/collections", json=collection("sar")).status_code == 201
     with live.client(FRA_PROVIDER) as c:
         for it in (item("open", cls="NU", rel=["NATO"]), item("secret", cls="NS", rel=["NATO"]),
-                   item("deu-only", cls="NR", rel=["DEU"]), item("national", cls="NU", rel=[]),
-                   item("caveated", cls="NU", rel=["NATO"], cav=["BALTIC"])):
+                   item("deu-only", cls="NR", rel=["DEU"]), item("national", cls="NU", rel=[])):
             r = c.post("/collections/sar/items", json=it)
             assert r.status_code == 201, r.text
+        # a provider labels only with caveats it holds itself
+        caveated = item("caveated", cls="NU", rel=["NATO"], cav=["BALTIC"])
+        assert c.post("/collections/sar/items", json=caveated).status_code == 403
+    with live.client(user("FRA", "NS", caveats=("BALTIC",), roles=("provider",))) as c:
+        assert c.post("/collections/sar/items", json=caveated).status_code == 201
 
 
 def test_each_user_sees_exactly_what_labels_release(live) -> None:  # type: ignore[no-untyped-def]
@@ -165,9 +169,12 @@ def test_every_search_decision_is_logged(live) -> None:  # type: ignore[no-untyp
     n0 = live.instance.audit.verify().entries
     with live.client(DEU_ANALYST) as c:
         assert c.get("/search").status_code == 200  # the entry is durable before the response
-    last = live.instance.audit.entries(after=n0)[-1]
-    assert last.action == "search" and last.nation == "DEU" and "returned 2 of 2" in last.reason
-    assert set(last.object.split(",")) == {"sar/open", "sar/deu-only"}
+    summary, per_originator = live.instance.audit.entries(after=n0)[-2:]
+    assert summary.action == "search" and summary.nation == "DEU" and "returned 2 of 2" in summary.reason
+    assert summary.originators == ()  # the summary names no one's objects
+    # one entry per originator names that originator's returned items only
+    assert per_originator.originators == ("FRA",) and per_originator.nation == "DEU"
+    assert set(per_originator.object.split(",")) == {"sar/open", "sar/deu-only"}
 
 
 

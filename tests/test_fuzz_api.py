@@ -11,7 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from aquila.catalog.store import validate_item
+from aquila.catalog import validate_item
 
 from conftest import LiveServer
 from library_helpers import collection, item, user

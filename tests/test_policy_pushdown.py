@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aquila.catalog.store import CatalogStore, SearchQuery, validate_collection, validate_item
+from aquila.catalog import CatalogStore, SearchQuery, validate_collection, validate_item
 from aquila.security.labels import Classification, Label
-from aquila.security.policy import User, decide
+from aquila.security.policy import User, decide_item
 
 from library_helpers import collection, item
 
@@ -32,23 +32,30 @@ query_st = st.fixed_dictionaries({
 })
 
 
-def _store(labels: list[tuple]) -> tuple[CatalogStore, dict[str, Label]]:
+COLLECTIONS = {"c": collection("c", cls="NU", rel=["NATO"]), "d": collection("d", cls="NC", rel=["FRA", "DEU", "EST"]),
+               "e": collection("e", cls="NR", rel=["FVEY"], orig="USA")}
+
+
+def _store(labels: list[tuple]) -> tuple[CatalogStore, dict[str, Label], dict[str, dict]]:
     store = CatalogStore(Path(tempfile.mkdtemp()) / "c.db")
-    store.put_collection(collection("c", cls="NU", rel=["NATO"]), create=True)
-    rows, by_id = [], {}
+    for doc in COLLECTIONS.values():
+        store.put_collection(doc, create=True)
+    rows, by_id, docs = [], {}, {}
     for k, (cls, orig, rel, cav) in enumerate(labels):
-        d = item(f"i{k:03d}", "c", cls=cls.name, rel=rel, cav=cav, orig=orig, lon=float(k % 30), lat=float(k % 25),
-                 dt=f"2026-03-{1 + k % 28:02d}T00:00:00Z", cloud=(k * 37) % 101)
+        d = item(f"i{k:03d}", "cde"[k % 3], cls=cls.name, rel=rel, cav=cav, orig=orig, lon=float(k % 30),
+                 lat=float(k % 25), dt=f"2026-03-{1 + k % 28:02d}T00:00:00Z", cloud=(k * 37) % 101)
         rows.append(validate_item(d))
         by_id[d["id"]] = rows[-1].label
+        docs[d["id"]] = rows[-1].doc
     store.add_items(rows)
-    return store, by_id
+    return store, by_id, docs
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(label_st, min_size=1, max_size=40), st.lists(user_st, min_size=1, max_size=3), query_st)
 def test_search_returns_exactly_what_the_rule_allows(labels: list[tuple], users: list[User], q: dict) -> None:
-    store, by_id = _store(labels)
+    store, by_id, docs = _store(labels)
+    coll_labels = {cid: validate_collection(doc).label for cid, doc in COLLECTIONS.items()}
     for u in users:
         filt = None if q["cloud_max"] is None else {"op": "<=", "args": [{"property": "cloud"}, q["cloud_max"]]}
         seen: list[str] = []
@@ -63,15 +70,10 @@ def test_search_returns_exactly_what_the_rule_allows(labels: list[tuple], users:
             if page.next_offset is None:
                 break
             offset = page.next_offset
-        docs = {}
-        for iid in by_id:
-            raw = store.raw_item("c", iid)
-            assert raw is not None
-            docs[iid] = raw[1]
         expected = set()
         for iid, lab in by_id.items():
             d = docs[iid]
-            if not decide(u, lab):
+            if not decide_item(u, lab, coll_labels[d["collection"]]):  # the item's and its collection's label
                 continue
             if q["cloud_max"] is not None and d["properties"]["cloud"] > q["cloud_max"]:
                 continue
@@ -97,8 +99,7 @@ def test_collections_follow_the_same_rule(tmp_path: Path) -> None:
     fra = User("FRA", Classification.NS)
     assert [c["id"] for c in store.collections(deu)] == ["open"]
     assert [c["id"] for c in store.collections(fra)] == ["open", "secret"]
-    _, lab, _ = validate_collection(collection("x", cls="NC"))
-    assert lab.classification is Classification.NC
+    assert validate_collection(collection("x", cls="NC")).label.classification is Classification.NC
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,7 +9,7 @@ import pytest
 
 from pystac_client import Client
 
-from aquila.catalog.store import validate_item
+from aquila.catalog import validate_item
 
 from conftest import SHARED_DATA
 from library_helpers import collection, item, user

@@ -1,5 +1,8 @@
 """The shared library: a labelled STAC catalog (embedded SQLite store) and its object store."""
 
-from aquila.catalog.store import CatalogStore, SearchQuery, validate_collection, validate_item
+from aquila.catalog.search import SearchPage, SearchQuery
+from aquila.catalog.store import CatalogStore, Conflict, NotFound, StoredCollection, StoredItem
+from aquila.catalog.validate import validate_collection, validate_item
 
-__all__ = ["CatalogStore", "SearchQuery", "validate_collection", "validate_item"]
+__all__ = ["CatalogStore", "Conflict", "NotFound", "SearchPage", "SearchQuery", "StoredCollection", "StoredItem",
+           "validate_collection", "validate_item"]

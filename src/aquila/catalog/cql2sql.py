@@ -1,22 +1,34 @@
 """CQL2 (text or JSON) to a parameterised SQLite expression over the item table.
 
-Supported: and/or/not, = <> < <= > >=, like, between, in, isNull, s_intersects (exact, via
-shapely), t_intersects/anyinteracts on `datetime`, and property-property comparisons. Anything
-else is a 400 that names the operator. Property names never reach the SQL text unquoted: they
-are JSON paths bound as parameters.
+Supported: and/or/not, = <> < <= > >=, like, between, in, isNull, s_intersects (exact, via a
+prepared shapely geometry), t_intersects/anyinteracts on `datetime`, and property-property
+comparisons. Anything else is a 400 that names the operator. Property names never reach the SQL
+text unquoted: they are JSON paths bound as parameters.
+
+Untrusted filters cannot hurt the service: the text is at most `MAX_TEXT` characters, the
+reference parser (which recurses natively: ~3,000 nested parentheses or ~20,000 `AND` terms
+overflow an 8 MiB stack) runs on a thread with a 256 MiB stack where no text of that length
+can reach the end of it, and the parsed tree is at most `MAX_NESTING` levels deep.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import math
+import queue
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import cql2
+from shapely.geometry.base import BaseGeometry
 
+from aquila.catalog.validate import parse_rfc3339, validate_geometry
 from aquila.errors import InputError
+from aquila.safejson import MAX_INT, check_tree, has_control, loads
 
-__all__ = ["FilterError", "parse_filter", "to_sql", "property_sql", "SUPPORTED_OPS", "PROMOTED"]
+__all__ = ["FilterError", "parse_filter", "to_sql", "property_sql", "SUPPORTED_OPS", "PROMOTED", "MAX_TEXT",
+           "MAX_NESTING"]
 
 # Common STAC queryables held as real columns as well as in the JSON document, so that filtering
 # and sorting on them does not parse every document (8 us each; 190 ms for a week of 1M items).
@@ -24,140 +36,259 @@ PROMOTED = {"eo:cloud_cover": "p_eo_cloud_cover", "gsd": "p_gsd", "view:off_nadi
             "platform": "p_platform", "constellation": "p_constellation"}
 SUPPORTED_OPS = {"and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "like", "between", "in", "isNull",
                  "s_intersects", "t_intersects", "anyinteracts"}
+MAX_TEXT = 16 * 1024
+MAX_NESTING = 24
 _EXPECTED = "CQL2 text such as \"eo:cloud_cover < 20 AND platform = 'sentinel-2a'\" or the equivalent CQL2 JSON"
+_STACK_BYTES = 256 * 1024 * 1024
 
 
 class FilterError(InputError):
     """A filter that does not parse or uses what the catalog does not support."""
 
 
+def _fail(msg: str, expected: str = _EXPECTED) -> FilterError:
+    return FilterError(msg, field="filter", expected=expected)
+
+
+class _BigStackParser:
+    """One daemon thread with a large stack that runs the native CQL2 parser for every caller."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[tuple[bool, Any]]]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while True:
+            fn, reply = self._jobs.get()
+            try:
+                reply.put((True, fn()))
+            except Exception as exc:  # handed back to the caller
+                reply.put((False, exc))
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        with self._lock:
+            if self._thread is None:
+                old = threading.stack_size(_STACK_BYTES)
+                try:
+                    self._thread = threading.Thread(target=self._run, name="cql2-parser", daemon=True)
+                    self._thread.start()
+                finally:
+                    threading.stack_size(old)
+        reply: queue.Queue[tuple[bool, Any]] = queue.Queue(1)
+        self._jobs.put((fn, reply))
+        ok, value = reply.get()
+        if not ok:
+            raise value
+        return value
+
+
+_PARSER = _BigStackParser()
+
+
+def _parenthesis_depth(text: str) -> int:
+    depth = deepest = 0
+    quoted = False
+    for ch in text:
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif not quoted and ch == ")":
+            depth -= 1
+    return deepest
+
+
 def parse_filter(value: str | dict[str, Any], lang: str | None) -> dict[str, Any]:
     """CQL2 JSON (dict) from the `filter` parameter, validated by the cql2 reference parser."""
+    if lang is not None and not isinstance(lang, str):
+        raise FilterError(f"{str(lang)[:40]!r}", field="filter-lang", expected="cql2-text or cql2-json")
+    if isinstance(value, dict):
+        if lang not in (None, "cql2-json"):
+            raise FilterError(f"filter-lang {lang!r} with a JSON filter", field="filter-lang", expected="cql2-json")
+        check_tree(value, "filter", MAX_NESTING)
+        text = json.dumps(value)
+        lang = "cql2-json"
+    elif isinstance(value, str):
+        if lang not in (None, "cql2-text", "cql2-json"):
+            raise FilterError(f"{lang[:40]!r}", field="filter-lang", expected="cql2-text or cql2-json")
+        text = value
+        if lang == "cql2-json":
+            loads(text, "filter", MAX_NESTING)
+    else:
+        raise _fail(f"{type(value).__name__} is not a filter")
+    if len(text) > MAX_TEXT:
+        raise _fail(f"{len(text)} characters long", f"a filter of at most {MAX_TEXT} characters")
+    if "\x00" in text:
+        raise _fail("holds a NUL character")
+    if lang != "cql2-json" and _parenthesis_depth(text) > MAX_NESTING:
+        raise _fail("nested too deeply", f"at most {MAX_NESTING} levels of parentheses")
+
+    def parse() -> Any:
+        expr = cql2.parse_json(text) if lang == "cql2-json" else cql2.parse_text(text)
+        return expr.to_json()
+
     try:
-        if isinstance(value, dict):
-            if lang not in (None, "cql2-json"):
-                raise FilterError(f"filter-lang {lang!r} with a JSON filter", field="filter-lang", expected="cql2-json")
-            expr = cql2.parse_json(json.dumps(value))
-        else:
-            if lang not in (None, "cql2-text", "cql2-json"):
-                raise FilterError(f"{lang!r}", field="filter-lang", expected="cql2-text or cql2-json")
-            expr = cql2.parse_json(value) if lang == "cql2-json" else cql2.parse_text(value)
-        out = expr.to_json()
-    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
-        raise FilterError(f"does not parse: {str(exc).splitlines()[0][:200]}", field="filter", expected=_EXPECTED) from None
+        out = _PARSER.call(parse)
+    except (cql2.ParseError, cql2.ValidationError, ValueError, TypeError) as exc:
+        raise _fail(f"does not parse: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
     if not isinstance(out, dict):
-        raise FilterError("is not a boolean expression", field="filter", expected=_EXPECTED)
+        raise _fail("is not a boolean expression")
+    check_tree(out, "filter", MAX_NESTING)
     return out
 
 
-def _epoch(text: str) -> float:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        raise FilterError(f"{text!r} is not an RFC 3339 time", field="filter", expected="e.g. 2026-03-19T00:00:00Z") from None
+def _epoch(text: Any) -> float:
+    if not isinstance(text, str):
+        raise _fail(f"{str(text)[:40]!r} is not a time", "e.g. TIMESTAMP('2026-03-19T00:00:00Z')")
+    return parse_rfc3339(text, "filter")
 
 
 def property_sql(name: str, params: list[Any]) -> str:
     """SQL for a queryable: top-level columns, or a JSON path into the item's properties."""
+    if not isinstance(name, str) or not name or len(name) > 200 or has_control(name):
+        raise InputError(f"{str(name)[:40]!r}", field="property", expected="a property name of 1-200 printable characters")
     if name == "id":
         return "items.id"
     if name == "collection":
         return "items.collection"
-    if name == "datetime":
+    if name in ("datetime", "start_datetime"):
         return "items.start_dt"
-    for col in ("start_datetime", "end_datetime"):
-        if name == col:
-            return "items.start_dt" if col.startswith("start") else "items.end_dt"
+    if name == "end_datetime":
+        return "items.end_dt"
     if name.startswith("properties."):
         name = name[len("properties."):]
     if name in PROMOTED:
         return f"items.{PROMOTED[name]}"
-    params.append('$.properties."' + name.replace('"', '') + '"')
+    params.append('$.properties."' + name.replace('"', '').replace("\\", "") + '"')
     return "json_extract(items.doc, ?)"
 
 
-def _operand(x: Any, params: list[Any], time_context: bool = False) -> str:
+def _scalar(x: Any) -> Any:
+    if isinstance(x, bool):
+        return 1 if x else 0
+    if isinstance(x, float) and not math.isfinite(x):
+        raise _fail(f"{x} is not a finite number")
+    if isinstance(x, int) and abs(x) > MAX_INT:
+        raise _fail(f"{x} is too large", f"numbers within +-2^53 ({MAX_INT})")
+    if isinstance(x, str) and "\x00" in x:
+        raise _fail("a string holds a NUL character")
+    return x
+
+
+class _Context:
+    def __init__(self, params: list[Any], geometry: Callable[[BaseGeometry], int]) -> None:
+        self.params = params
+        self.geometry = geometry
+
+
+def _operand(x: Any, ctx: _Context, time_context: bool = False) -> str:
     if isinstance(x, dict):
         if "property" in x:
-            return property_sql(str(x["property"]), params)
+            return property_sql(x["property"], ctx.params)
         if "timestamp" in x:
-            params.append(_epoch(x["timestamp"]) if time_context else x["timestamp"])
+            ctx.params.append(_epoch(x["timestamp"]) if time_context else _scalar(x["timestamp"]))
             return "?"
         if "date" in x:
-            params.append(_epoch(x["date"] + "T00:00:00Z") if time_context else x["date"])
+            if not isinstance(x["date"], str):
+                raise _fail(f"{str(x['date'])[:40]!r} is not a date", "DATE('2026-03-19')")
+            ctx.params.append(_epoch(x["date"] + "T00:00:00Z") if time_context else x["date"])
             return "?"
         if "op" in x:
-            return to_sql(x, params)
-        raise FilterError(f"unsupported operand {json.dumps(x)[:80]}", field="filter", expected=_EXPECTED)
-    if isinstance(x, bool):
-        params.append(1 if x else 0)
+            return _node(x, ctx)
+        raise _fail(f"unsupported operand {json.dumps(x)[:80]}")
+    if isinstance(x, bool | int | float | str):
+        ctx.params.append(_scalar(x))
         return "?"
-    if isinstance(x, int | float | str):
-        params.append(x)
-        return "?"
-    raise FilterError(f"unsupported operand {json.dumps(x)[:80]}", field="filter", expected=_EXPECTED)
+    raise _fail(f"unsupported operand {json.dumps(x)[:80]}")
 
 
 def _is_time(x: Any) -> bool:
     return isinstance(x, dict) and (x.get("property") in ("datetime", "start_datetime", "end_datetime"))
 
 
-def to_sql(node: dict[str, Any], params: list[Any]) -> str:
-    """Translate CQL2 JSON to SQL, appending bind parameters to `params`."""
+_ARITY = {"not": 1, "isNull": 1, "=": 2, "<>": 2, "<": 2, "<=": 2, ">": 2, ">=": 2, "like": 2, "in": 2,
+          "s_intersects": 2, "t_intersects": 2, "anyinteracts": 2}
+
+
+def _node(node: Any, ctx: _Context) -> str:
+    if not isinstance(node, dict):
+        raise _fail(f"{json.dumps(node)[:80]} is not an operation")
     op = node.get("op")
     args = node.get("args", [])
     if op not in SUPPORTED_OPS:
-        raise FilterError(f"operator {op!r} is not supported", field="filter",
-                          expected="one of " + ", ".join(sorted(SUPPORTED_OPS)))
+        raise _fail(f"operator {str(op)[:40]!r} is not supported", "one of " + ", ".join(sorted(SUPPORTED_OPS)))
+    if not isinstance(args, list):
+        raise _fail(f"{op}: args is not a list")
+    want = _ARITY.get(op)
+    if want is not None and len(args) != want:
+        raise _fail(f"{op} takes {want} argument{'s' if want > 1 else ''}, not {len(args)}")
     if op in ("and", "or"):
-        return "(" + f" {op.upper()} ".join(to_sql(a, params) for a in args) + ")"
+        if not args:
+            raise _fail(f"{op} needs at least one argument")
+        return "(" + f" {op.upper()} ".join(_node(a, ctx) for a in args) + ")"
     if op == "not":
-        return "(NOT " + to_sql(args[0], params) + ")"
+        return "(NOT " + _node(args[0], ctx) + ")"
     if op in ("=", "<>", "<", "<=", ">", ">="):
         timey = _is_time(args[0]) or _is_time(args[1])
-        a = _operand(args[0], params, timey)
-        b = _operand(args[1], params, timey)
+        a = _operand(args[0], ctx, timey)
+        b = _operand(args[1], ctx, timey)
         return f"({a} {'!=' if op == '<>' else op} {b})"
     if op == "like":
-        a = _operand(args[0], params)
-        b = _operand(args[1], params)
-        return f"({a} LIKE {b})"
+        return f"({_operand(args[0], ctx)} LIKE {_operand(args[1], ctx)})"
     if op == "between":
         if len(args) == 2 and isinstance(args[1], list) and len(args[1]) == 2:  # [prop, [lo, hi]] form
             args = [args[0], *args[1]]
         if len(args) != 3:
-            raise FilterError("between needs a property and two bounds", field="filter",
-                              expected="eo:cloud_cover BETWEEN 0 AND 50")
+            raise _fail("between needs a property and two bounds", "eo:cloud_cover BETWEEN 0 AND 50")
         timey = _is_time(args[0])
-        a = _operand(args[0], params, timey)
-        lo = _operand(args[1], params, timey)
-        hi = _operand(args[2], params, timey)
+        a = _operand(args[0], ctx, timey)
+        lo = _operand(args[1], ctx, timey)
+        hi = _operand(args[2], ctx, timey)
         return f"({a} BETWEEN {lo} AND {hi})"
     if op == "in":
-        a = _operand(args[0], params)
+        a = _operand(args[0], ctx)
         items = args[1] if isinstance(args[1], list) else [args[1]]
         if not items:
             return "(0)"
-        return f"({a} IN (" + ",".join(_operand(i, params) for i in items) + "))"
+        if len(items) > 1000:
+            raise _fail(f"IN with {len(items)} values", "at most 1000 values in an IN list")
+        return f"({a} IN (" + ",".join(_operand(i, ctx) for i in items) + "))"
     if op == "isNull":
-        return f"({_operand(args[0], params)} IS NULL)"
+        return f"({_operand(args[0], ctx)} IS NULL)"
     if op == "s_intersects":
         geom = args[1] if isinstance(args[0], dict) and args[0].get("property") == "geometry" else args[0]
         if not isinstance(geom, dict) or "type" not in geom:
-            raise FilterError("s_intersects needs the geometry property and a GeoJSON geometry", field="filter",
-                              expected="S_INTERSECTS(geometry, POLYGON((...)))")
-        params.append(json.dumps(geom))
+            raise _fail("s_intersects needs the geometry property and a GeoJSON geometry",
+                        "S_INTERSECTS(geometry, POLYGON((...)))")
+        g = validate_geometry(geom, "filter")
+        ctx.params.append(ctx.geometry(g))
         return "(st_intersects(items.geom, ?) = 1)"
     # t_intersects / anyinteracts on datetime: interval overlap
     other = args[1] if _is_time(args[0]) else args[0]
-    if isinstance(other, dict) and "interval" in other:
+    if isinstance(other, dict) and isinstance(other.get("interval"), list) and len(other["interval"]) == 2:
         lo_s, hi_s = other["interval"]
-        lo = -1e18 if lo_s in ("..", None) else _epoch(lo_s if isinstance(lo_s, str) else lo_s.get("timestamp"))
-        hi = 1e18 if hi_s in ("..", None) else _epoch(hi_s if isinstance(hi_s, str) else hi_s.get("timestamp"))
+        lo = -1e18 if lo_s in ("..", None) else _epoch(lo_s if isinstance(lo_s, str) else
+                                                       (lo_s.get("timestamp") if isinstance(lo_s, dict) else lo_s))
+        hi = 1e18 if hi_s in ("..", None) else _epoch(hi_s if isinstance(hi_s, str) else
+                                                      (hi_s.get("timestamp") if isinstance(hi_s, dict) else hi_s))
     elif isinstance(other, dict) and ("timestamp" in other or "date" in other):
-        lo = hi = _epoch(other.get("timestamp") or other["date"] + "T00:00:00Z")
+        lo = hi = _epoch(other.get("timestamp") or (str(other["date"]) + "T00:00:00Z"))
     else:
-        raise FilterError(f"{op} needs the datetime property and a time or interval", field="filter",
-                          expected="T_INTERSECTS(datetime, INTERVAL('2026-01-01T00:00:00Z', '..'))")
-    params.extend([hi, lo])
+        raise _fail(f"{op} needs the datetime property and a time or interval",
+                    "T_INTERSECTS(datetime, INTERVAL('2026-01-01T00:00:00Z', '..'))")
+    ctx.params.extend([hi, lo])
     return "(items.start_dt <= ? AND items.end_dt >= ?)"
+
+
+def to_sql(node: dict[str, Any], params: list[Any], geometry: Callable[[BaseGeometry], int] | None = None) -> str:
+    """Translate CQL2 JSON to SQL, appending bind parameters to `params`.
+
+    `geometry(g)` registers a query geometry and returns the handle bound in its place, so the
+    geometry is parsed and prepared once per query, not once per row.
+    """
+    if geometry is None:
+        def geometry(g: BaseGeometry) -> int:
+            raise _fail("spatial operators are not available here")
+    return _node(node, _Context(params, geometry))

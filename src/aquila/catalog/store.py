@@ -1,78 +1,90 @@
-"""The embedded catalog store: SQLite (WAL) with an R*Tree, labels as indexed columns.
+"""The embedded catalog store: SQLite (WAL) with label partitions and an R*Tree over them.
 
-The access rule is part of every query's WHERE clause — search, counts, paging and sorting all
-see the same filtered set, so nothing leaks through `numberMatched`, page boundaries or order:
+**The rule in every query.** Items are grouped in partitions — one per collection instance and
+label class (classification, caveat bits, audience bits = originator + expanded REL TO). A search
+first selects the partitions the user may read (item label *and* collection label, in SQL), then
+walks only those (see `aquila.catalog.search`): results, counts, pages, order and cost all follow
+what the user may read.
 
-    classification <= :clearance
-    AND (originator = :nation OR (aud<k> & :nation_bit) != 0)
-    AND (caveat_mask & :caveats_not_held) = 0
+**Identity without an existence oracle (polyinstantiation).** An object's identity is its id
+*plus* its originator, classification and caveats. Creating `x` fails with 409 exactly when the
+creator can already read an `x` there; otherwise it succeeds, even when others hold an `x` the
+creator cannot see — both then exist, each under its own label. Because a writer may only write
+labels it could read (`security.policy.may_write`), a clash of identities is always with an
+object the writer can read. Addressed by id, a user gets the *preferred* readable instance: own
+nation's first, then the highest classification, then the oldest.
 
-`aud0..aud3` hold each item's audience (REL TO with groups expanded) as bits over the 249 ISO
-3166-1 nations (nation i is bit i % 63 of column i // 63), and caveats are bits of a
-per-instance registry (at most 63 distinct caveats). Writes are transactions: a batch is either
-all stored or not at all, and a commit returns only once it is durable.
+**Assets die with their item.** Asset bytes are keyed by the item's internal row id (never
+reused) and a random part; deleting an item deletes its asset rows in the same transaction and
+queues the bytes for collection, so no byte of a deleted item is ever served again.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pycountry
-import shapely
-from shapely.geometry import shape
 
-from aquila.catalog.cql2sql import PROMOTED, property_sql, to_sql
+from aquila.catalog.cql2sql import PROMOTED
+from aquila.catalog.search import (COUNT_CAP, MAX_OFFSET, PARTITION_SPACING, T_UNIT_S, GEOMETRIES, SearchPage,
+                                   SearchQuery, build_page_sql)
+from aquila.catalog.validate import CollectionRow, ItemRow, validate_collection
 from aquila.errors import AquilaError, InputError
 from aquila.security.labels import Label
-from aquila.security.nations import expand
 from aquila.security.policy import User
 
-__all__ = ["CatalogStore", "SearchQuery", "SearchPage", "NotFound", "Conflict", "validate_item",
-           "validate_collection", "policy_sql", "nation_bit", "audience_bits", "ItemRow", "encode_token", "decode_token", "RFC3339"]
+__all__ = ["CatalogStore", "StoredItem", "StoredCollection", "AssetRecord", "NotFound", "Conflict",
+           "QueryTooExpensive", "nation_bit", "audience_bits", "MAX_CAVEATS", "MAX_LABELS_PER_ORIGINATOR"]
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$")
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-_ALL_BITS = (1 << 63) - 1
-
+SCHEMA_VERSION = 2
 MAX_CAVEATS = 63
-COUNT_CAP = 10_000
+MAX_LABELS_PER_ORIGINATOR = 1000
+"""Distinct label classes one nation may use in one collection (each adds a partition to readers' searches)."""
+_ALL_BITS = (1 << 63) - 1
+_AUD = "aud0 INTEGER NOT NULL, aud1 INTEGER NOT NULL, aud2 INTEGER NOT NULL, aud3 INTEGER NOT NULL"
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS collections (
-  id TEXT PRIMARY KEY, classification INTEGER NOT NULL, originator TEXT NOT NULL,
-  caveat_mask INTEGER NOT NULL, audience TEXT NOT NULL, doc TEXT NOT NULL);
+  crid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, originator TEXT NOT NULL,
+  classification INTEGER NOT NULL, caveat_mask INTEGER NOT NULL, {_AUD}, doc TEXT NOT NULL,
+  UNIQUE (id, originator, classification, caveat_mask));
+CREATE TABLE IF NOT EXISTS partitions (
+  pid INTEGER PRIMARY KEY AUTOINCREMENT, crid INTEGER NOT NULL REFERENCES collections (crid),
+  classification INTEGER NOT NULL, caveat_mask INTEGER NOT NULL, {_AUD},
+  UNIQUE (crid, classification, caveat_mask, aud0, aud1, aud2, aud3));
+CREATE TABLE IF NOT EXISTS partition_origin (crid INTEGER NOT NULL, originator TEXT NOT NULL, pid INTEGER NOT NULL,
+  PRIMARY KEY (crid, originator, pid)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS items (
-  rid INTEGER PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL,
-  start_dt REAL NOT NULL, end_dt REAL NOT NULL,
-  classification INTEGER NOT NULL, originator TEXT NOT NULL, caveat_mask INTEGER NOT NULL,
-  aud0 INTEGER NOT NULL, aud1 INTEGER NOT NULL, aud2 INTEGER NOT NULL, aud3 INTEGER NOT NULL, geom BLOB, doc TEXT NOT NULL,
-  p_eo_cloud_cover REAL, p_gsd REAL, p_view_off_nadir REAL, p_platform TEXT, p_constellation TEXT,
-  UNIQUE (collection, id));
-CREATE INDEX IF NOT EXISTS items_dt ON items (start_dt, end_dt, collection, classification, caveat_mask,
-  originator, aud0, aud1, aud2, aud3, p_eo_cloud_cover, p_gsd, p_view_off_nadir);
-CREATE INDEX IF NOT EXISTS items_id ON items (id);
-CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy);
+  rid INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, crid INTEGER NOT NULL, collection TEXT NOT NULL,
+  id TEXT NOT NULL, originator TEXT NOT NULL, classification INTEGER NOT NULL, caveat_mask INTEGER NOT NULL,
+  start_dt REAL NOT NULL, end_dt REAL NOT NULL, minx REAL, miny REAL, maxx REAL, maxy REAL, geom BLOB,
+  doc TEXT NOT NULL, p_eo_cloud_cover REAL, p_gsd REAL, p_view_off_nadir REAL, p_platform TEXT, p_constellation TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS items_identity ON items (id, crid, originator, classification, caveat_mask);
+CREATE INDEX IF NOT EXISTS items_partition_time ON items (pid, start_dt, end_dt, p_eo_cloud_cover, p_gsd,
+  p_view_off_nadir);
+CREATE INDEX IF NOT EXISTS items_crid ON items (crid);
+CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy, mint, maxt, minp, maxp);
+CREATE TABLE IF NOT EXISTS assets (rid INTEGER NOT NULL, name TEXT NOT NULL, object_key TEXT NOT NULL,
+  size INTEGER NOT NULL, sha256 TEXT NOT NULL, media_type TEXT NOT NULL, PRIMARY KEY (rid, name));
+CREATE TABLE IF NOT EXISTS object_gc (object_key TEXT PRIMARY KEY, after REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS caveats (name TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('max_span_s', 0);
 """
-
 
 _NATION_INDEX = {c: i for i, c in enumerate(sorted(c.alpha_3 for c in pycountry.countries))}
 assert len(_NATION_INDEX) <= 4 * 63
-_COLS = ["collection", "id", "start_dt", "end_dt", "classification", "originator", "caveat_mask",
-         "aud0", "aud1", "aud2", "aud3", "geom", "doc", *PROMOTED.values()]
-_INSERT = f"INSERT INTO items ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
-_UPDATE = f"UPDATE items SET {', '.join(c + '=?' for c in _COLS)} WHERE rid=?"
+_ITEM_COLS = ["pid", "crid", "collection", "id", "originator", "classification", "caveat_mask", "start_dt",
+              "end_dt", "minx", "miny", "maxx", "maxy", "geom", "doc", *PROMOTED.values()]
+_INSERT = f"INSERT INTO items ({', '.join(_ITEM_COLS)}) VALUES ({', '.join('?' * len(_ITEM_COLS))})"
+_UPDATE = f"UPDATE items SET {', '.join(c + '=?' for c in _ITEM_COLS)} WHERE rid=?"
+# preference among several readable instances of one id: own nation, highest classification, oldest
+_PREFER = "(originator = ?) DESC, classification DESC, {key} ASC"
 
 
 def nation_bit(nation: str) -> tuple[int, int]:
@@ -101,192 +113,57 @@ class NotFound(AquilaError):
 
 
 class Conflict(AquilaError):
-    """The object already exists."""
+    """The object already exists (and the caller can see it)."""
 
 
-def _err(msg: str, field: str, expected: str) -> InputError:
-    return InputError(msg, field=field, expected=expected)
+class QueryTooExpensive(InputError):
+    """A query that ran past its time budget (HTTP 400); narrow it."""
 
 
-def _rfc3339(value: Any, field: str) -> float:
-    if not isinstance(value, str) or not RFC3339.match(value):
-        raise _err(f"{value!r}", field, "an RFC 3339 date-time such as 2026-03-19T10:00:00Z")
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise _err(f"{value!r} is not RFC 3339", field, "e.g. 2026-03-19T10:00:00Z") from None
-    if t.tzinfo is None:
-        raise _err(f"{value!r} has no time zone", field, "a UTC time ending in Z")
-    return t.timestamp()
-
-
-def _st_intersects(a: bytes | None, b: str) -> int:
-    if a is None:
-        return 0
-    return int(shapely.intersects(shapely.from_wkb(a), shape(json.loads(b))))
-
-
-@dataclass
-class ItemRow:
-    """A validated item ready for storage."""
-
-    collection: str
+@dataclass(frozen=True)
+class StoredCollection:
+    crid: int
     id: str
-    start_dt: float
-    end_dt: float
     label: Label
-    geom_wkb: bytes | None
-    bbox: tuple[float, float, float, float] | None
     doc: dict[str, Any]
 
 
-def validate_geometry(geo: Any, field: str) -> Any:
-    if not isinstance(geo, dict) or "type" not in geo:
-        raise _err("is not a GeoJSON geometry", field, 'a GeoJSON geometry such as {"type": "Point", '
-                   '"coordinates": [19.6, 57.4]}')
-    try:
-        g = shape(geo)
-    except Exception:  # shapely raises several kinds for malformed coordinates
-        raise _err("malformed GeoJSON geometry", field + ".coordinates",
-                   "positions [lon, lat]; polygon rings closed with at least 4 positions") from None
-    if g.is_empty:
-        raise _err("empty geometry", field, "a non-empty geometry")
-    minx, miny, maxx, maxy = g.bounds
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise _err(f"coordinates out of range (bounds {g.bounds})", field + ".coordinates",
-                   "longitude -180..180 and latitude -90..90")
-    if not g.is_valid:
-        raise _err(f"invalid geometry: {shapely.is_valid_reason(g)}", field,
-                   "a valid geometry: rings that do not cross themselves or each other")
-    return g
+@dataclass(frozen=True)
+class StoredItem:
+    rid: int
+    crid: int
+    collection: str
+    id: str
+    label: Label
+    doc: dict[str, Any]
 
 
-def _object_id(doc: Any, type_name: str, what: str) -> str:
-    """The id of a JSON object of the given STAC type, or an error naming what is wrong."""
-    if not isinstance(doc, dict):
-        raise _err("body is not a JSON object", "body", what)
-    if doc.get("type") != type_name:
-        raise _err(f"type is {doc.get('type')!r}", "type", f'"{type_name}" ({what})')
-    oid = doc.get("id")
-    if not isinstance(oid, str) or not _ID.match(oid):
-        raise _err(f"{oid!r}", "id", "1-256 characters from A-Z a-z 0-9 . _ : - starting with a letter or digit")
-    return oid
-
-
-def validate_item(doc: Any, collection: str | None = None) -> ItemRow:
-    """Check a STAC item and its security label; errors name the field and the expected form."""
-    iid = _object_id(doc, "Feature", "a STAC Item (GeoJSON Feature)")
-    coll = doc.get("collection", collection)
-    if collection is not None and coll != collection:
-        raise _err(f"{coll!r} does not match the URL's collection {collection!r}", "collection",
-                   "the collection in the path, or no collection field")
-    if not isinstance(coll, str) or not _ID.match(coll):
-        raise _err(f"{coll!r}", "collection", "the id of an existing collection")
-    props = doc.get("properties")
-    if not isinstance(props, dict):
-        raise _err("missing or not an object", "properties", "an object with datetime and the sec: label")
-    geo = doc.get("geometry")
-    g = None if geo is None else validate_geometry(geo, "geometry")
-    if "datetime" not in props:
-        raise _err("missing", "properties.datetime", "an RFC 3339 date-time, or null with start/end_datetime")
-    if props["datetime"] is None:
-        if "start_datetime" not in props or "end_datetime" not in props:
-            raise _err("null without start_datetime and end_datetime", "properties.datetime",
-                       "a date-time, or null with properties.start_datetime and end_datetime")
-        start = _rfc3339(props["start_datetime"], "properties.start_datetime")
-        end = _rfc3339(props["end_datetime"], "properties.end_datetime")
-        if end < start:
-            raise _err("end_datetime is before start_datetime", "properties.end_datetime", "end >= start")
-    else:
-        start = end = _rfc3339(props["datetime"], "properties.datetime")
-    label = Label.from_properties(props)
-    for key in ("links", "assets"):
-        if key in doc and not isinstance(doc[key], list if key == "links" else dict):
-            raise _err(f"is not a {'list' if key == 'links' else 'object'}", key, "as in the STAC Item spec")
-    out = dict(doc)
-    out["collection"] = coll
-    out.setdefault("stac_version", "1.1.0")
-    out.setdefault("links", [])
-    out.setdefault("assets", {})
-    out["properties"] = dict(props, **label.to_properties())
-    bbox = None
-    wkb = None
-    if g is not None:
-        minx, miny, maxx, maxy = g.bounds
-        bbox = (minx, miny, maxx, maxy)
-        out["bbox"] = [minx, miny, maxx, maxy]
-        wkb = shapely.to_wkb(g)
-    else:
-        out.pop("bbox", None)
-    return ItemRow(coll, iid, start, end, label, wkb, bbox, out)
-
-
-def validate_collection(doc: Any) -> tuple[str, Label, dict[str, Any]]:
-    cid = _object_id(doc, "Collection", "a STAC Collection")
-    if not isinstance(doc.get("description", ""), str):
-        raise _err("is not a string", "description", "a string")
-    label = Label.from_properties(doc, prefix="")
-    out = dict(doc)
-    out.setdefault("stac_version", "1.1.0")
-    out.setdefault("description", cid)
-    out.setdefault("license", "other")
-    out.setdefault("links", [])
-    out.setdefault("extent", {"spatial": {"bbox": [[-180, -90, 180, 90]]},
-                              "temporal": {"interval": [[None, None]]}})
-    out.update(label.to_properties())
-    return cid, label, out
-
-
-@dataclass
-class SearchQuery:
-    """Parsed item-search parameters (after validation in the API layer)."""
-
-    collections: list[str] | None = None
-    ids: list[str] | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    intersects: dict[str, Any] | None = None
-    datetime_range: tuple[float, float] | None = None
-    filter: dict[str, Any] | None = None
-    sortby: list[tuple[str, str]] = field(default_factory=list)
-    limit: int = 10
-    offset: int = 0
-
-
-@dataclass
-class SearchPage:
-    features: list[dict[str, Any]]
-    matched: int | None  # None when more than COUNT_CAP match
-    next_offset: int | None
-
-
-def policy_sql(user: User, caveat_bits: dict[str, int], table: str = "items") -> tuple[str, list[Any]]:
-    """The access rule as SQL over `table`'s label columns, with its parameters."""
-    held = 0
-    for c in user.caveats:
-        if c in caveat_bits:
-            held |= 1 << caveat_bits[c]
-    deny = _ALL_BITS & ~held
-    if table == "items":
-        # The audience test is arithmetic on the row (no subquery): a 1M-item scan stays cheap.
-        col, bit = nation_bit(user.nation)
-        sql = (f"({table}.classification <= ? AND ({table}.originator = ? OR ({table}.aud{col} & ?) != 0) "
-               f"AND ({table}.caveat_mask & ?) = 0)")
-        return sql, [int(user.clearance), user.nation, bit, deny]
-    sql = (f"({table}.classification <= ? AND ({table}.originator = ? OR instr({table}.audience, ?) > 0) "
-           f"AND ({table}.caveat_mask & ?) = 0)")
-    return sql, [int(user.clearance), user.nation, f",{user.nation},", deny]
+@dataclass(frozen=True)
+class AssetRecord:
+    name: str
+    object_key: str
+    size: int
+    sha256: str
+    media_type: str
 
 
 class CatalogStore:
     """Collections and items of one instance, in `<data>/catalog.db`."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, query_budget_s: float = 10.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.query_budget_s = query_budget_s
         self._local = threading.local()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
         db = self._conn()
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        old = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'items'").fetchone()
+        if version != SCHEMA_VERSION and (old or version):
+            raise AquilaError(f"{self.path} holds catalog schema {version or 1}; this Aquila needs {SCHEMA_VERSION}: "
+                              "create a new instance directory and ingest the items again")
         db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._caveats = dict(db.execute("SELECT name, bit FROM caveats").fetchall())
 
     def _conn(self) -> sqlite3.Connection:
@@ -295,11 +172,16 @@ class CatalogStore:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA cache_size=-65536")
-            db.create_function("st_intersects", 2, _st_intersects, deterministic=True)
+            db.create_function("st_intersects", 2, GEOMETRIES.intersects, deterministic=True)
+            db.set_progress_handler(self._over_budget, 20000)
             self._local.db = db
+            self._local.deadline = None
         return db
+
+    def _over_budget(self) -> int:
+        deadline = getattr(self._local, "deadline", None)
+        return int(deadline is not None and time.monotonic() > deadline)
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
@@ -307,7 +189,30 @@ class CatalogStore:
             db.close()
             self._local.db = None
 
-    # --- caveat registry ------------------------------------------------------------------------
+    def _write(self, body: Callable[[sqlite3.Connection], Any],
+               in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> Any:
+        """Run `body` (then `in_transaction`, e.g. the audit entries) in one durable transaction."""
+        db = self._conn()
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                out = body(db)
+                if in_transaction is not None:
+                    in_transaction(db)
+                db.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                db.execute("ROLLBACK")
+                self._reload_caveats()
+                if "UNIQUE" in str(exc):
+                    raise Conflict("an object with this id and label already exists") from None
+                raise
+            except BaseException:
+                db.execute("ROLLBACK")
+                self._reload_caveats()
+                raise
+        return out
+
+    # --- caveats and the rule ------------------------------------------------------------------
     def _mask(self, db: sqlite3.Connection, caveats: Iterable[str]) -> int:
         mask = 0
         for c in sorted(caveats):
@@ -315,237 +220,350 @@ class CatalogStore:
             if bit is None:
                 bit = len(self._caveats)
                 if bit >= MAX_CAVEATS:
-                    raise _err(f"caveat {c!r} would be the 64th distinct caveat of this instance", "sec:caveats",
-                               "one of the instance's existing caveats (at most 63 distinct)")
+                    raise InputError(f"caveat {c!r} would be the 64th distinct caveat of this instance",
+                                     field="sec:caveats", expected="one of the instance's existing caveats (at most 63)")
                 db.execute("INSERT INTO caveats VALUES (?, ?)", (c, bit))
                 self._caveats[c] = bit
             mask |= 1 << bit
         return mask
 
+    def _reload_caveats(self) -> None:
+        self._caveats = dict(self._conn().execute("SELECT name, bit FROM caveats").fetchall())
+
     @property
     def caveat_bits(self) -> dict[str, int]:
         return dict(self._caveats)
 
-    # --- collections ----------------------------------------------------------------------------
-    def put_collection(self, doc: dict[str, Any], *, create: bool) -> dict[str, Any]:
-        cid, label, out = validate_collection(doc)
-        db = self._conn()
-        with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                exists = db.execute("SELECT 1 FROM collections WHERE id = ?", (cid,)).fetchone()
-                if create and exists:
-                    raise Conflict(f"collection {cid!r} already exists")
-                if not create and not exists:
-                    raise NotFound(f"collection {cid!r}")
-                mask = self._mask(db, label.caveats)
-                audience = "," + ",".join(sorted(label.audience)) + ","
-                db.execute("INSERT OR REPLACE INTO collections VALUES (?,?,?,?,?,?)",
-                           (cid, int(label.classification), label.originator, mask, audience, json.dumps(out)))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                self._reload_caveats()
-                raise
-        return out
+    def _rule(self, user: User, t: str) -> tuple[str, list[Any]]:
+        """The access rule over table alias `t` (its audience bits include the originator)."""
+        held = 0
+        for c in user.caveats:
+            if c in self._caveats:
+                held |= 1 << self._caveats[c]
+        col, bit = nation_bit(user.nation)
+        return (f"({t}.classification <= ? AND ({t}.aud{col} & ?) != 0 AND ({t}.caveat_mask & ?) = 0)",
+                [int(user.clearance), bit, _ALL_BITS & ~held])
 
-    def _reload_caveats(self) -> None:
-        self._caveats = dict(self._conn().execute("SELECT name, bit FROM caveats").fetchall())
+    def readable_partitions(self, user: User, collections: Sequence[str] | None = None) -> list[int]:
+        """Partitions whose item label *and* collection label the user may read."""
+        p_sql, p_par = self._rule(user, "p")
+        c_sql, c_par = self._rule(user, "c")
+        sql = f"SELECT p.pid FROM partitions p JOIN collections c ON c.crid = p.crid WHERE {p_sql} AND {c_sql}"
+        params = [*p_par, *c_par]
+        if collections is not None:
+            sql += " AND c.id IN (" + ",".join("?" * len(collections)) + ")"
+            params += list(collections)
+        return [r[0] for r in self._conn().execute(sql + " ORDER BY p.pid", params)]
+
+    # --- collections ---------------------------------------------------------------------------
+    def _label_columns(self, db: sqlite3.Connection, label: Label) -> tuple[int, int, int, int, int, int]:
+        return (int(label.classification), self._mask(db, label.caveats), *audience_bits(label.audience))
+
+    @staticmethod
+    def _collection(row: Sequence[Any]) -> StoredCollection:
+        doc = json.loads(row[2])
+        return StoredCollection(row[0], row[1], Label.from_properties(doc, prefix=""), doc)
+
+    def _readable_collections(self, user: User, cid: str, own_only: bool = False) -> list[StoredCollection]:
+        sql, params = self._rule(user, "c")
+        own = " AND c.originator = ?" if own_only else ""
+        rows = self._conn().execute(
+            f"SELECT c.crid, c.id, c.doc FROM collections c WHERE c.id = ? AND {sql}{own} "
+            f"ORDER BY {_PREFER.format(key='crid')}", [cid, *params, *([user.nation] if own_only else []), user.nation])
+        return [self._collection(r) for r in rows]
 
     def collections(self, user: User) -> list[dict[str, Any]]:
-        sql, params = policy_sql(user, self._caveats, "collections")
-        rows = self._conn().execute(f"SELECT doc FROM collections WHERE {sql} ORDER BY id", params)
-        return [json.loads(r[0]) for r in rows]
+        """The preferred readable instance of every collection id, by id."""
+        sql, params = self._rule(user, "c")
+        rows = self._conn().execute(f"SELECT c.crid, c.id, c.doc FROM collections c WHERE {sql} "
+                                    f"ORDER BY c.id, {_PREFER.format(key='crid')}", [*params, user.nation])
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            out.setdefault(r[1], json.loads(r[2]))
+        return list(out.values())
 
-    def collection(self, user: User, cid: str) -> tuple[dict[str, Any], Label]:
-        sql, params = policy_sql(user, self._caveats, "collections")
-        row = self._conn().execute(f"SELECT doc FROM collections WHERE id = ? AND {sql}", [cid, *params]).fetchone()
-        if row is None:
+    def collection(self, user: User, cid: str) -> StoredCollection:
+        """The preferred instance of `cid` the user may read, else NotFound."""
+        found = self._readable_collections(user, cid)
+        if not found:
             raise NotFound(f"collection {cid!r}")
-        doc = json.loads(row[0])
-        return doc, Label.from_properties(doc, prefix="")
+        return found[0]
 
-    def collection_exists(self, cid: str) -> bool:
-        return self._conn().execute("SELECT 1 FROM collections WHERE id = ?", (cid,)).fetchone() is not None
+    def writable_collection(self, user: User, cid: str) -> StoredCollection | None:
+        """The preferred readable instance of `cid` whose originator is the user's nation."""
+        found = self._readable_collections(user, cid, own_only=True)
+        return found[0] if found else None
 
-    def delete_collection(self, cid: str) -> None:
+    def create_collection(self, user: User | None, row: CollectionRow) -> dict[str, Any]:
+        """Store a new collection instance; 409 iff the user (or, for the operator, anyone) has one with this id."""
+
+        def body(db: sqlite3.Connection) -> None:
+            if user is not None and self._readable_collections(user, row.id):
+                raise Conflict(f"collection {row.id!r} already exists")
+            db.execute("INSERT INTO collections (id, originator, classification, caveat_mask, aud0, aud1, aud2, aud3, "
+                       "doc) VALUES (?,?,?,?,?,?,?,?,?)", (row.id, row.label.originator,
+                                                           *self._label_columns(db, row.label), json.dumps(row.doc)))
+
+        self._write(body)
+        return row.doc
+
+    def put_collection(self, doc: dict[str, Any], *, create: bool) -> dict[str, Any]:
+        """Operator form (CLI, tests, benchmarks): create, or replace the instance with the same identity."""
+        row = validate_collection(doc)
+        if create:
+            return self.create_collection(None, row)
         db = self._conn()
-        with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                if db.execute("SELECT 1 FROM items WHERE collection = ? LIMIT 1", (cid,)).fetchone():
-                    raise Conflict(f"collection {cid!r} still holds items; delete them first")
-                if db.execute("DELETE FROM collections WHERE id = ?", (cid,)).rowcount == 0:
-                    raise NotFound(f"collection {cid!r}")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        old = db.execute("SELECT crid FROM collections WHERE id = ? AND originator = ? ORDER BY crid",
+                         (row.id, row.label.originator)).fetchone()
+        if old is None:
+            raise NotFound(f"collection {row.id!r}")
+        return self.update_collection(old[0], row)
 
-    # --- items ----------------------------------------------------------------------------------
-    def _insert(self, db: sqlite3.Connection, row: ItemRow, replace_rid: int | None = None) -> None:
-        mask = self._mask(db, row.label.caveats)
+    def update_collection(self, crid: int, row: CollectionRow,
+                          in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> dict[str, Any]:
+        def body(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE collections SET originator=?, classification=?, caveat_mask=?, aud0=?, aud1=?, aud2=?, "
+                       "aud3=?, doc=? WHERE crid=?", (row.label.originator, *self._label_columns(db, row.label),
+                                                     json.dumps(row.doc), crid))
+
+        self._write(body, in_transaction)
+        return row.doc
+
+    def delete_collection(self, crid: int, in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
+        def body(db: sqlite3.Connection) -> None:
+            if db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (crid,)).fetchone():
+                raise Conflict("the collection still holds items; it can be deleted only when empty")
+            for t in ("partition_origin", "partitions", "collections"):
+                db.execute(f"DELETE FROM {t} WHERE crid = ?", (crid,))
+
+        self._write(body, in_transaction)
+
+    # --- items ---------------------------------------------------------------------------------
+    def _partition(self, db: sqlite3.Connection, crid: int, label: Label) -> tuple[int, int]:
+        cols = self._label_columns(db, label)
+        row = db.execute("SELECT pid FROM partitions WHERE crid=? AND classification=? AND caveat_mask=? AND aud0=? "
+                         "AND aud1=? AND aud2=? AND aud3=?", (crid, *cols)).fetchone()
+        pid = row[0] if row else db.execute("INSERT INTO partitions (crid, classification, caveat_mask, aud0, aud1, "
+                                            "aud2, aud3) VALUES (?,?,?,?,?,?,?)", (crid, *cols)).lastrowid
+        if db.execute("INSERT OR IGNORE INTO partition_origin VALUES (?,?,?)",
+                      (crid, label.originator, pid)).rowcount:
+            n = db.execute("SELECT count(*) FROM partition_origin WHERE crid = ? AND originator = ?",
+                           (crid, label.originator)).fetchone()[0]
+            if n > MAX_LABELS_PER_ORIGINATOR:
+                raise InputError(f"{label.originator} already uses {MAX_LABELS_PER_ORIGINATOR} distinct labels in this "
+                                 "collection", field="properties.sec:releasable_to",
+                                 expected="one of the labels already in use (fewer distinct REL TO lists and caveats)")
+        return pid, cols[1]
+
+    def _store_item(self, db: sqlite3.Connection, crid: int, row: ItemRow, rid: int | None = None) -> int:
+        pid, mask = self._partition(db, crid, row.label)
         doc = json.dumps(row.doc, separators=(",", ":"))
         props = row.doc["properties"]
-        promoted = tuple(_scalar(props.get(k)) for k in PROMOTED)
-        args = (row.collection, row.id, row.start_dt, row.end_dt, int(row.label.classification),
-                row.label.originator, mask, *audience_bits(expand(row.label.releasable_to)), row.geom_wkb, doc,
-                *promoted)
-        if replace_rid is None:
-            cur = db.execute(_INSERT, args)
-            rid = cur.lastrowid
+        box = row.bbox
+        args = (pid, crid, row.collection, row.id, row.label.originator, int(row.label.classification), mask,
+                row.start_dt, row.end_dt, *(box if box is not None else (None,) * 4), row.geom_wkb, doc,
+                *(_scalar(props.get(k)) for k in PROMOTED))
+        if rid is None:
+            rid = db.execute(_INSERT, args).lastrowid
         else:
-            rid = replace_rid
             db.execute(_UPDATE, (*args, rid))
             db.execute("DELETE FROM items_rtree WHERE rid = ?", (rid,))
-        db.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'max_span_s'", (row.end_dt - row.start_dt,))
-        if row.bbox is not None:
-            minx, miny, maxx, maxy = row.bbox
-            db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?)", (rid, minx, maxx, miny, maxy))
+        x0, y0, x1, y1 = box if box is not None else (-180.0, -90.0, 180.0, 90.0)
+        p = pid * PARTITION_SPACING
+        db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?,?,?,?,?)",
+                   (rid, x0, x1, y0, y1, row.start_dt / T_UNIT_S, row.end_dt / T_UNIT_S, p, p))
+        assert rid is not None
+        return rid
+
+    def _readable_instance(self, db: sqlite3.Connection, user: User, cid: str, iid: str,
+                           own_only: bool = False) -> tuple[int, int, str] | None:
+        pids = self.readable_partitions(user, [cid])
+        own = " AND originator = ?" if own_only else ""
+        row = db.execute(f"SELECT rid, crid, doc FROM items WHERE id = ? AND collection = ? AND pid IN "
+                         f"(SELECT value FROM json_each(?)){own} ORDER BY {_PREFER.format(key='rid')} LIMIT 1",
+                         [iid, cid, json.dumps(pids), *([user.nation] if own_only else []), user.nation]).fetchone()
+        return row
+
+    def item(self, user: User, cid: str, iid: str, writable: bool = False) -> StoredItem | None:
+        """The preferred instance the user may read (with `writable`: of the user's own nation), else None."""
+        row = self._readable_instance(self._conn(), user, cid, iid, own_only=writable)
+        if row is None:
+            return None
+        doc = json.loads(row[2])
+        return StoredItem(row[0], row[1], cid, iid, Label.from_properties(doc["properties"]), doc)
+
+    def originators_of(self, cid: str, iid: str) -> list[str]:
+        """Originators of every instance of an id, readable or not: for the audit entry of a denial."""
+        return [r[0] for r in self._conn().execute(
+            "SELECT DISTINCT originator FROM items WHERE id = ? AND collection = ? ORDER BY originator", (iid, cid))]
+
+    def create_items(self, user: User, cid: str, rows: Sequence[ItemRow],
+                     in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
+        """Publish items into the user's preferred readable instance of `cid`.
+
+        409 iff the user can already read an item with one of these ids there (or the batch repeats one).
+        """
+        target = self.collection(user, cid)
+
+        def body(db: sqlite3.Connection) -> None:
+            ids = [r.id for r in rows]
+            seen = set()
+            for i in ids:
+                if i in seen:
+                    raise Conflict(f"item {i!r} appears twice in the batch")
+                seen.add(i)
+            pids = json.dumps(self.readable_partitions(user, [cid]))
+            for k in range(0, len(ids), 500):
+                chunk = ids[k:k + 500]
+                clash = db.execute(f"SELECT id FROM items WHERE collection = ? AND id IN ({','.join('?' * len(chunk))}) "
+                                   "AND pid IN (SELECT value FROM json_each(?)) LIMIT 1",
+                                   [cid, *chunk, pids]).fetchone()
+                if clash is not None:
+                    raise Conflict(f"item {clash[0]!r} already exists in {cid!r}")
+            for r in rows:
+                self._store_item(db, target.crid, r)
+
+        self._write(body, in_transaction)
 
     def add_items(self, rows: Sequence[ItemRow], *, upsert: bool = False,
                   in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> int:
-        """Store a batch atomically; duplicates are a Conflict unless `upsert`.
+        """Operator bulk form (`aquila ingest`): a batch atomically; an existing identity is a Conflict unless `upsert`.
 
-        `in_transaction(db)` runs inside the same transaction before it commits (the audit log
-        writes the batch's entries there, so items and their audit entries land together).
+        Each item goes into the oldest instance of its collection id.
         """
-        db = self._conn()
-        with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                missing = {r.collection for r in rows} - {
-                    c for (c,) in db.execute("SELECT id FROM collections")}
-                if missing:
-                    raise _err(f"collection {sorted(missing)[0]!r} does not exist", "collection",
-                               "the id of an existing collection (create it first)")
-                for r in rows:
-                    old = db.execute("SELECT rid FROM items WHERE collection = ? AND id = ?",
-                                     (r.collection, r.id)).fetchone()
-                    if old and not upsert:
-                        raise Conflict(f"item {r.id!r} already exists in {r.collection!r}")
-                    self._insert(db, r, old[0] if old else None)
-                if in_transaction is not None:
-                    in_transaction(db)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                self._reload_caveats()
-                raise
+
+        def body(db: sqlite3.Connection) -> None:
+            crids: dict[str, int] = {}
+            for r in rows:
+                if r.collection not in crids:
+                    found = db.execute("SELECT crid FROM collections WHERE id = ? ORDER BY crid LIMIT 1",
+                                       (r.collection,)).fetchone()
+                    if found is None:
+                        raise InputError(f"collection {r.collection!r} does not exist", field="collection",
+                                         expected="the id of an existing collection (create it first)")
+                    crids[r.collection] = found[0]
+                crid = crids[r.collection]
+                old = db.execute("SELECT rid FROM items WHERE id=? AND crid=? AND originator=? AND classification=? "
+                                 "AND caveat_mask=?", (r.id, crid, r.label.originator, int(r.label.classification),
+                                                       self._mask(db, r.label.caveats))).fetchone()
+                if old and not upsert:
+                    raise Conflict(f"item {r.id!r} already exists in {r.collection!r}")
+                self._store_item(db, crid, r, old[0] if old else None)
+
+        self._write(body, in_transaction)
         return len(rows)
 
-    def raw_item(self, cid: str, iid: str) -> tuple[int, dict[str, Any], Label] | None:
-        """An item regardless of the caller (for decisions that must be audited)."""
-        row = self._conn().execute("SELECT rid, doc FROM items WHERE collection = ? AND id = ?", (cid, iid)).fetchone()
-        if row is None:
-            return None
-        doc = json.loads(row[1])
-        return row[0], doc, Label.from_properties(doc["properties"])
+    def replace_item(self, item: StoredItem, row: ItemRow,
+                     in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
+        """A new version (maybe relabelled) of a stored item; its uploaded assets stay attached."""
 
-    def replace_item(self, row: ItemRow) -> None:
-        db = self._conn()
-        with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                old = db.execute("SELECT rid FROM items WHERE collection = ? AND id = ?",
-                                 (row.collection, row.id)).fetchone()
-                if old is None:
-                    raise NotFound(f"item {row.id!r}")
-                self._insert(db, row, old[0])
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                self._reload_caveats()
-                raise
+        def body(db: sqlite3.Connection) -> None:
+            self._store_item(db, item.crid, row, item.rid)
 
-    def delete_item(self, cid: str, iid: str) -> None:
-        db = self._conn()
-        with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                old = db.execute("SELECT rid FROM items WHERE collection = ? AND id = ?", (cid, iid)).fetchone()
-                if old is None:
-                    raise NotFound(f"item {iid!r}")
-                for t in ("items", "items_rtree"):
-                    db.execute(f"DELETE FROM {t} WHERE rid = ?", (old[0],))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        self._write(body, in_transaction)
 
+    def delete_item(self, item: StoredItem,
+                    in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
+        """Delete an item and its asset records in one transaction; the bytes are queued for `collect`."""
+
+        def body(db: sqlite3.Connection) -> None:
+            db.execute("INSERT OR REPLACE INTO object_gc SELECT object_key, 0 FROM assets WHERE rid = ?", (item.rid,))
+            for t in ("assets", "items_rtree", "items"):
+                db.execute(f"DELETE FROM {t} WHERE rid = ?", (item.rid,))
+
+        self._write(body, in_transaction)
+
+    # --- assets --------------------------------------------------------------------------------
+    def assets(self, rid: int) -> list[AssetRecord]:
+        rows = self._conn().execute("SELECT name, object_key, size, sha256, media_type FROM assets WHERE rid = ? "
+                                    "ORDER BY name", (rid,))
+        return [AssetRecord(*r) for r in rows]
+
+    def asset(self, rid: int, name: str) -> AssetRecord | None:
+        row = self._conn().execute("SELECT name, object_key, size, sha256, media_type FROM assets WHERE rid = ? AND "
+                                   "name = ?", (rid, name)).fetchone()
+        return AssetRecord(*row) if row else None
+
+    def reserve_object(self, object_key: str, grace_s: float = 3600.0) -> None:
+        """Before bytes are written: if no asset record claims them in time, `collect` removes them."""
+        self._write(lambda db: db.execute("INSERT OR REPLACE INTO object_gc VALUES (?, ?)",
+                                          (object_key, time.time() + grace_s)))
+
+    def attach_asset(self, item: StoredItem, record: AssetRecord, row: ItemRow,
+                     in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
+        """Record uploaded bytes under an item (replacing an asset of the same name) with the item's new document."""
+
+        def body(db: sqlite3.Connection) -> None:
+            if db.execute("SELECT 1 FROM items WHERE rid = ?", (item.rid,)).fetchone() is None:
+                raise NotFound("item")
+            db.execute("INSERT OR REPLACE INTO object_gc SELECT object_key, 0 FROM assets WHERE rid = ? AND name = ?",
+                       (item.rid, record.name))
+            db.execute("INSERT OR REPLACE INTO assets VALUES (?,?,?,?,?,?)", (item.rid, record.name, record.object_key,
+                                                                              record.size, record.sha256,
+                                                                              record.media_type))
+            db.execute("DELETE FROM object_gc WHERE object_key = ?", (record.object_key,))
+            self._store_item(db, item.crid, row, item.rid)
+
+        self._write(body, in_transaction)
+
+    def detach_asset(self, item: StoredItem, name: str, row: ItemRow,
+                     in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
+        def body(db: sqlite3.Connection) -> None:
+            db.execute("INSERT OR REPLACE INTO object_gc SELECT object_key, 0 FROM assets WHERE rid = ? AND name = ?",
+                       (item.rid, name))
+            db.execute("DELETE FROM assets WHERE rid = ? AND name = ?", (item.rid, name))
+            self._store_item(db, item.crid, row, item.rid)
+
+        self._write(body, in_transaction)
+
+    def collect(self, delete: Callable[[str], None]) -> int:
+        """Delete the bytes of deleted assets (and of uploads never attached, after their grace time)."""
+        keys = [r[0] for r in self._conn().execute("SELECT object_key FROM object_gc WHERE after <= ?", (time.time(),))]
+        for k in keys:
+            delete(k)
+            self._write(lambda db, k=k: db.execute("DELETE FROM object_gc WHERE object_key = ?", (k,)))
+        return len(keys)
+
+    # --- search --------------------------------------------------------------------------------
     def count(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM items").fetchone()[0])
 
-    def search(self, user: User, q: SearchQuery) -> SearchPage:
-        """One page of items the user may read, with the number matched under the same rule."""
-        where: list[str] = []
-        params: list[Any] = []
-        pol, pp = policy_sql(user, self._caveats)
-        where.append(pol)
-        params += pp
-        if q.collections is not None:
-            # unary + keeps the planner from driving the query by the (collection, id) index, which
-            # would walk every item of a big collection instead of the time, space or id index
-            where.append("+items.collection IN (" + ",".join("?" * len(q.collections)) + ")")
-            params += q.collections
-        if q.ids is not None:
-            where.append("items.id IN (" + ",".join("?" * len(q.ids)) + ")")
-            params += q.ids
-        if q.bbox is not None:
-            w, s, e, n = q.bbox
-            where.append("items.rid IN (SELECT rid FROM items_rtree WHERE maxx >= ? AND minx <= ? AND maxy >= ? "
-                         "AND miny <= ?)")
-            params += [w, e, s, n]
-        if q.intersects is not None:
-            g = shape(q.intersects)
-            w, s, e, n = g.bounds
-            where.append("items.rid IN (SELECT rid FROM items_rtree WHERE maxx >= ? AND minx <= ? AND maxy >= ? "
-                         "AND miny <= ?) AND st_intersects(items.geom, ?) = 1")
-            params += [w, e, s, n, json.dumps(q.intersects)]
-        if q.datetime_range is not None:
-            lo, hi = q.datetime_range
-            # Overlap is start <= hi AND end >= lo; bounding start from below by the longest item
-            # span (kept in `meta` by every write) turns it into a tight range scan of the index.
-            span = self._conn().execute("SELECT value FROM meta WHERE key = 'max_span_s'").fetchone()[0]
-            where.append("items.start_dt <= ? AND items.start_dt >= ? AND items.end_dt >= ?")
-            params += [hi, max(lo - span, -1e18), lo]
-        if q.filter is not None:
-            where.append(to_sql(q.filter, params))
-        clause = " AND ".join(where)
-        order: list[str] = []
-        oparams: list[Any] = []
-        for name, direction in q.sortby:
-            order.append(f"{property_sql(name, oparams)} {'DESC' if direction == 'desc' else 'ASC'}")
-        if not q.sortby:
-            order.append("items.start_dt DESC")
-        order.append("items.rid ASC")
+    def search(self, user: User, q: SearchQuery, max_page_bytes: int = 32 * 1024 * 1024) -> SearchPage:
+        """One page of items the user may read, with the number matched under the same rule.
+
+        A page stops early (with a next token) when its documents pass `max_page_bytes`.
+        """
+        if not 0 <= q.offset <= MAX_OFFSET:
+            raise InputError(f"offset {q.offset}", field="token",
+                             expected=f"a page within the first {MAX_OFFSET} results (narrow the query to go further)")
+        pids = self.readable_partitions(user, q.collections)
+        if not pids:
+            return SearchPage([], 0, None)
+        handles: list[int] = []
         db = self._conn()
-        # Deferred join: choose the page's rows from the (covering) index, then read only their documents.
-        orders = ", ".join(order)
-        sql = (f"SELECT items.doc FROM items WHERE items.rid IN (SELECT items.rid FROM items WHERE {clause} "
-               f"ORDER BY {orders} LIMIT ? OFFSET ?) ORDER BY {orders}")
-        rows = db.execute(sql, [*params, *oparams, q.limit + 1, q.offset, *oparams]).fetchall()
-        # Exact count up to COUNT_CAP; beyond it numberMatched is omitted (STAC allows that) rather
-        # than spending a full scan on every page of a huge result.
-        n = int(db.execute(f"SELECT count(*) FROM (SELECT 1 FROM items WHERE {clause} LIMIT ?)",
-                           [*params, COUNT_CAP + 1]).fetchone()[0])
+        self._local.deadline = time.monotonic() + self.query_budget_s
+        try:
+            sql, params, count_sql, count_params = build_page_sql(q, pids, handles)
+            rids = [r[0] for r in db.execute(sql, params)]
+            n = int(db.execute(count_sql, count_params).fetchone()[0])
+            more = len(rids) > q.limit
+            feats: list[dict[str, Any]] = []
+            size = 0
+            for rid in rids[: q.limit]:
+                doc = db.execute("SELECT doc FROM items WHERE rid = ?", (rid,)).fetchone()[0]
+                size += len(doc)
+                feats.append(json.loads(doc))
+                if size > max_page_bytes and len(feats) < q.limit:
+                    more = True
+                    break
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTooExpensive(f"the search ran past its {self.query_budget_s:g} s budget", field="query",
+                                        expected="a narrower search: add bbox, datetime or collections") from None
+            raise InputError(f"the search could not be evaluated: {exc}", field="filter",
+                             expected="properties and values the catalog can compare") from None
+        finally:
+            self._local.deadline = None
+            GEOMETRIES.drop(handles)
         matched = n if n <= COUNT_CAP else None
-        more = len(rows) > q.limit
-        feats = [json.loads(r[0]) for r in rows[: q.limit]]
-        return SearchPage(feats, matched, q.offset + q.limit if more else None)
-
-
-def encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
-
-
-def decode_token(token: str) -> int:
-    try:
-        pad = "=" * (-len(token) % 4)
-        off = json.loads(base64.urlsafe_b64decode(token + pad))["o"]
-        if not isinstance(off, int) or off < 0:
-            raise ValueError
-        return off
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-        raise _err(f"{token[:40]!r}", "token", "a token from a previous page's next link") from None
-
+        return SearchPage(feats, matched, q.offset + len(feats) if more else None)

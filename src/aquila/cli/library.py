@@ -1,4 +1,4 @@
-"""CLI commands of the shared library: serve, token, ingest, audit verify."""
+"""CLI commands of the shared library: serve, token (issue, revoke), ingest, audit (verify, checkpoint, list)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,21 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> No
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-@click.command()
+class _TokenGroup(click.Group):
+    """`aquila token --nation ...` issues (as before); `aquila token revoke ...` revokes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = ["issue", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_TokenGroup)
+def token() -> None:
+    """Issue (`aquila token --nation FRA ...`) or revoke (`aquila token revoke`) bearer tokens."""
+
+
+@token.command("issue")
 @_data_option
 @click.option("--nation", required=True, help="ISO 3166-1 alpha-3, e.g. FRA")
 @click.option("--clearance", required=True, help="NU, NR, NC, NS or CTS")
@@ -57,11 +71,11 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> No
 @click.option("--role", "roles", multiple=True,
               type=click.Choice(["analyst", "provider", "collection-manager", "admin"]), help="repeatable")
 @click.option("--subject", default="", help="who the token is for (default: <nation>-user)")
-@click.option("--ttl", default="8h", show_default=True, help="lifetime: 90s, 30m, 8h, 2d")
-def token(data_dir: str, nation: str, clearance: str, caveats: tuple[str, ...], roles: tuple[str, ...],
-          subject: str, ttl: str) -> None:
+@click.option("--ttl", default="8h", show_default=True, help="lifetime: 90s, 30m, 8h, 2d (at most 7d)")
+def token_issue(data_dir: str, nation: str, clearance: str, caveats: tuple[str, ...], roles: tuple[str, ...],
+                subject: str, ttl: str) -> None:
     """Print a signed bearer token (only the token, on stdout)."""
-    from aquila.security.labels import Classification
+    from aquila.security.labels import Classification, Label
     from aquila.security.nations import check_nation
     from aquila.security.policy import Role, User
     from aquila.security.tokens import TokenIssuer, parse_ttl
@@ -71,8 +85,39 @@ def token(data_dir: str, nation: str, clearance: str, caveats: tuple[str, ...], 
     except ValueError as exc:
         raise InputError(str(exc), field="--nation", expected="an ISO 3166-1 alpha-3 code such as FRA") from None
     level = Classification.parse(clearance, "--clearance")
+    try:
+        Label(level, nation, frozenset(), frozenset(caveats))
+    except InputError as exc:
+        raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
     user = User(nation, level, frozenset(caveats), frozenset(Role(r) for r in roles), subject)
     click.echo(TokenIssuer(data_dir).issue(user, parse_ttl(ttl)))
+
+
+@token.command("revoke")
+@_data_option
+@click.option("--token", "tok", default=None, help="revoke this token (as printed by `aquila token`)")
+@click.option("--jti", default=None, help="revoke the token with this id (its jti claim)")
+@click.option("--subject", default=None, help="revoke every token issued to this subject until now")
+def token_revoke(data_dir: str, tok: str | None, jti: str | None, subject: str | None) -> None:
+    """Revoke tokens at once, also on a running server (checked on every request)."""
+    import time
+
+    from aquila.security.tokens import MAX_TTL, TokenIssuer
+
+    if sum(x is not None for x in (tok, jti, subject)) != 1:
+        raise InputError("give exactly one", field="--token/--jti/--subject", expected="one of the three options")
+    issuer = TokenIssuer(data_dir)
+    if tok is not None:
+        claims = issuer.claims(tok.strip())
+        issuer.revocations.revoke_token(claims["jti"], float(claims["exp"]))
+        click.echo(json.dumps({"revoked": {"jti": claims["jti"], "sub": claims["sub"]}}))
+    elif jti is not None:
+        issuer.revocations.revoke_token(jti, time.time() + MAX_TTL.total_seconds())
+        click.echo(json.dumps({"revoked": {"jti": jti}}))
+    else:
+        assert subject is not None
+        issuer.revocations.revoke_subject(subject)
+        click.echo(json.dumps({"revoked": {"subject": subject, "issued_before": "now"}}))
 
 
 def _item_files(paths: tuple[str, ...]) -> list[Path]:
@@ -99,17 +144,17 @@ def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
     Each batch is one transaction: when the command reports a count, those items are durable.
     """
     from aquila.api.app import Instance
-    from aquila.catalog.store import validate_item
+    from aquila.catalog.validate import validate_item
+    from aquila.safejson import loads
 
     inst = Instance.open(data_dir)
     files = _item_files(paths)
     docs: list[tuple[str, dict]] = []
     for f in files:
         try:
-            data = json.loads(f.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON: {exc.msg}", source=str(f), line=exc.lineno, field="json",
-                             expected="a STAC Item or FeatureCollection") from None
+            data = loads(f.read_bytes(), "json")
+        except InputError as exc:
+            raise InputError(exc.reason, source=str(f), field=exc.field, expected=exc.expected) from None
         feats = data.get("features") if isinstance(data, dict) and data.get("type") == "FeatureCollection" else [data]
         docs += [(f"{f}#{k}" if len(feats) > 1 else str(f), d) for k, d in enumerate(feats)]
     done = 0
@@ -126,8 +171,7 @@ def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
             entries = [dict(subject="aquila-ingest", nation=r.label.originator, action="ingest item",
                             obj=f"{r.collection}/{r.id}", allowed=True, reason="operator bulk ingest",
                             originators=[r.label.originator]) for r in rows]
-            inst.store.add_items(rows, upsert=True,
-                                 in_transaction=lambda db, e=entries: inst.audit.write_in(db, e))
+            inst.store.add_items(rows, upsert=True, in_transaction=inst.audit.batch(entries))
             done += len(rows)
             bar.update(task, completed=done)
             if not _err.is_terminal:  # a line per durable batch, for scripts (and the crash test)
@@ -142,16 +186,49 @@ def audit() -> None:
 
 @audit.command("verify")
 @_data_option
-def audit_verify(data_dir: str) -> None:
-    """Walk the hash chain; exit 1 and name the first broken entry if it does not hold."""
-    from aquila.security.audit import AuditLog
+@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="an exported checkpoint (from `aquila audit checkpoint`) the log must still contain (repeatable)")
+def audit_verify(data_dir: str, checkpoints: tuple[str, ...]) -> None:
+    """Walk the keyed chain and check its signed head; exit 1 and say where it breaks.
 
-    log = AuditLog(Path(data_dir) / "catalog.db")
-    res = log.verify()
+    Creates nothing: a missing table, head or key is reported as tampering.
+    """
+    from aquila.security.audit import Checkpoint, verify_instance
+    from aquila.safejson import loads
+
+    cps = [Checkpoint.from_dict(loads(Path(p).read_bytes(), p)) for p in checkpoints]
+    res = verify_instance(data_dir, cps)
     if res.ok:
         click.echo(json.dumps({"ok": True, "entries": res.entries}))
         return
     click.echo(json.dumps({"ok": False, "entries": res.entries, "first_broken": res.first_broken,
                            "reason": res.reason}))
-    click.echo(f"aquila: audit log broken at entry {res.first_broken}: {res.reason}", err=True)
+    where = f"at entry {res.first_broken}" if res.first_broken is not None else "(no entry can be trusted)"
+    click.echo(f"aquila: audit log broken {where}: {res.reason}", err=True)
     sys.exit(1)
+
+
+@audit.command("checkpoint")
+@_data_option
+def audit_checkpoint(data_dir: str) -> None:
+    """Sign the log's current head and print it (JSON): give it to a provider to hold."""
+    from aquila.security.audit import AuditLog
+
+    log = AuditLog(Path(data_dir) / "catalog.db")
+    click.echo(json.dumps(log.checkpoint().as_dict()))
+    log.close()
+
+
+@audit.command("list")
+@_data_option
+@click.option("--originator", default=None, help="only entries about this nation's objects")
+@click.option("--after", default=0, show_default=True, type=click.IntRange(0, 2**62))
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+def audit_list(data_dir: str, originator: str | None, after: int, limit: int) -> None:
+    """Print entries as JSON lines (the operator's view of the whole log)."""
+    from aquila.security.audit import AuditLog
+
+    log = AuditLog(Path(data_dir) / "catalog.db")
+    for e in log.entries(originator=originator, after=after, limit=limit):
+        click.echo(json.dumps(e.as_dict()))
+    log.close()

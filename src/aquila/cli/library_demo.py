@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from aquila.catalog.store import CatalogStore, SearchQuery, validate_item
+from aquila.catalog import CatalogStore, SearchQuery, validate_item
 from aquila.orbits.access import AccessResult
 from aquila.security.audit import AuditLog
 from aquila.security.labels import Classification

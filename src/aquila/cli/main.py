@@ -463,12 +463,12 @@ def demo(start: str | None, hours: float, workers: int | None) -> None:
 def _register_library_commands() -> None:
     from aquila.cli import library
 
-    for cmd in (library.token, library.ingest, library.serve):
+    for cmd in (library.ingest, library.serve, library.token_issue, library.token_revoke, library.audit_verify,
+                library.audit_checkpoint, library.audit_list):
         assert cmd.callback is not None
         cmd.callback = handle_errors(cmd.callback)
-        cli.add_command(cmd)
-    library.audit_verify.callback = handle_errors(library.audit_verify.callback)  # type: ignore[arg-type]
-    cli.add_command(library.audit)
+    for group in (library.ingest, library.serve, library.token, library.audit):
+        cli.add_command(group)
 
 
 _register_library_commands()

@@ -1,41 +1,51 @@
-"""Tamper-evident audit log: every decision appended to a hash chain in SQLite.
+"""Tamper-evident audit log: every decision appended to a keyed hash chain, its head signed apart.
 
-Each entry's hash covers its content and the previous entry's hash, so editing, deleting or
-reordering any entry breaks every hash after it; `verify()` names the first broken entry. The
-table is append-only by trigger (UPDATE and DELETE raise), which guards against mistakes; the
-chain guards against everything else.
+* Each entry's MAC (HMAC-SHA256 with the instance's audit key, `keys/audit-hmac.key`, 0600)
+  covers its content and the previous entry's MAC: editing, deleting or reordering an entry breaks
+  every MAC after it, and without the key nobody can recompute them.
+* After every commit the chain's head (last seq and MAC) is signed with the instance's Ed25519
+  audit key and kept in a separate file (`audit-head.db`), with periodic checkpoints. Deleting the
+  tail, emptying or dropping the table leaves a signed head that names entries no longer there.
+* A checkpoint can be exported (`aquila audit checkpoint`) and held by a provider; verifying
+  against it detects even a rollback of both files to an older state.
+
+`verify()` names the first broken entry, or the head or checkpoint the table contradicts. The table
+is also append-only by trigger, which guards against mistakes; the MACs guard against the rest.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AuditLog", "AuditEntry", "VerifyResult", "GENESIS"]
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from aquila.errors import AquilaError
+from aquila.security.keys import load_or_create_ed25519, load_or_create_secret
+
+__all__ = ["AuditLog", "AuditEntry", "AuditBatch", "AuditTampered", "Checkpoint", "VerifyResult", "GENESIS",
+           "verify_instance"]
 
 GENESIS = "0" * 64
+CHECKPOINT_EVERY = 1000
+CHECKPOINT_SECONDS = 300.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
-  seq INTEGER PRIMARY KEY,
-  time TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  nation TEXT NOT NULL,
-  action TEXT NOT NULL,
-  object TEXT NOT NULL,
-  originators TEXT NOT NULL,
-  allowed INTEGER NOT NULL,
-  reason TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-);
+  seq INTEGER PRIMARY KEY, time TEXT NOT NULL, subject TEXT NOT NULL, nation TEXT NOT NULL, action TEXT NOT NULL,
+  object TEXT NOT NULL, originators TEXT NOT NULL, allowed INTEGER NOT NULL, reason TEXT NOT NULL,
+  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_originator (originator TEXT NOT NULL, seq INTEGER NOT NULL,
   PRIMARY KEY (originator, seq)) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
@@ -43,6 +53,16 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
+_HEAD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS head (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL,
+  time REAL NOT NULL, sig TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, time REAL NOT NULL,
+  sig TEXT NOT NULL);
+"""
+
+
+class AuditTampered(AquilaError):
+    """The audit log does not hold what its signed head says: refuse to go on writing to it."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,30 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement: the chain held `seq` entries ending with MAC `hash` at `time`."""
+
+    seq: int
+    hash: str
+    time: float
+    sig: str
+    public_key: str = ""
+
+    def statement(self) -> bytes:
+        return json.dumps({"seq": self.seq, "hash": self.hash, "time": self.time}, sort_keys=True).encode()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash, "time": self.time, "sig": self.sig, "public_key": self.public_key}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Checkpoint:
+        try:
+            return cls(int(d["seq"]), str(d["hash"]), float(d["time"]), str(d["sig"]), str(d.get("public_key", "")))
+        except (KeyError, TypeError, ValueError):
+            raise AquilaError("not an Aquila audit checkpoint (expected seq, hash, time, sig, public_key)") from None
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     entries: int
@@ -73,28 +117,105 @@ class VerifyResult:
     reason: str = ""
 
 
-def _digest(prev: str, fields: Sequence[Any]) -> str:
+def _mac(key: bytes, prev: str, fields: Sequence[Any]) -> str:
     body = json.dumps([prev, *fields], separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def _fields(e: AuditEntry) -> list[Any]:
+    return [e.seq, e.time, e.subject, e.nation, e.action, e.object, list(e.originators), int(e.allowed), e.reason]
+
+
+def _public_hex(key: Ed25519PublicKey) -> str:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+class _Keys:
+    def __init__(self, keys_dir: Path, create: bool) -> None:
+        mac_path = keys_dir / "audit-hmac.key"
+        sign_path = keys_dir / "audit-signing-ed25519.pem"
+        self.existed = mac_path.exists()
+        if not create and not self.existed:
+            self.mac = b""
+            self.sign: Ed25519PrivateKey | None = None
+            return
+        self.mac = load_or_create_secret(mac_path)
+        self.sign = load_or_create_ed25519(sign_path)
+
+    def checkpoint(self, seq: int, mac: str) -> Checkpoint:
+        assert self.sign is not None
+        cp = Checkpoint(seq, mac, round(time.time(), 3), "")
+        return Checkpoint(seq, mac, cp.time, self.sign.sign(cp.statement()).hex(), _public_hex(self.sign.public_key()))
+
+    def valid(self, cp: Checkpoint) -> bool:
+        if self.sign is None:
+            return False
+        pub = self.sign.public_key()
+        if cp.public_key and cp.public_key != _public_hex(pub):
+            return False
+        try:
+            pub.verify(bytes.fromhex(cp.sig), cp.statement())
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
+def _has_table(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'").fetchone() is not None
+
+
+class AuditBatch:
+    """Entries to write inside a catalog transaction; call `after_commit` once it committed."""
+
+    def __init__(self, log: AuditLog, decisions: Sequence[dict[str, Any]]) -> None:
+        self.log = log
+        self.decisions = decisions
+        self.entries: list[AuditEntry] = []
+
+    def __call__(self, db: sqlite3.Connection) -> None:
+        self.entries = self.log.write_in(db, self.decisions)
+
+    def after_commit(self) -> None:
+        if self.entries:
+            self.log.seal(self.entries[-1].seq, self.entries[-1].hash)
 
 
 class AuditLog:
-    """The append-only, hash-chained decision log of one instance."""
+    """The append-only, keyed, hash-chained decision log of one instance."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, keys_dir: str | Path | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self.head_path = self.path.parent / "audit-head.db"
+        self._keys = _Keys(Path(keys_dir) if keys_dir else self.path.parent / "keys", create=True)
+        self._db = _connect(self.path)
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        head_existed = self.head_path.exists()
+        self._head = _connect(self.head_path)
+        self._head.execute("PRAGMA synchronous=NORMAL")
+        self._head.executescript(_HEAD_SCHEMA)
         self._lock = threading.Lock()
-        row = self._db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        self._last = row[0] if row else GENESIS
+        head = self.head()
+        if self._keys.existed and (not head_existed or head is None):
+            raise AuditTampered(f"the signed audit head in {self.head_path} is missing; run `aquila audit verify`")
+        if head is not None and head.seq > 0 and not _has_table(self._db):
+            raise AuditTampered(f"the audit table of {self.path} is missing; run `aquila audit verify`")
+        self._db.executescript(_SCHEMA)
+        if head is None:
+            self._write_head(self._keys.checkpoint(0, GENESIS), checkpoint=True)
+        self._last_checkpoint = (time.time(), head.seq if head else 0)
 
     def close(self) -> None:
         self._db.close()
+        self._head.close()
 
+    # --- writing -------------------------------------------------------------------------------
     def append(self, *, subject: str, nation: str, action: str, obj: str, allowed: bool, reason: str,
                originators: Iterable[str] = ()) -> AuditEntry:
         """Append one decision; durable (fsync via synchronous=FULL) before it returns."""
@@ -111,12 +232,19 @@ class AuditLog:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        if out:
+            self.seal(out[-1].seq, out[-1].hash)
         return out
+
+    def batch(self, decisions: Sequence[dict[str, Any]]) -> AuditBatch:
+        """Entries to write inside another transaction on the same database file (see `AuditBatch`)."""
+        return AuditBatch(self, decisions)
 
     def write_in(self, db: sqlite3.Connection, decisions: Sequence[dict[str, Any]]) -> list[AuditEntry]:
         """Append inside a write transaction the caller holds on the same database file.
 
-        This is how a catalog write and its audit entries commit together, or not at all.
+        This is how a catalog write and its audit entries commit together, or not at all. Call
+        `seal` with the last entry after the commit (an `AuditBatch` does).
         """
         t = datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
         row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -126,49 +254,134 @@ class AuditLog:
         for d in decisions:
             seq += 1
             origs = tuple(sorted(set(d.get("originators", ()))))
-            fields = [seq, t, d["subject"], d["nation"], d["action"], d["obj"], list(origs), int(d["allowed"]),
-                      d["reason"]]
-            h = _digest(prev, fields)
+            e = AuditEntry(seq, t, str(d["subject"]), str(d["nation"]), str(d["action"]), str(d["obj"]), origs,
+                           bool(d["allowed"]), str(d["reason"]), prev, "")
+            h = _mac(self._keys.mac, prev, _fields(e))
             db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                       (seq, t, d["subject"], d["nation"], d["action"], d["obj"], json.dumps(list(origs)),
-                        int(d["allowed"]), d["reason"], prev, h))
+                       (seq, t, e.subject, e.nation, e.action, e.object, json.dumps(list(origs)), int(e.allowed),
+                        e.reason, prev, h))
             db.executemany("INSERT INTO audit_originator VALUES (?, ?)", [(o, seq) for o in origs])
-            out.append(AuditEntry(seq, t, d["subject"], d["nation"], d["action"], d["obj"], origs,
-                                  bool(d["allowed"]), d["reason"], prev, h))
+            out.append(AuditEntry(*_fields(e)[:6], origs, e.allowed, e.reason, prev, h))
             prev = h
-        self._last = prev
         return out
 
+    def seal(self, seq: int, mac: str) -> None:
+        """Sign the chain's new head (and, now and then, a checkpoint) after a commit."""
+        t, at = self._last_checkpoint
+        checkpoint = seq - at >= CHECKPOINT_EVERY or time.time() - t >= CHECKPOINT_SECONDS
+        self._write_head(self._keys.checkpoint(seq, mac), checkpoint)
+
+    def _write_head(self, cp: Checkpoint, checkpoint: bool) -> None:
+        with self._lock:
+            self._head.execute("BEGIN IMMEDIATE")
+            try:
+                self._head.execute("INSERT INTO head VALUES (1, ?, ?, ?, ?) ON CONFLICT (one) DO UPDATE SET "
+                                   "seq = excluded.seq, hash = excluded.hash, time = excluded.time, sig = excluded.sig "
+                                   "WHERE excluded.seq > head.seq", (cp.seq, cp.hash, cp.time, cp.sig))
+                if checkpoint:
+                    self._head.execute("INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?, ?)",
+                                       (cp.seq, cp.hash, cp.time, cp.sig))
+                    self._last_checkpoint = (time.time(), cp.seq)
+                self._head.execute("COMMIT")
+            except BaseException:
+                self._head.execute("ROLLBACK")
+                raise
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign the current head as a checkpoint (kept, and returned for export to a provider)."""
+        row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        cp = self._keys.checkpoint(row[0], row[1]) if row else self._keys.checkpoint(0, GENESIS)
+        self._write_head(cp, checkpoint=True)
+        return cp
+
+    def head(self) -> Checkpoint | None:
+        row = self._head.execute("SELECT seq, hash, time, sig FROM head").fetchone()
+        return Checkpoint(*row) if row else None
+
+    # --- reading -------------------------------------------------------------------------------
     @staticmethod
     def _entry(row: Sequence[Any]) -> AuditEntry:
         return AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5], tuple(json.loads(row[6])), bool(row[7]),
                           row[8], row[9], row[10])
 
     def entries(self, *, originator: str | None = None, after: int = 0, limit: int = 100) -> list[AuditEntry]:
+        """Entries in order; with `originator`, only those about that nation's objects (naming no other)."""
         if originator is None:
             rows = self._db.execute("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
-        else:
-            rows = self._db.execute(
-                "SELECT a.* FROM audit_originator o JOIN audit a ON a.seq = o.seq "
-                "WHERE o.originator = ? AND o.seq > ? ORDER BY o.seq LIMIT ?", (originator, after, limit))
-        return [self._entry(r) for r in rows]
+            return [self._entry(r) for r in rows]
+        rows = self._db.execute(
+            "SELECT a.* FROM audit_originator o JOIN audit a ON a.seq = o.seq "
+            "WHERE o.originator = ? AND o.seq > ? ORDER BY o.seq LIMIT ?", (originator, after, limit))
+        out = []
+        for r in rows:
+            e = self._entry(r)
+            out.append(AuditEntry(e.seq, e.time, e.subject, e.nation, e.action, e.object, (originator,), e.allowed,
+                                  e.reason, e.prev_hash, e.hash))
+        return out
 
-    def verify(self) -> VerifyResult:
-        """Walk the chain; report the first entry whose hash or link does not hold."""
-        prev = GENESIS
-        n = 0
-        expected_seq = 1
-        for row in self._db.execute("SELECT * FROM audit ORDER BY seq"):
-            e = self._entry(row)
-            n += 1
-            if e.seq != expected_seq:
-                return VerifyResult(False, n, e.seq, f"entry {expected_seq} is missing")
-            if e.prev_hash != prev:
-                return VerifyResult(False, n, e.seq, "link to the previous entry is broken")
-            fields = [e.seq, e.time, e.subject, e.nation, e.action, e.object, list(e.originators), int(e.allowed),
-                      e.reason]
-            if _digest(prev, fields) != e.hash:
-                return VerifyResult(False, n, e.seq, "content does not match its hash")
-            prev = e.hash
-            expected_seq += 1
-        return VerifyResult(True, n)
+    def verify(self, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResult:
+        """Walk the chain; check the signed head, the kept checkpoints and any exported ones."""
+        return _verify(self._db, self._head, self._keys, checkpoints)
+
+
+def _verify(db: sqlite3.Connection, head_db: sqlite3.Connection | None, keys: _Keys,
+            external: Sequence[Checkpoint]) -> VerifyResult:
+    if not keys.existed and keys.sign is None:
+        return VerifyResult(False, 0, None, "the instance's audit key is missing (keys/audit-hmac.key)")
+    if not _has_table(db):
+        return VerifyResult(False, 0, 1, "the audit table is missing (dropped)")
+    prev = GENESIS
+    n = 0
+    hashes: dict[int, str] = {}
+    for row in db.execute("SELECT * FROM audit ORDER BY seq"):
+        e = AuditLog._entry(row)
+        n += 1
+        if e.seq != n:
+            return VerifyResult(False, n, e.seq, f"entry {n} is missing")
+        if e.prev_hash != prev:
+            return VerifyResult(False, n, e.seq, "link to the previous entry is broken")
+        if not hmac.compare_digest(_mac(keys.mac, prev, _fields(e)), e.hash):
+            return VerifyResult(False, n, e.seq, "content does not match its MAC")
+        prev = e.hash
+        hashes[e.seq] = e.hash
+    statements: list[tuple[str, Checkpoint]] = []
+    head = head_db.execute("SELECT seq, hash, time, sig FROM head").fetchone() if head_db is not None else None
+    if head is None:
+        return VerifyResult(False, n, n + 1, "the signed head is missing (audit-head.db deleted or emptied)")
+    statements.append(("the signed head", Checkpoint(*head)))
+    assert head_db is not None
+    statements += [(f"checkpoint {r[0]}", Checkpoint(*r)) for r in head_db.execute(
+        "SELECT seq, hash, time, sig FROM checkpoints ORDER BY seq")]
+    statements += [(f"exported checkpoint {cp.seq}", cp) for cp in external]
+    for name, cp in statements:
+        if not keys.valid(cp):
+            return VerifyResult(False, n, None, f"{name} does not carry this instance's signature")
+        if cp.seq > n:
+            return VerifyResult(False, n, n + 1, f"{name} covers {cp.seq} entries but the log holds {n}: entries "
+                                                 f"{n + 1}..{cp.seq} were deleted")
+        if cp.seq > 0 and hashes.get(cp.seq) != cp.hash:
+            return VerifyResult(False, n, cp.seq, f"entry {cp.seq} contradicts {name}")
+    return VerifyResult(True, n)
+
+
+def verify_instance(data_dir: str | Path, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResult:
+    """Verify an instance's log read-only: creates nothing, reports what is missing as tampering."""
+    d = Path(data_dir)
+    keys = _Keys(d / "keys", create=False)
+    if not keys.existed:
+        return VerifyResult(False, 0, None, "the instance's audit key is missing (keys/audit-hmac.key)")
+    catalog = d / "catalog.db"
+    if not catalog.exists():
+        return VerifyResult(False, 0, 1, f"{catalog} is missing")
+    db = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
+    head_path = d / "audit-head.db"
+    head = sqlite3.connect(f"file:{head_path}?mode=ro", uri=True) if head_path.exists() else None
+    try:
+        if head is not None and head.execute("SELECT 1 FROM sqlite_master WHERE name = 'head'").fetchone() is None:
+            head.close()
+            head = None
+        return _verify(db, head, keys, checkpoints)
+    finally:
+        db.close()
+        if head is not None:
+            head.close()

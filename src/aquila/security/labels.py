@@ -27,7 +27,7 @@ __all__ = ["Classification", "Label", "LabelError", "PROPERTY_KEYS", "STANAG_NS"
 
 STANAG_NS = "urn:nato:stanag:4774:confidentialitymetadatalabel:1:0"
 PROPERTY_KEYS = ("sec:classification", "sec:releasable_to", "sec:caveats", "sec:originator")
-_CAVEAT = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
+_CAVEAT = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
 _CAVEAT_FORM = 'a list of upper-case tags such as ["BALTIC-OPS"] (A-Z, 0-9, - and _, at most 32 characters)'
 
 
@@ -100,7 +100,7 @@ class Label:
         except ValueError as exc:
             raise LabelError(str(exc), field="sec:originator", expected="the owning nation's ISO 3166-1 alpha-3 code") from None
         object.__setattr__(self, "releasable_to", _codes(list(self.releasable_to), "sec:releasable_to", True))
-        if not all(isinstance(c, str) and _CAVEAT.match(c) for c in self.caveats):
+        if not all(isinstance(c, str) and _CAVEAT.fullmatch(c) for c in self.caveats):
             raise LabelError(f"{sorted(self.caveats)!r}", field="sec:caveats", expected=_CAVEAT_FORM)
         object.__setattr__(self, "caveats", frozenset(self.caveats))
 
@@ -131,7 +131,7 @@ class Label:
         rel = _codes(props.get("sec:releasable_to", []), prefix + "sec:releasable_to", True)
         cav = props.get("sec:caveats", [])
         if not isinstance(cav, list | tuple | set | frozenset) or not all(
-                isinstance(c, str) and _CAVEAT.match(c) for c in cav):
+                isinstance(c, str) and _CAVEAT.fullmatch(c) for c in cav):
             raise LabelError(f"{cav!r}", field=prefix + "sec:caveats", expected=_CAVEAT_FORM)
         return cls(level, orig, rel, frozenset(cav))
 

@@ -6,8 +6,10 @@ never leaves it. Verification rejects missing, expired, forged and malformed tok
 
 from __future__ import annotations
 
-import os
 import re
+import sqlite3
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -15,51 +17,75 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from aquila.errors import AquilaError, InputError
 from aquila.security.labels import Classification
 from aquila.security.nations import check_nation
+from aquila.security.keys import load_or_create_ed25519
 from aquila.security.policy import Role, User
 
-__all__ = ["TokenIssuer", "OidcIssuer", "AuthenticationError", "parse_ttl"]
+__all__ = ["TokenIssuer", "OidcIssuer", "AuthenticationError", "Revocations", "parse_ttl", "MAX_TTL",
+           "user_from_claims"]
 
 _ALGORITHM = "EdDSA"
+MAX_TTL = timedelta(days=7)
+"""Longest token lifetime accepted (issued or verified): a leaked token dies within a week at worst."""
+_CLOCK_SKEW_S = 60
+_CAVEAT = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
+_SUBJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:/+-]{0,199}")
 
 
 class AuthenticationError(AquilaError):
-    """No valid token: missing, expired, forged or malformed (HTTP 401)."""
+    """No valid token: missing, expired, revoked, forged or malformed (HTTP 401)."""
 
 
 def parse_ttl(text: str) -> timedelta:
-    """'90s', '30m', '8h', '2d' -> timedelta."""
-    m = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text or "")
+    """'90s', '30m', '8h', '2d' -> timedelta (at most MAX_TTL)."""
+    m = re.fullmatch(r"\s*(\d{1,9})\s*([smhd])\s*", text or "")
     if not m:
         raise InputError(f"{text!r}", field="--ttl", expected="a number and a unit: 90s, 30m, 8h or 2d")
     n, unit = int(m.group(1)), m.group(2)
     ttl = timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
-    if not timedelta(seconds=1) <= ttl <= timedelta(days=30):
-        raise InputError(f"{text!r}", field="--ttl", expected="between 1 second and 30 days")
+    if not timedelta(seconds=1) <= ttl <= MAX_TTL:
+        raise InputError(f"{text!r}", field="--ttl", expected=f"between 1 second and {MAX_TTL.days} days")
     return ttl
 
 
-def _load_or_create_key(path: Path) -> Ed25519PrivateKey:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):  # pragma: no cover - someone replaced the file
-            raise AquilaError(f"{path} does not hold an Ed25519 private key") from None
-        return key
-    key = Ed25519PrivateKey.generate()
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-        f.flush()
-        os.fsync(f.fileno())
-    return key
+class Revocations:
+    """Revoked token ids and subjects (`aquila token revoke`), in `<data>/revocations.db`.
+
+    Checked on every request, so a revocation takes effect at once on a running server.
+    """
+
+    def __init__(self, data_dir: str | Path) -> None:
+        path = Path(data_dir) / "revocations.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(
+            "CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, revoked_at REAL NOT NULL, "
+            "expires REAL NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS revoked_subjects (subject TEXT PRIMARY KEY, issued_before REAL NOT NULL);")
+        self._lock = threading.Lock()
+
+    def revoke_token(self, jti: str, expires: float) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO revoked_tokens VALUES (?, ?, ?)", (jti, time.time(), expires))
+
+    def revoke_subject(self, subject: str, issued_before: float | None = None) -> None:
+        """Every token of `subject` issued before `issued_before` (default: now) stops working."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO revoked_subjects VALUES (?, ?)",
+                             (subject, time.time() + 1 if issued_before is None else issued_before))
+
+    def is_revoked(self, jti: str, subject: str, issued_at: float) -> bool:
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,)).fetchone():
+                return True
+            row = self._db.execute("SELECT issued_before FROM revoked_subjects WHERE subject = ?",
+                                   (subject,)).fetchone()
+        return row is not None and issued_at < row[0]
 
 
 @dataclass(frozen=True)
@@ -81,13 +107,16 @@ class TokenIssuer:
 
     def __init__(self, data_dir: str | Path, issuer: str = "aquila", oidc: OidcIssuer | None = None) -> None:
         self.key_path = Path(data_dir) / "keys" / "token-signing-ed25519.pem"
-        self._key = _load_or_create_key(self.key_path)
+        self._key = load_or_create_ed25519(self.key_path)
         self._public: Ed25519PublicKey = self._key.public_key()
         self.issuer = issuer
         self.oidc = oidc
+        self.revocations = Revocations(data_dir)
         self._jwks = jwt.PyJWKClient(oidc.jwks_url, cache_keys=True, timeout=10) if oidc else None
 
     def issue(self, user: User, ttl: timedelta = timedelta(hours=8), now: datetime | None = None) -> str:
+        if not timedelta(seconds=1) <= ttl <= MAX_TTL:
+            raise InputError(f"{ttl}", field="ttl", expected=f"between 1 second and {MAX_TTL.days} days")
         now = now or datetime.now(timezone.utc)
         claims = {
             "iss": self.issuer, "sub": user.subject or f"{user.nation.lower()}-user", "jti": uuid.uuid4().hex,
@@ -97,45 +126,73 @@ class TokenIssuer:
         }
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
+    def claims(self, token: str) -> dict[str, Any]:
+        """The verified claims of one of this instance's tokens (for `aquila token revoke --token`)."""
+        try:
+            return jwt.decode(token, self._public, algorithms=[_ALGORITHM], issuer=self.issuer,
+                              options={"require": ["exp", "iat", "iss", "jti", "sub"], "verify_exp": False})
+        except jwt.PyJWTError:
+            raise AuthenticationError("invalid token") from None
+
     def verify(self, token: str) -> User:
+        if len(token) > 8192:
+            raise AuthenticationError("invalid token")
         if self.oidc is not None and self._jwks is not None:
             try:
                 iss = jwt.decode(token, options={"verify_signature": False}).get("iss")
             except jwt.PyJWTError:
                 raise AuthenticationError("invalid token") from None
             if iss == self.oidc.issuer:
-                return self._verify_oidc(token)
+                return self._checked(self._verify_oidc(token), require_jti=False)
         try:
             claims = jwt.decode(token, self._public, algorithms=[_ALGORITHM], issuer=self.issuer,
-                                options={"require": ["exp", "iat", "iss", "nation", "clearance"]})
+                                options={"require": ["exp", "iat", "iss", "jti", "sub", "nation", "clearance"]})
         except jwt.ExpiredSignatureError:
             raise AuthenticationError("token expired") from None
         except jwt.PyJWTError:
             raise AuthenticationError("invalid token") from None
-        return user_from_claims(claims)
+        return self._checked(claims)
 
+    def _checked(self, claims: dict[str, Any], require_jti: bool = True) -> User:
+        user = user_from_claims(claims)
+        iat, exp = claims["iat"], claims["exp"]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (iat, exp)):
+            raise AuthenticationError("invalid token claims")
+        if exp - iat > MAX_TTL.total_seconds() or iat > time.time() + _CLOCK_SKEW_S:
+            raise AuthenticationError(f"token lifetime exceeds {MAX_TTL.days} days or it was issued in the future")
+        jti = claims.get("jti", None if require_jti else "")
+        if not isinstance(jti, str) or len(jti) > 200:
+            raise AuthenticationError("invalid token claims")
+        if self.revocations.is_revoked(jti, user.subject, iat):
+            raise AuthenticationError("token revoked")
+        return user
 
-    def _verify_oidc(self, token: str) -> User:
+    def _verify_oidc(self, token: str) -> dict[str, Any]:
         assert self.oidc is not None and self._jwks is not None
         try:
             key = self._jwks.get_signing_key_from_jwt(token)
-            claims = jwt.decode(token, key.key, algorithms=list(self.oidc.algorithms), issuer=self.oidc.issuer,
-                                audience=self.oidc.audience,
-                                options={"require": ["exp", "iat", "iss", "nation", "clearance"],
-                                         "verify_aud": self.oidc.audience is not None})
+            return jwt.decode(token, key.key, algorithms=list(self.oidc.algorithms), issuer=self.oidc.issuer,
+                              audience=self.oidc.audience,
+                              options={"require": ["exp", "iat", "iss", "sub", "nation", "clearance"],
+                                       "verify_aud": self.oidc.audience is not None})
         except jwt.ExpiredSignatureError:
             raise AuthenticationError("token expired") from None
         except (jwt.PyJWTError, jwt.PyJWKClientError):
             raise AuthenticationError("invalid token") from None
-        return user_from_claims(claims)
 
 
 def user_from_claims(claims: dict[str, Any]) -> User:
+    """A User from verified claims, every claim strictly typed (a caveats string is not a list)."""
+    nation, clearance = claims.get("nation"), claims.get("clearance")
+    caveats, roles, sub = claims.get("caveats", []), claims.get("roles", []), claims.get("sub", "")
+    ok = (isinstance(nation, str) and isinstance(clearance, str) and isinstance(caveats, list)
+          and isinstance(roles, list) and isinstance(sub, str) and len(caveats) <= 64 and len(roles) <= 8
+          and all(isinstance(c, str) and _CAVEAT.fullmatch(c) for c in caveats)
+          and all(isinstance(r, str) for r in roles) and (sub == "" or _SUBJECT.fullmatch(sub)))
+    if not ok:
+        raise AuthenticationError("invalid token claims")
     try:
-        nation = check_nation(claims["nation"])
-        clearance = Classification.parse(claims["clearance"])
-        caveats = frozenset(str(c) for c in claims.get("caveats", []))
-        roles = frozenset(Role(r) for r in claims.get("roles", []))
-    except (ValueError, KeyError, TypeError, InputError):
+        return User(check_nation(nation), Classification.parse(clearance), frozenset(caveats),
+                    frozenset(Role(r) for r in roles), sub)
+    except (ValueError, InputError):
         raise AuthenticationError("invalid token claims") from None
-    return User(nation, clearance, caveats, roles, str(claims.get("sub", "")))

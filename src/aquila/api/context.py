@@ -1,0 +1,177 @@
+"""What every route needs: the instance, the caller, the body, links, the audit record and the error table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from aquila.catalog.objects import LocalObjectStore, TooLarge
+from aquila.catalog.store import CatalogStore, Conflict, NotFound, QueryTooExpensive
+from aquila.errors import AquilaError, InputError
+from aquila.safejson import loads
+from aquila.security.audit import AuditBatch, AuditLog
+from aquila.security.policy import User
+from aquila.security.tokens import AuthenticationError, OidcIssuer, TokenIssuer
+
+__all__ = ["Instance", "Api", "Forbidden", "PayloadTooLarge", "GEOJSON", "error_response", "STATUS"]
+
+GEOJSON = "application/geo+json"
+
+
+class Forbidden(AquilaError):
+    """Authenticated but not allowed to do this (HTTP 403): wrong role or foreign originator."""
+
+
+class PayloadTooLarge(AquilaError):
+    """A request body over the configured limit (HTTP 413)."""
+
+
+# The one exception -> status table (most specific first).
+STATUS: list[tuple[type[Exception], int, str]] = [
+    (TooLarge, 413, "PayloadTooLarge"), (QueryTooExpensive, 400, "QueryTooExpensive"), (InputError, 400, "BadRequest"),
+    (NotFound, 404, "NotFound"), (Conflict, 409, "Conflict"), (AuthenticationError, 401, "Unauthorized"),
+    (Forbidden, 403, "Forbidden"), (PayloadTooLarge, 413, "PayloadTooLarge"),
+]
+
+
+def error_response(status: int, code: str, description: str, field: str | None = None, expected: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "description": description}
+    if field:
+        body["field"] = field
+    if expected:
+        body["expected"] = expected
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+@dataclass
+class Instance:
+    """Everything one running catalog needs, opened from its data directory."""
+
+    data_dir: Path
+    store: CatalogStore
+    audit: AuditLog
+    tokens: TokenIssuer
+    objects: LocalObjectStore
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_asset_bytes: int = 1024 * 1024 * 1024
+
+    @classmethod
+    def open(cls, data_dir: str | Path, max_body_bytes: int = 5 * 1024 * 1024,
+             max_asset_bytes: int = 1024 * 1024 * 1024, oidc: OidcIssuer | None = None,
+             query_budget_s: float = 10.0) -> Instance:
+        d = Path(data_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        # The audit log lives in the catalog's database file so that a write and its audit entries
+        # commit in one transaction.
+        inst = cls(d, CatalogStore(d / "catalog.db", query_budget_s), AuditLog(d / "catalog.db"),
+                   TokenIssuer(d, oidc=oidc), LocalObjectStore(d / "assets"), max_body_bytes, max_asset_bytes)
+        inst.store.collect(inst.objects.delete)  # bytes left by a crash between a delete and its collection
+        return inst
+
+    def close(self) -> None:
+        self.store.close()
+        self.audit.close()
+
+
+class Api:
+    """Per-application helpers shared by the route modules."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.store = instance.store
+        self.audit = instance.audit
+
+    # --- identity ------------------------------------------------------------------------------
+    def user(self, request: Request) -> User:
+        """The verified caller; every failure is a 401, audited as an anonymous denial."""
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        reason = "no bearer token"
+        if scheme.lower() == "bearer" and token.strip():
+            try:
+                return self.instance.tokens.verify(token.strip())
+            except AuthenticationError as exc:
+                reason = str(exc)
+        self.audit.append(subject="anonymous", nation="", action=f"{request.method} {request.url.path}"[:300], obj="",
+                          allowed=False, reason=reason)
+        raise AuthenticationError("missing bearer token" if reason == "no bearer token" else reason)
+
+    # --- body ----------------------------------------------------------------------------------
+    async def json_body(self, request: Request) -> Any:
+        """The request's JSON, read while it streams (stops at the limit) and parsed strictly."""
+        limit = self.instance.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body over {limit} bytes")
+            chunks.append(chunk)
+        return loads(b"".join(chunks))
+
+    # --- audit ---------------------------------------------------------------------------------
+    @staticmethod
+    def decision(user: User, action: str, obj: str, allowed: bool, reason: str,
+                 originators: Iterable[str] = ()) -> dict[str, Any]:
+        return dict(subject=user.subject, nation=user.nation, action=action, obj=obj[:2000], allowed=allowed,
+                    reason=reason, originators=list(originators))
+
+    def record(self, user: User, action: str, obj: str, allowed: bool, reason: str,
+               originators: Iterable[str] = ()) -> None:
+        self.audit.append_many([self.decision(user, action, obj, allowed, reason, originators)])
+
+    def batch(self, decisions: Sequence[dict[str, Any]]) -> AuditBatch:
+        return self.audit.batch(decisions)
+
+    def deny(self, user: User, action: str, obj: str, reason: str, originators: Iterable[str] = (),
+             exc: Exception | None = None) -> Exception:
+        """Audit a denial and return the exception to raise (NotFound unless given)."""
+        self.record(user, action, obj, False, reason, originators)
+        return exc if exc is not None else NotFound(obj)
+
+    # --- links ---------------------------------------------------------------------------------
+    @staticmethod
+    def base(request: Request) -> str:
+        return str(request.base_url).rstrip("/")
+
+    def item_links(self, request: Request, item: dict[str, Any]) -> dict[str, Any]:
+        b = self.base(request)
+        c = item.get("collection")
+        item = dict(item)
+        own = [lk for lk in item.get("links", []) if isinstance(lk, dict) and
+               lk.get("rel") not in ("self", "parent", "collection", "root")]
+        assets = {}
+        for k, a in (item.get("assets") or {}).items():
+            if isinstance(a, dict) and str(a.get("href", "")).startswith("/collections/"):
+                a = dict(a, href=b + a["href"])
+            assets[k] = a
+        item["assets"] = assets
+        item["links"] = own + [
+            {"rel": "self", "type": GEOJSON, "href": f"{b}/collections/{c}/items/{item['id']}"},
+            {"rel": "parent", "type": "application/json", "href": f"{b}/collections/{c}"},
+            {"rel": "collection", "type": "application/json", "href": f"{b}/collections/{c}"},
+            {"rel": "root", "type": "application/json", "href": f"{b}/"},
+        ]
+        return item
+
+    def collection_links(self, request: Request, coll: dict[str, Any]) -> dict[str, Any]:
+        b = self.base(request)
+        coll = dict(coll)
+        cid = coll["id"]
+        queryables = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+        own = [lk for lk in coll.get("links", []) if isinstance(lk, dict) and
+               lk.get("rel") not in ("self", "parent", "root", "items", queryables)]
+        coll["links"] = own + [
+            {"rel": "self", "type": "application/json", "href": f"{b}/collections/{cid}"},
+            {"rel": "parent", "type": "application/json", "href": f"{b}/"},
+            {"rel": "root", "type": "application/json", "href": f"{b}/"},
+            {"rel": "items", "type": GEOJSON, "href": f"{b}/collections/{cid}/items"},
+            {"rel": queryables, "type": "application/schema+json", "href": f"{b}/collections/{cid}/queryables"},
+        ]
+        return coll

@@ -1,0 +1,184 @@
+"""Parsing of item-search parameters (GET query strings and POST bodies alike), and the fields extension."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+from aquila.catalog.search import MAX_OFFSET
+from aquila.catalog.validate import parse_rfc3339
+from aquila.errors import InputError
+
+__all__ = ["parse_datetime", "parse_bbox", "parse_sortby", "parse_fields", "apply_fields", "merge_patch",
+           "encode_token", "decode_token"]
+
+
+def parse_datetime(value: str) -> tuple[float, float]:
+    expected = "an RFC 3339 date-time, or an interval start/end with .. for an open end"
+
+    def one(v: str) -> float:
+        try:
+            return parse_rfc3339(v.strip(), "datetime")
+        except InputError:
+            raise InputError(f"{value[:80]!r}", field="datetime", expected=expected) from None
+
+    if "/" in value:
+        a, b = value.split("/", 1)
+        lo = -math.inf if a in ("", "..") else one(a)
+        hi = math.inf if b in ("", "..") else one(b)
+        if a in ("", "..") and b in ("", ".."):
+            raise InputError(f"{value!r}", field="datetime", expected=expected)
+        if lo > hi:
+            raise InputError(f"{value!r}: start after end", field="datetime", expected=expected)
+        return lo, hi
+    t = one(value)
+    return t, t
+
+
+def parse_bbox(value: Any) -> tuple[float, float, float, float]:
+    expected = "west,south,east,north (or 6 numbers with heights), degrees"
+    try:
+        nums = [float(x) for x in (value.split(",") if isinstance(value, str) else value)]
+    except (TypeError, ValueError):
+        raise InputError(f"{value!r}", field="bbox", expected=expected) from None
+    if len(nums) == 6:
+        nums = [nums[0], nums[1], nums[3], nums[4]]
+    if len(nums) != 4 or not all(math.isfinite(x) for x in nums):
+        raise InputError(f"{value!r}", field="bbox", expected=expected)
+    w, s, e, n = nums
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
+        raise InputError(f"{value!r}", field="bbox", expected=expected + " with south <= north")
+    return w, s, e, n
+
+
+def parse_sortby(value: Any) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if value is None:
+        return out
+    if isinstance(value, str):
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            direction = "desc" if part.startswith("-") else "asc"
+            out.append((part.lstrip("+- "), direction))
+    elif isinstance(value, list):
+        for s in value:
+            if not isinstance(s, dict) or not isinstance(s.get("field"), str) or \
+                    s.get("direction", "asc") not in ("asc", "desc"):
+                raise InputError(f"{s!r}", field="sortby", expected='[{"field": "properties.datetime", '
+                                 '"direction": "asc"|"desc"}]')
+            out.append((s["field"], s.get("direction", "asc")))
+    else:
+        raise InputError(f"{value!r}", field="sortby", expected="a list of {field, direction} objects")
+    for name, _ in out:
+        if not name or len(name) > 200:
+            raise InputError(f"{name!r}", field="sortby", expected="a property name")
+    return out
+
+
+def parse_fields(value: Any) -> tuple[list[str], list[str], bool] | None:
+    """(include, exclude, include given): GET strings always count as giving include."""
+    if value is None:
+        return None
+    inc: list[str] = []
+    exc: list[str] = []
+    include_given = True
+    if isinstance(value, str):
+        for part in value.split(","):
+            part = part.strip()
+            if part.startswith("-"):
+                exc.append(part[1:])
+            elif part:
+                inc.append(part.lstrip("+"))
+    elif isinstance(value, dict):
+        include_given = "include" in value
+        inc = list(value.get("include") or [])
+        exc = list(value.get("exclude") or [])
+        if not all(isinstance(x, str) for x in inc + exc):
+            raise InputError(f"{value!r}", field="fields", expected='{"include": [...], "exclude": [...]}')
+    else:
+        raise InputError(f"{value!r}", field="fields", expected='{"include": [...], "exclude": [...]}')
+    return inc, exc, include_given
+
+
+_DEFAULT_FIELDS = ["type", "stac_version", "id", "geometry", "bbox", "links", "assets", "collection",
+                   "properties.datetime", "properties.start_datetime", "properties.end_datetime"]
+
+
+def _project(item: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path in paths:
+        parts = path.split(".")
+        src: Any = item
+        for p in parts[:-1]:
+            src = src.get(p) if isinstance(src, dict) else None
+        if not isinstance(src, dict) or parts[-1] not in src:
+            continue
+        dst = out
+        for p in parts[:-1]:
+            dst = dst.setdefault(p, {})
+        dst[parts[-1]] = src[parts[-1]]
+    return out
+
+
+def apply_fields(item: dict[str, Any], fields: tuple[list[str], list[str], bool] | None) -> dict[str, Any]:
+    """STAC fields extension: include wins over exclude.
+
+    With includes: those plus `type`, `stac_version`, `id` and `links` (so clients can still parse
+    and follow the result). With an empty or null include: the default set minus the excludes.
+    With no include key at all (POST): the whole item minus the excludes.
+    """
+    if fields is None:
+        return item
+    inc, exc, include_given = fields
+    if inc:
+        keep = ["type", "stac_version", "id", "links", *inc]
+    elif include_given:
+        keep = list(_DEFAULT_FIELDS)
+    else:
+        keep = list(item)
+    out = _project(item, keep)
+    for path in exc:
+        if path in inc or path in ("id", "type") or any(i.startswith(path + ".") for i in inc):
+            continue
+        parts = path.split(".")
+        d: Any = out
+        for p in parts[:-1]:
+            d = d.get(p) if isinstance(d, dict) else None
+        if isinstance(d, dict):
+            d.pop(parts[-1], None)
+    return out
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+def encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> int:
+    """The offset in a next-page token; anything else is a 400 naming the token."""
+    try:
+        if len(token) > 200:
+            raise ValueError
+        pad = "=" * (-len(token) % 4)
+        off = json.loads(base64.urlsafe_b64decode(token + pad))["o"]
+        if not isinstance(off, int) or isinstance(off, bool) or not 0 <= off <= MAX_OFFSET:
+            raise ValueError
+        return off
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise InputError(f"{token[:40]!r}", field="token", expected="a token from a previous page's next link") from None

@@ -1,0 +1,172 @@
+"""Item search over label partitions: the index walks only what the user may read.
+
+Every item lives in a *partition*: its collection instance and its label class (classification,
+caveats, audience = originator + expanded REL TO). The partitions a user may read are computed
+first, from the small partition and collection tables, with the access rule in SQL. Then:
+
+* with a bbox, intersects or datetime, candidates come from the R*Tree, whose fourth dimension is
+  the partition (spaced far apart, so the tree clusters by partition first): one descent per
+  readable partition, none into the others;
+* with ids, the id index is probed and the partition checked;
+* otherwise each readable partition's (partition, time) index is walked, newest first, and the
+  per-partition pages merged.
+
+So the cost of a search follows what the user may read, not what exists — no timing channel on
+hidden holdings — and the count behind `numberMatched`, the page and its order see the same set.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from aquila.catalog.cql2sql import property_sql, to_sql
+
+__all__ = ["SearchQuery", "SearchPage", "COUNT_CAP", "MAX_OFFSET", "PARTITION_SPACING", "T_UNIT_S", "build_page_sql",
+           "GeometryRegistry", "GEOMETRIES"]
+
+COUNT_CAP = 10_000
+MAX_OFFSET = 100_000
+PARTITION_SPACING = 1e8
+"""R*Tree coordinate distance between partitions: far beyond any lon/lat/day extent."""
+T_UNIT_S = 86400.0
+"""R*Tree time unit (days): float32 keeps ~3 min near today; rounding is outward and exact times are re-checked."""
+_UNION_CHUNK = 400  # below SQLite's 500-term compound select limit
+
+
+@dataclass
+class SearchQuery:
+    """Parsed item-search parameters (after validation in the API layer)."""
+
+    collections: list[str] | None = None
+    ids: list[str] | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    intersects: dict[str, Any] | None = None
+    datetime_range: tuple[float, float] | None = None
+    filter: dict[str, Any] | None = None
+    sortby: list[tuple[str, str]] = field(default_factory=list)
+    limit: int = 10
+    offset: int = 0
+
+
+@dataclass
+class SearchPage:
+    features: list[dict[str, Any]]
+    matched: int | None  # None when more than COUNT_CAP match
+    next_offset: int | None
+
+
+class GeometryRegistry:
+    """Query geometries, prepared once and referenced from SQL by an integer handle."""
+
+    def __init__(self) -> None:
+        self._geoms: dict[int, BaseGeometry] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, g: BaseGeometry) -> int:
+        shapely.prepare(g)
+        with self._lock:
+            h = next(self._ids)
+            self._geoms[h] = g
+        return h
+
+    def drop(self, handles: list[int]) -> None:
+        with self._lock:
+            for h in handles:
+                self._geoms.pop(h, None)
+
+    def intersects(self, wkb: bytes | None, handle: int) -> int:
+        if wkb is None:
+            return 0
+        g = self._geoms.get(handle)
+        return int(g is not None and shapely.intersects(g, shapely.from_wkb(wkb)))
+
+
+GEOMETRIES = GeometryRegistry()
+
+
+def _ordering(q: SearchQuery, params: list[Any]) -> tuple[str, bool]:
+    """ORDER BY terms and whether it is the default (newest first)."""
+    if not q.sortby:
+        return "items.start_dt DESC, items.rid DESC", True
+    terms = [f"{property_sql(name, params)} {'DESC' if d == 'desc' else 'ASC'}" for name, d in q.sortby]
+    return ", ".join([*terms, "items.rid ASC"]), False
+
+
+def build_page_sql(q: SearchQuery, pids: list[int], handles: list[int]) -> tuple[str, list[Any], str, list[Any]]:
+    """(SQL choosing the page's rids in order, its params, SQL counting matches up to COUNT_CAP, its params)."""
+    where: list[str] = []
+    wparams: list[Any] = []
+    if q.bbox is not None:
+        w, s, e, n = q.bbox
+        where.append("items.maxx >= ? AND items.minx <= ? AND items.maxy >= ? AND items.miny <= ?")
+        wparams += [w, e, s, n]
+    if q.intersects is not None:
+        g = shapely.geometry.shape(q.intersects)
+        h = GEOMETRIES.add(g)
+        handles.append(h)
+        w, s, e, n = g.bounds
+        where.append("items.maxx >= ? AND items.minx <= ? AND items.maxy >= ? AND items.miny <= ? "
+                     "AND st_intersects(items.geom, ?) = 1")
+        wparams += [w, e, s, n, h]
+    if q.datetime_range is not None:
+        lo, hi = q.datetime_range
+        where.append("items.start_dt <= ? AND items.end_dt >= ?")
+        wparams += [hi, lo]
+    if q.filter is not None:
+        def register(g: BaseGeometry) -> int:
+            h = GEOMETRIES.add(g)
+            handles.append(h)
+            return h
+
+        where.append(to_sql(q.filter, wparams, register))
+    oparams: list[Any] = []
+    order, default_order = _ordering(q, oparams)
+    pid_json = json.dumps(pids)
+    spatial = q.bbox is not None or q.intersects is not None
+    if q.ids is not None:
+        src = "items"
+        sparams: list[Any] = []
+        where.insert(0, "items.id IN (" + ",".join("?" * len(q.ids)) + ") AND items.pid IN "
+                        "(SELECT value FROM json_each(?))")
+        wparams = [*q.ids, pid_json, *wparams]
+    elif spatial or q.datetime_range is not None:
+        cons = ["rt.minp <= j.value * ? AND rt.maxp >= j.value * ?"]
+        sparams = [pid_json, PARTITION_SPACING, PARTITION_SPACING]
+        if spatial:
+            box = q.bbox if q.bbox is not None else shapely.geometry.shape(q.intersects).bounds
+            cons.append("rt.maxx >= ? AND rt.minx <= ? AND rt.maxy >= ? AND rt.miny <= ?")
+            sparams += [box[0], box[2], box[1], box[3]]
+        if q.datetime_range is not None:
+            lo, hi = q.datetime_range
+            cons.append("rt.maxt >= ? AND rt.mint <= ?")
+            sparams += [max(lo, -1e15) / T_UNIT_S, min(hi, 1e15) / T_UNIT_S]
+        src = (f"(SELECT rt.rid AS rid FROM json_each(?) j CROSS JOIN items_rtree rt WHERE {' AND '.join(cons)}) c "
+               "CROSS JOIN items ON items.rid = c.rid")
+    else:
+        src = "json_each(?) j CROSS JOIN items ON items.pid = j.value"
+        sparams = [pid_json]
+    clause = " AND ".join(where) if where else "1"
+    count_sql = f"SELECT count(*) FROM (SELECT 1 FROM {src} WHERE {clause} LIMIT ?)"
+    count_params = [*sparams, *wparams, COUNT_CAP + 1]
+    n = q.offset + q.limit + 1
+    if default_order and q.ids is None and not spatial and q.datetime_range is None and len(pids) <= _UNION_CHUNK:
+        # newest first over many partitions: each partition's own newest n rows, then merged, so
+        # a page costs (readable partitions x n) index steps whatever else the catalog holds
+        parts: list[str] = []
+        params: list[Any] = []
+        for pid in pids:
+            parts.append(f"SELECT * FROM (SELECT items.rid AS rid, items.start_dt AS t FROM items "
+                         f"WHERE items.pid = ? AND {clause} ORDER BY items.start_dt DESC, items.rid DESC LIMIT ?)")
+            params += [pid, *wparams, n]
+        sql = f"SELECT rid FROM ({' UNION ALL '.join(parts)}) ORDER BY t DESC, rid DESC LIMIT ? OFFSET ?"
+        return sql, [*params, q.limit + 1, q.offset], count_sql, count_params
+    sql = f"SELECT items.rid FROM {src} WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?"
+    return sql, [*sparams, *wparams, *oparams, q.limit + 1, q.offset], count_sql, count_params
