@@ -56,10 +56,12 @@ def create_app(instance: Instance) -> FastAPI:
                                           "Authorization: Bearer <token from aquila token>",
                                           headers={"WWW-Authenticate": "Bearer"})
                 if isinstance(exc, InputError):
-                    return error_response(status, code, str(exc), exc.field, exc.expected)
-                if status == 413:
+                    return error_response(status, code, str(exc), exc.field, exc.expected,
+                                          headers={"Connection": "close"} if status == 413 else None)
+                if status == 413:  # close: the server stops reading the rest of an endless body
                     return error_response(413, code, str(exc), "body",
-                                          f"at most {instance.max_body_bytes} bytes (AQUILA_MAX_BODY_BYTES)")
+                                          f"at most {instance.max_body_bytes} bytes (AQUILA_MAX_BODY_BYTES)",
+                                          headers={"Connection": "close"})
                 return error_response(status, code, str(exc))
         raise exc  # not user input: a bug, answered 500 by the server
 
@@ -82,7 +84,8 @@ def create_app(instance: Instance) -> FastAPI:
                 response = error_response(400, "BadRequest", "invalid Content-Length", "Content-Length", "a byte count")
             elif int(length) > instance.max_body_bytes:
                 response = error_response(413, "PayloadTooLarge", f"body of {length} bytes", "body",
-                                          f"at most {instance.max_body_bytes} bytes (AQUILA_MAX_BODY_BYTES)")
+                                          f"at most {instance.max_body_bytes} bytes (AQUILA_MAX_BODY_BYTES)",
+                                          headers={"Connection": "close"})
         if response is None:
             response = await call_next(request)
         for k, v in _SECURITY_HEADERS.items():

@@ -107,7 +107,7 @@ def parse_filter(value: str | dict[str, Any], lang: str | None) -> dict[str, Any
     if isinstance(value, dict):
         if lang not in (None, "cql2-json"):
             raise FilterError(f"filter-lang {lang!r} with a JSON filter", field="filter-lang", expected="cql2-json")
-        check_tree(value, "filter", MAX_NESTING)
+        check_tree(value, "filter", MAX_NESTING, paths=False)
         text = json.dumps(value)
         lang = "cql2-json"
     elif isinstance(value, str):
@@ -135,7 +135,7 @@ def parse_filter(value: str | dict[str, Any], lang: str | None) -> dict[str, Any
         raise _fail(f"does not parse: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
     if not isinstance(out, dict):
         raise _fail("is not a boolean expression")
-    check_tree(out, "filter", MAX_NESTING)
+    check_tree(out, "filter", MAX_NESTING, paths=False)
     return out
 
 

@@ -174,7 +174,7 @@ class CatalogStore:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA cache_size=-65536")
             db.create_function("st_intersects", 2, GEOMETRIES.intersects, deterministic=True)
-            db.set_progress_handler(self._over_budget, 20000)
+            db.set_progress_handler(self._over_budget, 1000)
             self._local.db = db
             self._local.deadline = None
         return db

@@ -112,7 +112,7 @@ def _object_id(doc: Any, type_name: str, what: str) -> str:
 def validate_item(doc: Any, collection: str | None = None) -> ItemRow:
     """Check a STAC item and its security label; errors name the field and the expected form."""
     iid = _object_id(doc, "Feature", "a STAC Item (GeoJSON Feature)")
-    check_tree(doc, "item")
+    check_tree(doc, "body")
     coll = doc.get("collection", collection)
     if collection is not None and coll != collection:
         raise _err(f"{str(coll)[:80]!r} does not match the URL's collection {collection!r}", "collection",
@@ -162,7 +162,7 @@ def validate_item(doc: Any, collection: str | None = None) -> ItemRow:
 def validate_collection(doc: Any) -> CollectionRow:
     """Check a STAC collection and its label (the four sec: members at its top level)."""
     cid = _object_id(doc, "Collection", "a STAC Collection")
-    check_tree(doc, "collection")
+    check_tree(doc, "body")
     if not isinstance(doc.get("description", ""), str):
         raise _err("is not a string", "description", "a string")
     label = Label.from_properties(doc, prefix="")

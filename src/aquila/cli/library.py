@@ -116,8 +116,8 @@ def token_revoke(data_dir: str, tok: str | None, jti: str | None, subject: str |
         click.echo(json.dumps({"revoked": {"jti": jti}}))
     else:
         assert subject is not None
-        issuer.revocations.revoke_subject(subject)
-        click.echo(json.dumps({"revoked": {"subject": subject, "issued_before": "now"}}))
+        before = issuer.revocations.revoke_subject(subject)
+        click.echo(json.dumps({"revoked": {"subject": subject, "issued_before": before}}))
 
 
 def _item_files(paths: tuple[str, ...]) -> list[Path]:

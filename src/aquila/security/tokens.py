@@ -73,11 +73,16 @@ class Revocations:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO revoked_tokens VALUES (?, ?, ?)", (jti, time.time(), expires))
 
-    def revoke_subject(self, subject: str, issued_before: float | None = None) -> None:
-        """Every token of `subject` issued before `issued_before` (default: now) stops working."""
+    def revoke_subject(self, subject: str, issued_before: float | None = None) -> float:
+        """Every token of `subject` issued before `issued_before` stops working; returns that time.
+
+        The default is the end of the current second: `iat` has a resolution of one second, so a
+        token issued in the second of the revocation is revoked too.
+        """
+        before = float(int(time.time()) + 1) if issued_before is None else issued_before
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO revoked_subjects VALUES (?, ?)",
-                             (subject, time.time() + 1 if issued_before is None else issued_before))
+            self._db.execute("INSERT OR REPLACE INTO revoked_subjects VALUES (?, ?)", (subject, before))
+        return before
 
     def is_revoked(self, jti: str, subject: str, issued_at: float) -> bool:
         with self._lock:

@@ -1,0 +1,156 @@
+"""Existence is never revealed: hidden objects answer exactly like missing ones, on every operation.
+
+Attacker: a valid token of another nation (analyst, provider or admin). For every operation the
+answer about a hidden object is compared with the answer about an id that never existed: status,
+body and headers must match, and creates must succeed alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from library_helpers import collection, item, user
+
+FRA_ADMIN = user("FRA", "CTS", roles=("admin",))
+FRA_PROVIDER = user("FRA", "NS", roles=("provider",))
+DEU_PROVIDER = user("DEU", "NS", roles=("provider",))
+DEU_ADMIN = user("DEU", "NU", roles=("admin",))
+EST_ANALYST = user("EST", "NR")
+
+_VOLATILE = {"date", "content-length"}
+
+
+def _same(a: httpx.Response, b: httpx.Response) -> None:
+    assert a.status_code == b.status_code, (a.status_code, b.status_code, a.text, b.text)
+    assert a.content == b.content
+    ha = {k: v for k, v in a.headers.items() if k not in _VOLATILE}
+    hb = {k: v for k, v in b.headers.items() if k not in _VOLATILE}
+    assert ha == hb
+
+
+def _seed(live: Any) -> None:
+    with live.client(FRA_ADMIN) as c:
+        assert c.post("/collections", json=collection("open", rel=["NATO"])).status_code == 201
+        assert c.post("/collections", json=collection("fra-secret", cls="NS", rel=[])).status_code == 201
+    with live.client(FRA_PROVIDER) as c:
+        for it in (item("x", "open", cls="NS", rel=[]), item("in-secret", "fra-secret", cls="NU", rel=["NATO"])):
+            assert c.post(f"/collections/{it['collection']}/items", json=it).status_code == 201, it
+
+
+def test_reads_writes_and_assets_of_hidden_items_answer_like_missing_ones(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    with live.client(FRA_PROVIDER) as c:
+        assert c.put("/collections/open/items/x/assets/data", content=b"fra bytes").status_code == 201
+    with live.client(DEU_PROVIDER) as c:
+        for method, suffix, kw in (("GET", "", {}), ("PUT", "", {"json": item("x", "open", orig="DEU")}),
+                                   ("PATCH", "", {"json": {"properties": {}}}), ("DELETE", "", {}),
+                                   ("GET", "/assets/data", {}), ("PUT", "/assets/data", {"content": b"z"}),
+                                   ("DELETE", "/assets/data", {})):
+            hidden = c.request(method, f"/collections/open/items/x{suffix}", **kw)
+            missing = c.request(method, f"/collections/open/items/never{suffix}", **kw)
+            _same(hidden, missing)
+            assert hidden.status_code == 404
+
+
+def test_create_with_a_hidden_id_succeeds_like_a_fresh_one_and_both_items_live(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    with live.client(DEU_PROVIDER) as c:
+        hidden = c.post("/collections/open/items", json=item("x", "open", orig="DEU", rel=["NATO"]))
+        fresh = c.post("/collections/open/items", json=item("y", "open", orig="DEU", rel=["NATO"]))
+        assert hidden.status_code == fresh.status_code == 201
+        again = c.post("/collections/open/items", json=item("x", "open", orig="DEU", rel=["NATO"]))
+        assert again.status_code == 409  # DEU's own x: it can see that one
+    with live.client(FRA_PROVIDER) as c:  # FRA sees both instances, prefers its own when addressed by id
+        assert c.get("/collections/open/items/x").json()["properties"]["sec:originator"] == "FRA"
+        found = c.get("/search", params={"ids": "x"}).json()
+        assert sorted(f["properties"]["sec:originator"] for f in found["features"]) == ["DEU", "FRA"]
+    with live.client(EST_ANALYST) as c:  # EST sees DEU's x only
+        got = c.get("/collections/open/items/x").json()
+        assert got["properties"]["sec:originator"] == "DEU"
+        assert c.get("/search", params={"ids": "x"}).json()["numberMatched"] == 1
+
+
+def test_admin_operations_on_a_hidden_collection_answer_like_a_missing_one(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    with live.client(DEU_ADMIN) as c:
+        lowered = collection("fra-secret", cls="NU", rel=["NATO"], orig="DEU")
+        for method, kw in (("PUT", {"json": lowered}), ("DELETE", {}), ("GET", {})):
+            hidden = c.request(method, "/collections/fra-secret", **kw)
+            missing = c.request(method, "/collections/never", **{k: (dict(v, id="never") if k == "json" else v)
+                                                                  for k, v in kw.items()})
+            _same(hidden, missing)
+            assert hidden.status_code == 404
+        _same(c.get("/collections/fra-secret/queryables"), c.get("/collections/never/queryables"))
+        _same(c.get("/collections/fra-secret/items"), c.get("/collections/never/items"))
+        _same(c.post("/collections/fra-secret/items", json=item("z", "fra-secret", orig="DEU")),
+              c.post("/collections/never/items", json=item("z", "never", orig="DEU")))
+        # creating a collection with the hidden one's id succeeds, as with a fresh id
+        assert c.post("/collections", json=collection("fra-secret", rel=["NATO"], orig="DEU")).status_code == 201
+        assert c.post("/collections", json=collection("fresh", rel=["NATO"], orig="DEU")).status_code == 201
+    with live.client(FRA_ADMIN) as c:  # FRA's collection and its item are untouched
+        got = c.get("/collections/fra-secret").json()
+        assert got["sec:classification"] == "NS" and got["sec:originator"] == "FRA"
+    with live.client(FRA_PROVIDER) as c:
+        assert c.get("/collections/fra-secret/items/in-secret").status_code == 200
+
+
+def test_a_foreign_admin_cannot_relabel_or_delete_a_collection_it_can_read(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    with live.client(user("DEU", "CTS", roles=("admin",))) as c:
+        assert c.get("/collections/open").status_code == 200
+        assert c.put("/collections/open", json=collection("open", rel=["NATO"], orig="DEU")).status_code == 403
+        assert c.put("/collections/open", json=collection("open", rel=["NATO"], orig="FRA")).status_code == 403
+        assert c.delete("/collections/open").status_code == 403
+    with live.client(user("FRA", "NR", roles=("admin",))) as c:  # relabel above its own clearance: refused
+        assert c.put("/collections/open", json=collection("open", cls="NS", rel=["NATO"])).status_code == 403
+
+
+def test_collection_label_scopes_its_items_in_every_read(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    with live.client(FRA_PROVIDER) as c:
+        assert c.put("/collections/fra-secret/items/in-secret/assets/a", content=b"secret bytes").status_code == 201
+    with live.client(user("DEU", "CTS")) as c:  # may read the item's own label (NU REL NATO), not the collection
+        assert c.get("/collections/fra-secret").status_code == 404
+        assert c.get("/collections/fra-secret/items/in-secret").status_code == 404
+        assert c.get("/collections/fra-secret/items/in-secret/assets/a").status_code == 404
+        for params in ({"collections": "fra-secret"}, {"ids": "in-secret"}, {"bbox": "0,0,40,80"},
+                       {"datetime": "2026-03-19T10:00:00Z"}, {"filter": "id = 'in-secret'"}):
+            body = c.get("/search", params=params).json()
+            assert body["numberMatched"] == 0 and body["features"] == [], params
+        assert [x["id"] for x in c.get("/collections").json()["collections"]] == ["open"]
+
+
+def test_deleted_items_assets_are_never_served_again_whatever_id_is_reused(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    assets_dir = live.instance.data_dir / "assets"
+    with live.client(FRA_PROVIDER) as c:
+        assert c.post("/collections/open/items", json=item("reused", "open", cls="NS", rel=[])).status_code == 201
+        assert c.put("/collections/open/items/reused/assets/image", content=b"FRA ONLY BYTES").status_code == 201
+        assert c.delete("/collections/open/items/reused").status_code == 204
+    assert not any(p.is_file() and p.read_bytes() == b"FRA ONLY BYTES" for p in assets_dir.rglob("*"))
+    with live.client(DEU_PROVIDER) as c:
+        assert c.post("/collections/open/items", json=item("reused", "open", orig="DEU", rel=["NATO"])
+                      ).status_code == 201
+    with live.client(EST_ANALYST) as c:
+        assert c.get("/collections/open/items/reused").status_code == 200
+        assert c.get("/collections/open/items/reused/assets/image").status_code == 404
+    with live.client(FRA_PROVIDER) as c:  # FRA can read DEU's new item (so a create of the id is a 409), no bytes
+        assert c.post("/collections/open/items", json=item("reused", "open", cls="NS", rel=[])).status_code == 409
+        assert c.get("/collections/open/items/reused/assets/image").status_code == 404
+
+
+def test_asset_replace_and_delete_leave_no_bytes_behind(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    assets_dir = live.instance.data_dir / "assets"
+    with live.client(FRA_PROVIDER) as c:
+        assert c.put("/collections/open/items/x/assets/a", content=b"first").status_code == 201
+        assert c.put("/collections/open/items/x/assets/a", content=b"second").status_code == 201
+        assert c.get("/collections/open/items/x/assets/a").content == b"second"
+        files = [p.read_bytes() for p in assets_dir.rglob("*") if p.is_file()]
+        assert files == [b"second"]
+        assert c.delete("/collections/open/items/x/assets/a").status_code == 204
+        assert c.get("/collections/open/items/x/assets/a").status_code == 404
+        assert "a" not in c.get("/collections/open/items/x").json()["assets"]
+    assert not [p for p in assets_dir.rglob("*") if p.is_file()]
