@@ -17,7 +17,7 @@ import numpy as np
 
 from aquila.errors import InputError
 
-__all__ = ["MAX_DEPTH", "MAX_INT", "loads", "nesting_depth", "check_tree", "has_control"]
+__all__ = ["MAX_DEPTH", "MAX_INT", "loads", "dumps_checked", "nesting_depth", "check_tree", "has_control"]
 
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects accepted (a STAC item needs 7; CQL2 JSON rarely 20)."""
@@ -27,15 +27,29 @@ MAX_INT = 2**53
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What a clean document's JSON text never holds: escaped control characters, DEL, 17+ digit runs
+# (and lone surrogates, which cannot be stored or sent as UTF-8: escaped surrogates trigger a walk)
+_SUSPECT = re.compile(rb"\\u00[01]|\\u007f|\x7f|\d{17}|\\u[dD][89a-fA-F]")
 
 
 def has_control(text: str) -> bool:
-    """True when `text` holds a control character (NUL, newline, escape, ...)."""
-    return _CONTROL.search(text) is not None
+    """True when `text` holds a control character (NUL, newline, escape, ...) or a lone surrogate."""
+    return _CONTROL.search(text) is not None or not _utf8(text)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # a lone surrogate such as "\ud800"
+        return False
 
 
 def nesting_depth(raw: bytes) -> int:
     """Deepest bracket nesting of a JSON text, counted outside strings, without parsing it."""
+    opening = raw.count(b"[") + raw.count(b"{")
+    if opening <= 8:  # cannot nest deeper than it has brackets (most small documents)
+        return opening
     brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
     if not brackets:
         return 0
@@ -81,10 +95,25 @@ def check_tree(value: Any, field: str = "body", max_depth: int = MAX_DEPTH, path
                 stack.append((x, depth + 1, (f"{path}.{k}" if path else k) if paths else path))
         elif isinstance(v, list):
             stack.extend((x, depth + 1, path) for x in v)
+        elif isinstance(v, str) and not _utf8(v):
+            raise InputError("a string holds a lone UTF-16 surrogate", field=where, expected="valid Unicode text")
         elif isinstance(v, float) and not math.isfinite(v):
             raise InputError(f"{v} is not a finite number", field=where, expected="a finite number")
         elif v is _HUGE or (isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INT):
             raise InputError("integer too large", field=where, expected=f"an integer within +-2^53 ({MAX_INT})")
+
+
+def dumps_checked(value: Any, field: str = "body", max_depth: int = MAX_DEPTH) -> str:
+    """Compact JSON of a value built in Python, after the same checks as `loads` (fast when clean)."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a non-finite number: find it, with its path
+        check_tree(value, field, max_depth)
+        raise
+    raw = text.encode()
+    if _SUSPECT.search(raw) or (raw.count(b"[") + raw.count(b"{") > max_depth and nesting_depth(raw) > max_depth):
+        check_tree(value, field, max_depth)
+    return text
 
 
 def loads(raw: bytes | str, field: str = "body", max_depth: int = MAX_DEPTH) -> Any:
@@ -94,13 +123,26 @@ def loads(raw: bytes | str, field: str = "body", max_depth: int = MAX_DEPTH) -> 
     if depth > max_depth:
         raise InputError(f"nested {depth} levels deep", field=field,
                          expected=f"at most {max_depth} levels of arrays and objects")
+    odd: list[bool] = []
+
+    def constant(text: str) -> float:
+        odd.append(True)
+        return float(text)
+
+    def number(text: str) -> float:
+        v = float(text)
+        if not math.isfinite(v):
+            odd.append(True)
+        return v
+
     try:
         # NaN, Infinity and 1e999 parse to non-finite floats, found (with their path) by check_tree
-        value = json.loads(data, parse_int=_int)
+        value = json.loads(data, parse_int=_int, parse_constant=constant, parse_float=number)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"malformed JSON: {getattr(exc, 'msg', None) or exc}", field=field,
                          expected="a JSON document") from None
     except (RecursionError, ValueError) as exc:  # pragma: no cover - the depth check comes first
         raise InputError(f"malformed JSON: {exc}", field=field, expected="a JSON document") from None
-    check_tree(value, field, max_depth)
+    if odd or _SUSPECT.search(data):  # only then walk the tree to name what is wrong
+        check_tree(value, field, max_depth)
     return value

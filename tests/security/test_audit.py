@@ -93,9 +93,10 @@ def test_recomputing_the_chain_without_the_key_is_detected(tmp_path: Path) -> No
 
 def test_deleting_the_signed_head_is_detected_and_the_server_refuses_to_start(tmp_path: Path) -> None:
     data = _instance(tmp_path)
-    (data / "audit-head.db").unlink()
+    head = data / "keys" / "audit-head.db"  # kept beside the keys: this attacker is the operator
+    head.unlink()
     for suffix in ("-wal", "-shm"):
-        Path(str(data / "audit-head.db") + suffix).unlink(missing_ok=True)
+        Path(str(head) + suffix).unlink(missing_ok=True)
     rc, out, _ = _verify_cli(data)
     assert rc == 1 and "head is missing" in out["reason"]
     from aquila.security.audit import AuditTampered
@@ -115,12 +116,12 @@ def test_dropping_the_table_is_reported_and_not_silently_recreated(tmp_path: Pat
 
 
 def test_an_exported_checkpoint_catches_a_rollback_of_both_files(tmp_path: Path) -> None:
-    """The operator rolls catalog.db and audit-head.db back together; the provider's checkpoint still holds."""
+    """The operator rolls catalog.db and keys/audit-head.db back together; the provider's checkpoint still holds."""
     data = _instance(tmp_path, 5)
     backup = tmp_path / "backup"
     backup.mkdir()
-    for name in ("catalog.db", "audit-head.db"):
-        sqlite3.connect(data / name).execute(f"VACUUM INTO '{backup / name}'")
+    for name in ("catalog.db", "keys/audit-head.db"):
+        sqlite3.connect(data / name).execute(f"VACUUM INTO '{backup / name.replace('/', '-')}'")
     log = AuditLog(data / "catalog.db")
     for k in range(5):
         log.append(subject="deu", nation="DEU", action="read item", obj=f"c/late{k}", allowed=True, reason="t",
@@ -134,18 +135,71 @@ def test_an_exported_checkpoint_catches_a_rollback_of_both_files(tmp_path: Path)
     exported = tmp_path / "fra-holds.json"
     exported.write_text(out.stdout)
     assert _verify_cli(data, "--checkpoint", str(exported))[0] == 0
-    for name in ("catalog.db", "audit-head.db"):  # roll back both files
+    for name in ("catalog.db", "keys/audit-head.db"):  # roll back both files
         for suffix in ("-wal", "-shm"):
             Path(str(data / name) + suffix).unlink(missing_ok=True)
-        (data / name).write_bytes((backup / name).read_bytes())
+        (data / name).write_bytes((backup / name.replace("/", "-")).read_bytes())
     assert _verify_cli(data)[0] == 0  # locally consistent...
     rc, result, _ = _verify_cli(data, "--checkpoint", str(exported))  # ...but not with what FRA holds
-    assert rc == 1 and "exported checkpoint 10" in result["reason"] and result["first_broken"] == 6
+    assert rc == 1 and "rolled back" in result["reason"] and "(10)" in result["reason"] and result["first_broken"] == 6
     forged = dict(cp, seq=5, hash="f" * 64)
     exported.write_text(json.dumps(forged))
     rc, result, _ = _verify_cli(data, "--checkpoint", str(exported))
     assert rc == 1 and "signature" in result["reason"]
     assert Checkpoint.from_dict(cp).seq == 10
+
+
+def test_a_head_rolled_back_behind_a_checkpoint_is_detected(tmp_path: Path) -> None:
+    """Truncate the table and set the head back to the genesis checkpoint: the newer checkpoint still speaks."""
+    data = _instance(tmp_path, 10)
+    log = AuditLog(data / "catalog.db")
+    log.checkpoint()
+    log.close()
+    head = sqlite3.connect(data / "keys" / "audit-head.db")
+    head.execute("UPDATE head SET (seq, hash, time, sig) = (SELECT seq, hash, time, sig FROM checkpoints WHERE seq = 0)")
+    head.commit()
+    head.close()
+    _tamper(data, "DELETE FROM audit", "DELETE FROM audit_originator")
+    rc, out, _ = _verify_cli(data)
+    assert rc == 1 and ("rolled back" in out["reason"] or "deleted" in out["reason"]), out
+
+
+def test_new_entries_cannot_launder_a_deleted_tail(tmp_path: Path) -> None:
+    data = _instance(tmp_path, 10)
+    _tamper(data, "DELETE FROM audit WHERE seq >= 6", "DELETE FROM audit_originator WHERE seq >= 6")
+    from aquila.security.audit import AuditTampered
+
+    with pytest.raises(AuditTampered, match="entry 10"):  # the server refuses to start on it...
+        AuditLog(data / "catalog.db")
+    assert _verify_cli(data)[0] == 1
+
+
+def test_a_running_server_stops_serving_once_its_log_is_cut(live) -> None:  # type: ignore[no-untyped-def]
+    with live.client(user("DEU", "NR")) as c:
+        for _ in range(5):
+            assert c.get("/search").status_code == 200
+        data = live.instance.data_dir
+        _tamper(data, "DELETE FROM audit WHERE seq >= 2", "DELETE FROM audit_originator WHERE seq >= 2")
+        for _ in range(20):  # ...and a running one answers 503 rather than extend a cut chain
+            r = c.get("/search")
+            assert r.status_code == 503 and r.json()["code"] == "AuditLogTampered"
+    assert verify_instance(data).ok is False
+
+
+@pytest.mark.parametrize("attack,shown_to", [
+    ("INSERT INTO audit_originator VALUES ('DEU', 3)", "DEU"),     # show FRA's entry to DEU
+    ("DELETE FROM audit_originator WHERE seq = 4", None),           # hide an entry from FRA
+])
+def test_the_provider_index_is_checked_against_the_signed_entries(tmp_path: Path, attack: str,
+                                                                 shown_to: str | None) -> None:
+    data = _instance(tmp_path)
+    _tamper(data, attack)
+    rc, out, _ = _verify_cli(data)
+    assert rc == 1 and "provider index" in out["reason"]
+    if shown_to:
+        log = AuditLog.__new__(AuditLog)  # read the view without the startup checks
+        log._db = sqlite3.connect(data / "catalog.db")
+        assert log.entries(originator=shown_to) == []  # the view follows the MAC'd entries, not the index
 
 
 ADMIN = user("FRA", "CTS", roles=("admin",))

@@ -154,3 +154,32 @@ def test_asset_replace_and_delete_leave_no_bytes_behind(live) -> None:  # type: 
         assert c.get("/collections/open/items/x/assets/a").status_code == 404
         assert "a" not in c.get("/collections/open/items/x").json()["assets"]
     assert not [p for p in assets_dir.rglob("*") if p.is_file()]
+
+
+def test_deleting_a_collection_reveals_nothing_about_items_the_admin_cannot_see(live) -> None:  # type: ignore[no-untyped-def]
+    with live.client(FRA_ADMIN) as c:
+        for cid in ("shared1", "shared2", "mine"):
+            assert c.post("/collections", json=collection(cid, cls="NU", rel=["NATO"])).status_code == 201
+    est = user("EST", "NU", roles=("provider",))
+    with live.client(est) as c:  # EST publishes an EST-only item into FRA's shared1
+        assert c.post("/collections/shared1/items", json=item("estonly", "shared1", orig="EST", rel=[])
+                      ).status_code == 201
+    with live.client(FRA_PROVIDER) as c:
+        assert c.post("/collections/mine/items", json=item("visible", "mine", rel=["NATO"])).status_code == 201
+    with live.client(FRA_ADMIN) as c:
+        assert c.get("/collections/shared1/items").json()["numberMatched"] == 0
+        hidden, empty = c.delete("/collections/shared1"), c.delete("/collections/shared2")
+        _same(hidden, empty)
+        assert hidden.status_code == 204
+        assert c.get("/collections/shared1").status_code == c.get("/collections/shared2").status_code == 404
+        assert c.delete("/collections/mine").status_code == 409  # an item it can see: honest
+        # the id is free again for FRA
+        assert c.post("/collections", json=collection("shared1", cls="NU", rel=["NATO"])).status_code == 201
+    with live.client(est) as c:  # EST's item lives on under its label, in the retired collection
+        assert c.get("/collections/shared1/items/estonly").json()["properties"]["sec:originator"] == "EST"
+        assert [f["id"] for f in c.get("/search", params={"ids": "estonly"}).json()["features"]] == ["estonly"]
+        assert c.post("/collections/shared1/items", json=item("more", "shared1", orig="EST", rel=[])
+                      ).status_code == 201  # into FRA's new shared1, not the retired one
+        assert c.delete("/collections/shared1/items/estonly").status_code == 204
+    db = live.instance.store._conn()
+    assert db.execute("SELECT count(*) FROM collections WHERE retired = 1").fetchone()[0] == 0  # purged with it

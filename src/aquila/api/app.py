@@ -9,10 +9,12 @@ error shape: {"code", "description", "field", "expected"}, from one exception ta
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aquila.api import items as items_routes
@@ -188,14 +190,16 @@ def create_app(instance: Instance) -> FastAPI:
 
     @app.post("/collections", status_code=201, openapi_extra=COLLECTION_BODY)
     async def create_collection(request: Request) -> JSONResponse:
-        user = api.user(request)
-        body = await api.json_body(request)
+        user, body = await api.caller_and_body(request)
+        return await run_in_threadpool(new_collection, request, user, body)
+
+    def new_collection(request: Request, user: User, body: Any) -> JSONResponse:
         cid = str(body.get("id", ""))[:256] if isinstance(body, dict) else ""
         require_admin(user, "create collection", cid)
         row = validate_collection(body)
         d = may_write(user, row.label, Role.ADMIN)
         if not d:
-            raise api.deny(user, "create collection", row.id, d.reason, [row.label.originator], Forbidden(d.reason))
+            raise api.deny(user, "create collection", row.id, d.reason, [user.nation], Forbidden(d.reason))
         try:
             out = store.create_collection(user, row)
         except Conflict as exc:  # only when the caller can read a collection with this id
@@ -219,8 +223,10 @@ def create_app(instance: Instance) -> FastAPI:
 
     @app.put("/collections/{cid}", openapi_extra=COLLECTION_BODY)
     async def update_collection(cid: str, request: Request) -> JSONResponse:
-        user = api.user(request)
-        body = await api.json_body(request)
+        user, body = await api.caller_and_body(request)
+        return await run_in_threadpool(put_collection, request, user, cid, body)
+
+    def put_collection(request: Request, user: User, cid: str, body: Any) -> JSONResponse:
         target = writable_collection(user, cid, "update collection")
         if isinstance(body, dict) and body.get("id", cid) != cid:
             raise InputError(f"{str(body.get('id'))[:80]!r} does not match the URL", field="id", expected=repr(cid))
@@ -240,7 +246,7 @@ def create_app(instance: Instance) -> FastAPI:
         user = api.user(request)
         target = writable_collection(user, cid, "delete collection")
         try:
-            store.delete_collection(target.crid, api.batch([api.decision(
+            store.delete_collection(user, target.crid, api.batch([api.decision(
                 user, "delete collection", cid, True, "admin of the originator", [target.label.originator])]))
         except Conflict as exc:
             raise api.deny(user, "delete collection", cid, str(exc), [target.label.originator], exc) from None

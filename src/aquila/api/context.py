@@ -9,12 +9,13 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from aquila.catalog.objects import LocalObjectStore, TooLarge
 from aquila.catalog.store import CatalogStore, Conflict, NotFound, QueryTooExpensive
 from aquila.errors import AquilaError, InputError
 from aquila.safejson import loads
-from aquila.security.audit import AuditBatch, AuditLog
+from aquila.security.audit import AuditBatch, AuditLog, AuditTampered
 from aquila.security.policy import User
 from aquila.security.tokens import AuthenticationError, OidcIssuer, TokenIssuer
 
@@ -36,11 +37,14 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (TooLarge, 413, "PayloadTooLarge"), (QueryTooExpensive, 400, "QueryTooExpensive"), (InputError, 400, "BadRequest"),
     (NotFound, 404, "NotFound"), (Conflict, 409, "Conflict"), (AuthenticationError, 401, "Unauthorized"),
     (Forbidden, 403, "Forbidden"), (PayloadTooLarge, 413, "PayloadTooLarge"),
+    (AuditTampered, 503, "AuditLogTampered"),  # fail closed: no service without an intact audit log
 ]
 
 
 def error_response(status: int, code: str, description: str, field: str | None = None, expected: str | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
+    # error texts quote user input: make sure they can always be sent (lone surrogates escaped)
+    description = description.encode("utf-8", "backslashreplace").decode("utf-8")
     body: dict[str, Any] = {"code": code, "description": description}
     if field:
         body["field"] = field
@@ -104,7 +108,7 @@ class Api:
 
     # --- body ----------------------------------------------------------------------------------
     async def json_body(self, request: Request) -> Any:
-        """The request's JSON, read while it streams (stops at the limit) and parsed strictly."""
+        """The request's JSON, read while it streams (stops at the limit), parsed strictly off the event loop."""
         limit = self.instance.max_body_bytes
         chunks: list[bytes] = []
         size = 0
@@ -113,7 +117,16 @@ class Api:
             if size > limit:
                 raise PayloadTooLarge(f"body over {limit} bytes")
             chunks.append(chunk)
-        return loads(b"".join(chunks))
+        return await run_in_threadpool(loads, b"".join(chunks))
+
+    async def caller_and_body(self, request: Request) -> tuple[User, Any]:
+        """For async routes: the verified caller and the JSON body, the blocking parts in the thread pool.
+
+        Nothing that blocks (token check, audit fsync, parsing, SQL) may run on the event loop: a
+        slow request would stall every other one.
+        """
+        user = await run_in_threadpool(self.user, request)
+        return user, await self.json_body(request)
 
     # --- audit ---------------------------------------------------------------------------------
     @staticmethod

@@ -13,12 +13,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from aquila.api.context import GEOJSON, Api, Forbidden
 from aquila.api.params import merge_patch
 from aquila.api.schemas import ASSET_BODY, ITEM_BODY, PATCH_BODY
 from aquila.catalog.store import AssetRecord, Conflict, NotFound, StoredItem
-from aquila.catalog.validate import check_id, validate_item
+from aquila.catalog.validate import ItemRow, check_id, validate_item
 from aquila.errors import InputError
 from aquila.security.policy import Role, User, may_write
 
@@ -72,10 +73,12 @@ def router(api: Api) -> APIRouter:
                        [seen.label.originator], Forbidden(f"a {user.nation} provider may change only {user.nation}'s "
                                                           "items"))
 
-    def check_label(user: User, row_label: Any, action: str, obj: str) -> None:
+    def check_label(user: User, row_label: Any, action: str, obj: str, owner: str) -> None:
+        """403 unless the user may write `row_label`; the denial is shown to `owner` (the stored object's
+        originator, or the writer's own nation for a create), never to the nation the body names."""
         d = may_write(user, row_label)
         if not d:
-            raise api.deny(user, action, obj, d.reason, [row_label.originator], Forbidden(d.reason))
+            raise api.deny(user, action, obj, d.reason, [owner], Forbidden(d.reason))
 
     def with_assets(item: StoredItem, doc: dict[str, Any]) -> dict[str, Any]:
         """Uploaded assets are the server's to describe: their entries override the body's."""
@@ -90,7 +93,7 @@ def router(api: Api) -> APIRouter:
     def replace(request: Request, user: User, item: StoredItem, action: str, doc: Any) -> JSONResponse:
         obj = f"{item.collection}/{item.id}"
         row = validate_item(with_assets(item, doc), item.collection)
-        check_label(user, row.label, action, obj)
+        check_label(user, row.label, action, obj, item.label.originator)
         try:
             store.replace_item(item, row, api.batch([api.decision(
                 user, action, obj, True, "originator's provider", [row.label.originator])]))
@@ -108,8 +111,10 @@ def router(api: Api) -> APIRouter:
 
     @r.post("/collections/{cid}/items", status_code=201, openapi_extra=ITEM_BODY)
     async def create_item(cid: str, request: Request) -> JSONResponse:
-        user = api.user(request)
-        body = await api.json_body(request)
+        user, body = await api.caller_and_body(request)
+        return await run_in_threadpool(create_items, request, user, cid, body)
+
+    def create_items(request: Request, user: User, cid: str, body: Any) -> JSONResponse:
         if not user.has(Role.PROVIDER):
             raise api.deny(user, "create item", cid, "needs the provider role", (),
                            Forbidden("create item needs the provider role"))
@@ -129,7 +134,7 @@ def router(api: Api) -> APIRouter:
                     raise
                 raise InputError(exc.reason, field=f"features[{k}].{exc.field}", expected=exc.expected) from None
         for row in rows:
-            check_label(user, row.label, "create item", f"{cid}/{row.id}")
+            check_label(user, row.label, "create item", f"{cid}/{row.id}", user.nation)
         try:
             store.create_items(user, cid, rows, api.batch([api.decision(
                 user, "create item", f"{cid}/{row.id}", True, "provider publishing its own product",
@@ -143,8 +148,10 @@ def router(api: Api) -> APIRouter:
 
     @r.put("/collections/{cid}/items/{iid}", openapi_extra=ITEM_BODY)
     async def update_item(cid: str, iid: str, request: Request) -> JSONResponse:
-        user = api.user(request)
-        body = await api.json_body(request)
+        user, body = await api.caller_and_body(request)
+        return await run_in_threadpool(put_item, request, user, cid, iid, body)
+
+    def put_item(request: Request, user: User, cid: str, iid: str, body: Any) -> JSONResponse:
         item = writable(user, cid, iid, "update item")
         if isinstance(body, dict) and body.get("id", iid) != iid:
             raise InputError(f"{str(body.get('id'))[:80]!r} does not match the URL", field="id", expected=repr(iid))
@@ -153,8 +160,10 @@ def router(api: Api) -> APIRouter:
     @r.patch("/collections/{cid}/items/{iid}", openapi_extra=PATCH_BODY)
     async def patch_item(cid: str, iid: str, request: Request) -> JSONResponse:
         """JSON merge patch (RFC 7396) of an item: null removes a member, objects merge."""
-        user = api.user(request)
-        body = await api.json_body(request)
+        user, body = await api.caller_and_body(request)
+        return await run_in_threadpool(merge_item, request, user, cid, iid, body)
+
+    def merge_item(request: Request, user: User, cid: str, iid: str, body: Any) -> JSONResponse:
         item = writable(user, cid, iid, "patch item")
         if not isinstance(body, dict):
             raise InputError("body is not a JSON object", field="body", expected="a JSON merge patch object")
@@ -175,15 +184,20 @@ def router(api: Api) -> APIRouter:
     # --- assets: bytes under the item's label ------------------------------------------------------
     @r.put("/collections/{cid}/items/{iid}/assets/{key}", status_code=201, openapi_extra=ASSET_BODY)
     async def put_asset(cid: str, iid: str, key: str, request: Request) -> JSONResponse:
-        user = api.user(request)
+        user = await run_in_threadpool(api.user, request)
         obj = f"{cid}/{iid}/assets/{key}"
-        item = writable(user, cid, iid, "upload asset", obj)
-        check_id(key, "asset key")
-        object_key = f"{item.rid}/{key}/{uuid.uuid4().hex}"
-        store.reserve_object(object_key)
+
+        def reserve() -> tuple[StoredItem, str]:
+            item = writable(user, cid, iid, "upload asset", obj)
+            check_id(key, "asset key")
+            object_key = f"{item.rid}/{key}/{uuid.uuid4().hex}"
+            store.reserve_object(object_key)
+            return item, object_key
+
+        item, object_key = await run_in_threadpool(reserve)
         objects = api.instance.objects
-        try:
-            stored = await objects.put(object_key, request.stream(), api.instance.max_asset_bytes)
+
+        def attach(stored: Any) -> ItemRow:
             rec = AssetRecord(key, object_key, stored.size, stored.sha256, safe_media_type(
                 request.headers.get("content-type")))
             doc = with_assets(item, dict(item.doc))
@@ -191,10 +205,15 @@ def router(api: Api) -> APIRouter:
             row = validate_item(doc, cid)
             store.attach_asset(item, rec, row, api.batch([api.decision(
                 user, "upload asset", obj, True, f"{stored.size} bytes", [item.label.originator])]))
+            store.collect(objects.delete)
+            return row
+
+        try:
+            stored = await objects.put(object_key, request.stream(), api.instance.max_asset_bytes)
+            row = await run_in_threadpool(attach, stored)
         except BaseException:
             objects.delete(object_key)
             raise
-        store.collect(objects.delete)
         return JSONResponse(api.item_links(request, row.doc), status_code=201, media_type=GEOJSON)
 
     @r.delete("/collections/{cid}/items/{iid}/assets/{key}")

@@ -95,12 +95,14 @@ def parse_fields(value: Any) -> tuple[list[str], list[str], bool] | None:
                 inc.append(part.lstrip("+"))
     elif isinstance(value, dict):
         include_given = "include" in value
-        inc = list(value.get("include") or [])
-        exc = list(value.get("exclude") or [])
-        if not all(isinstance(x, str) for x in inc + exc):
-            raise InputError(f"{value!r}", field="fields", expected='{"include": [...], "exclude": [...]}')
+        inc = value.get("include") or []
+        exc = value.get("exclude") or []
+        if not isinstance(inc, list) or not isinstance(exc, list) or not all(
+                isinstance(x, str) and 0 < len(x) <= 200 for x in inc + exc) or len(inc) + len(exc) > 200:
+            raise InputError(f"{str(value)[:80]!r}", field="fields", expected='{"include": [...], "exclude": [...]}')
+        inc, exc = list(inc), list(exc)
     else:
-        raise InputError(f"{value!r}", field="fields", expected='{"include": [...], "exclude": [...]}')
+        raise InputError(f"{str(value)[:80]!r}", field="fields", expected='{"include": [...], "exclude": [...]}')
     return inc, exc, include_given
 
 

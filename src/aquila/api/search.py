@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from aquila.api.context import GEOJSON, Api
 from aquila.api.params import (apply_fields, decode_token, encode_token, parse_bbox, parse_datetime, parse_fields,
@@ -43,10 +45,12 @@ def parse_query(params: dict[str, Any], method: str, collection: str | None) -> 
     """A validated SearchQuery and the fields projection, from query parameters or a POST body."""
     q = SearchQuery()
     limit = params.get("limit", 10)
-    try:
-        q.limit = int(limit) if not isinstance(limit, bool) else -1
-    except (TypeError, ValueError, OverflowError):
-        raise InputError(f"{str(limit)[:40]!r}", field="limit", expected=f"an integer 1..{MAX_LIMIT}") from None
+    if isinstance(limit, str) and re.fullmatch(r"[0-9]{1,9}", limit):
+        q.limit = int(limit)
+    elif isinstance(limit, int) and not isinstance(limit, bool):
+        q.limit = limit
+    else:
+        raise InputError(f"{str(limit)[:40]!r}", field="limit", expected=f"an integer 1..{MAX_LIMIT}")
     if q.limit < 1:
         raise InputError(f"{str(limit)[:40]!r}", field="limit", expected=f"an integer 1..{MAX_LIMIT}")
     q.limit = min(q.limit, MAX_LIMIT)
@@ -141,11 +145,10 @@ def router(api: Api) -> APIRouter:
     @r.post("/search", openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": SEARCH_BODY_SCHEMA}}}})
     async def search_post(request: Request) -> JSONResponse:
-        user = api.user(request)
-        body = await api.json_body(request)
+        user, body = await api.caller_and_body(request)
         if not isinstance(body, dict):
             raise InputError("body is not a JSON object", field="body", expected="an item-search request object")
-        return run(request, user, body, "POST")
+        return await run_in_threadpool(run, request, user, body, "POST")
 
     @r.get("/collections/{cid}/items")
     def items(cid: str, request: Request, bbox: str | None = None, datetime: str | None = None,

@@ -8,14 +8,16 @@ text unquoted: they are JSON paths bound as parameters.
 Untrusted filters cannot hurt the service: the text is at most `MAX_TEXT` characters, the
 reference parser (which recurses natively: ~3,000 nested parentheses or ~20,000 `AND` terms
 overflow an 8 MiB stack) runs on a thread with a 256 MiB stack where no text of that length
-can reach the end of it, and the parsed tree is at most `MAX_NESTING` levels deep.
+can reach the end of it, and gives up after `PARSE_TIMEOUT_S`. Its time doubles with every level
+of parentheses it fails inside (47 s at 24), so text must balance its parentheses and quotes and
+nest at most `MAX_PARENTHESES` deep (~3 ms worst case). The parsed tree is at most `MAX_NESTING`
+levels deep.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +30,7 @@ from aquila.errors import InputError
 from aquila.safejson import MAX_INT, check_tree, has_control, loads
 
 __all__ = ["FilterError", "parse_filter", "to_sql", "property_sql", "SUPPORTED_OPS", "PROMOTED", "MAX_TEXT",
-           "MAX_NESTING"]
+           "MAX_NESTING", "MAX_PARENTHESES"]
 
 # Common STAC queryables held as real columns as well as in the JSON document, so that filtering
 # and sorting on them does not parse every document (8 us each; 190 ms for a week of 1M items).
@@ -38,6 +40,12 @@ SUPPORTED_OPS = {"and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "like", "b
                  "s_intersects", "t_intersects", "anyinteracts"}
 MAX_TEXT = 16 * 1024
 MAX_NESTING = 24
+MAX_PARENTHESES = 10
+PARSE_TIMEOUT_S = 2.0
+MAX_LIKE_PATTERN = 256
+LIKE_PREFIX_CHARS = 4096
+"""LIKE compares a value's first 4,096 characters: SQLite's LIKE costs value x pattern length and
+cannot be interrupted inside one call."""
 _EXPECTED = "CQL2 text such as \"eo:cloud_cover < 20 AND platform = 'sentinel-2a'\" or the equivalent CQL2 JSON"
 _STACK_BYTES = 256 * 1024 * 1024
 
@@ -50,54 +58,61 @@ def _fail(msg: str, expected: str = _EXPECTED) -> FilterError:
     return FilterError(msg, field="filter", expected=expected)
 
 
-class _BigStackParser:
-    """One daemon thread with a large stack that runs the native CQL2 parser for every caller."""
+def _run_parser(fn: Callable[[], Any], timeout_s: float) -> Any:
+    """Run the native parser on a fresh thread with a large stack; give up (400) after `timeout_s`.
 
-    def __init__(self) -> None:
-        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[tuple[bool, Any]]]] = queue.Queue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+    A thread per call, so one slow parse never queues the others behind it.
+    """
+    box: dict[str, Any] = {}
 
-    def _run(self) -> None:
-        while True:
-            fn, reply = self._jobs.get()
-            try:
-                reply.put((True, fn()))
-            except Exception as exc:  # handed back to the caller
-                reply.put((False, exc))
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except Exception as exc:  # handed back to the caller
+            box["error"] = exc
 
-    def call(self, fn: Callable[[], Any]) -> Any:
-        with self._lock:
-            if self._thread is None:
-                old = threading.stack_size(_STACK_BYTES)
-                try:
-                    self._thread = threading.Thread(target=self._run, name="cql2-parser", daemon=True)
-                    self._thread.start()
-                finally:
-                    threading.stack_size(old)
-        reply: queue.Queue[tuple[bool, Any]] = queue.Queue(1)
-        self._jobs.put((fn, reply))
-        ok, value = reply.get()
-        if not ok:
-            raise value
-        return value
+    with _STACK_LOCK:
+        old = threading.stack_size(_STACK_BYTES)
+        try:
+            t = threading.Thread(target=run, name="cql2-parser", daemon=True)
+            t.start()
+        finally:
+            threading.stack_size(old)
+    t.join(timeout_s)
+    if t.is_alive():
+        raise _fail(f"took over {timeout_s:g} s to parse", "a simpler filter: fewer nested parentheses")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
-_PARSER = _BigStackParser()
+_STACK_LOCK = threading.Lock()
 
 
-def _parenthesis_depth(text: str) -> int:
+def _scan(text: str) -> tuple[int, bool]:
+    """(deepest parenthesis nesting, balanced?) outside '...' strings ('' escapes) and "..." identifiers."""
     depth = deepest = 0
-    quoted = False
-    for ch in text:
-        if ch == "'":
-            quoted = not quoted
-        elif not quoted and ch == "(":
+    quote = ""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                if i + 1 < n and text[i + 1] == quote:  # doubled quote: an escaped one
+                    i += 1
+                else:
+                    quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
             depth += 1
             deepest = max(deepest, depth)
-        elif not quoted and ch == ")":
+        elif ch == ")":
             depth -= 1
-    return deepest
+            if depth < 0:
+                return deepest, False
+        i += 1
+    return deepest, depth == 0 and not quote
 
 
 def parse_filter(value: str | dict[str, Any], lang: str | None) -> dict[str, Any]:
@@ -122,15 +137,20 @@ def parse_filter(value: str | dict[str, Any], lang: str | None) -> dict[str, Any
         raise _fail(f"{len(text)} characters long", f"a filter of at most {MAX_TEXT} characters")
     if "\x00" in text:
         raise _fail("holds a NUL character")
-    if lang != "cql2-json" and _parenthesis_depth(text) > MAX_NESTING:
-        raise _fail("nested too deeply", f"at most {MAX_NESTING} levels of parentheses")
+    if lang != "cql2-json":
+        deepest, balanced = _scan(text)
+        if not balanced:
+            raise _fail("unbalanced parentheses or quotes", "every ( closed by ) and every quote closed")
+        if deepest > MAX_PARENTHESES:
+            # the reference parser's time doubles with each level when it fails inside them
+            raise _fail(f"{deepest} levels of parentheses", f"at most {MAX_PARENTHESES} levels of parentheses")
 
     def parse() -> Any:
         expr = cql2.parse_json(text) if lang == "cql2-json" else cql2.parse_text(text)
         return expr.to_json()
 
     try:
-        out = _PARSER.call(parse)
+        out = _run_parser(parse, PARSE_TIMEOUT_S)
     except (cql2.ParseError, cql2.ValidationError, ValueError, TypeError) as exc:
         raise _fail(f"does not parse: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
     if not isinstance(out, dict):
@@ -236,7 +256,10 @@ def _node(node: Any, ctx: _Context) -> str:
         b = _operand(args[1], ctx, timey)
         return f"({a} {'!=' if op == '<>' else op} {b})"
     if op == "like":
-        return f"({_operand(args[0], ctx)} LIKE {_operand(args[1], ctx)})"
+        pattern = args[1]
+        if not isinstance(pattern, str) or len(pattern) > MAX_LIKE_PATTERN:
+            raise _fail("LIKE needs a pattern string of at most 256 characters", "platform LIKE 'sentinel%'")
+        return f"(substr({_operand(args[0], ctx)}, 1, {LIKE_PREFIX_CHARS}) LIKE {_operand(pattern, ctx)})"
     if op == "between":
         if len(args) == 2 and isinstance(args[1], list) and len(args[1]) == 2:  # [prop, [lo, hi]] form
             args = [args[0], *args[1]]
@@ -248,10 +271,10 @@ def _node(node: Any, ctx: _Context) -> str:
         hi = _operand(args[2], ctx, timey)
         return f"({a} BETWEEN {lo} AND {hi})"
     if op == "in":
-        a = _operand(args[0], ctx)
         items = args[1] if isinstance(args[1], list) else [args[1]]
         if not items:
             return "(0)"
+        a = _operand(args[0], ctx)
         if len(items) > 1000:
             raise _fail(f"IN with {len(items)} values", "at most 1000 values in an IN list")
         return f"({a} IN (" + ",".join(_operand(i, ctx) for i in items) + "))"
@@ -273,8 +296,10 @@ def _node(node: Any, ctx: _Context) -> str:
                                                        (lo_s.get("timestamp") if isinstance(lo_s, dict) else lo_s))
         hi = 1e18 if hi_s in ("..", None) else _epoch(hi_s if isinstance(hi_s, str) else
                                                       (hi_s.get("timestamp") if isinstance(hi_s, dict) else hi_s))
-    elif isinstance(other, dict) and ("timestamp" in other or "date" in other):
-        lo = hi = _epoch(other.get("timestamp") or (str(other["date"]) + "T00:00:00Z"))
+    elif isinstance(other, dict) and "timestamp" in other:
+        lo = hi = _epoch(other["timestamp"])
+    elif isinstance(other, dict) and "date" in other:
+        lo = hi = _epoch(str(other["date"]) + "T00:00:00Z")
     else:
         raise _fail(f"{op} needs the datetime property and a time or interval",
                     "T_INTERSECTS(datetime, INTERVAL('2026-01-01T00:00:00Z', '..'))")

@@ -7,6 +7,7 @@ sees half an object and a crash never leaves one.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -14,13 +15,18 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from aquila.errors import InputError
 
 __all__ = ["ObjectStore", "LocalObjectStore", "StoredObject", "TooLarge"]
 
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$")
+
+
+def _sync(f: Any) -> None:
+    f.flush()
+    os.fsync(f.fileno())
 
 
 class TooLarge(InputError):
@@ -70,9 +76,8 @@ class LocalObjectStore:
                         raise TooLarge(f"upload exceeds {max_bytes} bytes", field="body",
                                        expected=f"at most {max_bytes} bytes (AQUILA_MAX_ASSET_BYTES)")
                     digest.update(chunk)
-                    f.write(chunk)
-                f.flush()
-                os.fsync(f.fileno())
+                    await asyncio.to_thread(f.write, chunk)  # disk waits never block the event loop
+                await asyncio.to_thread(_sync, f)
             os.replace(tmp, dest)
         except BaseException:
             if os.path.exists(tmp):

@@ -28,7 +28,7 @@ from shapely.geometry.base import BaseGeometry
 
 from aquila.catalog.cql2sql import property_sql, to_sql
 
-__all__ = ["SearchQuery", "SearchPage", "COUNT_CAP", "MAX_OFFSET", "PARTITION_SPACING", "T_UNIT_S", "build_page_sql",
+__all__ = ["Plan", "SearchQuery", "SearchPage", "COUNT_CAP", "MAX_OFFSET", "PARTITION_SPACING", "T_UNIT_S", "build_page_sql",
            "GeometryRegistry", "GEOMETRIES"]
 
 COUNT_CAP = 10_000
@@ -100,8 +100,21 @@ def _ordering(q: SearchQuery, params: list[Any]) -> tuple[str, bool]:
     return ", ".join([*terms, "items.rid ASC"]), False
 
 
-def build_page_sql(q: SearchQuery, pids: list[int], handles: list[int]) -> tuple[str, list[Any], str, list[Any]]:
-    """(SQL choosing the page's rids in order, its params, SQL counting matches up to COUNT_CAP, its params)."""
+@dataclass
+class Plan:
+    """SQL for one search: the page yields (rid, total) rows; `counted` when total is the number matched
+    (counted in the same pass over rows that are all read to be sorted anyway), else `count_sql` counts
+    up to COUNT_CAP. `count_sql` also serves a page past the end."""
+
+    page_sql: str
+    page_params: list[Any]
+    count_sql: str
+    count_params: list[Any]
+    counted: bool
+
+
+def build_page_sql(q: SearchQuery, pids: list[int], handles: list[int]) -> Plan:
+    """The SQL of a search over the readable partitions `pids` (query geometries registered in `handles`)."""
     where: list[str] = []
     wparams: list[Any] = []
     if q.bbox is not None:
@@ -166,7 +179,7 @@ def build_page_sql(q: SearchQuery, pids: list[int], handles: list[int]) -> tuple
             parts.append(f"SELECT * FROM (SELECT items.rid AS rid, items.start_dt AS t FROM items "
                          f"WHERE items.pid = ? AND {clause} ORDER BY items.start_dt DESC, items.rid DESC LIMIT ?)")
             params += [pid, *wparams, n]
-        sql = f"SELECT rid FROM ({' UNION ALL '.join(parts)}) ORDER BY t DESC, rid DESC LIMIT ? OFFSET ?"
-        return sql, [*params, q.limit + 1, q.offset], count_sql, count_params
-    sql = f"SELECT items.rid FROM {src} WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?"
-    return sql, [*sparams, *wparams, *oparams, q.limit + 1, q.offset], count_sql, count_params
+        sql = f"SELECT rid, NULL FROM ({' UNION ALL '.join(parts)}) ORDER BY t DESC, rid DESC LIMIT ? OFFSET ?"
+        return Plan(sql, [*params, q.limit + 1, q.offset], count_sql, count_params, False)
+    sql = (f"SELECT items.rid, count(*) OVER () FROM {src} WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?")
+    return Plan(sql, [*sparams, *wparams, *oparams, q.limit + 1, q.offset], count_sql, count_params, True)

@@ -21,6 +21,7 @@ queues the bytes for collection, so no byte of a deleted item is ever served aga
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -54,7 +55,9 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS collections (
   crid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, originator TEXT NOT NULL,
   classification INTEGER NOT NULL, caveat_mask INTEGER NOT NULL, {_AUD}, doc TEXT NOT NULL,
-  UNIQUE (id, originator, classification, caveat_mask));
+  retired INTEGER NOT NULL DEFAULT 0);
+CREATE UNIQUE INDEX IF NOT EXISTS collections_identity ON collections (id, originator, classification, caveat_mask)
+  WHERE retired = 0;
 CREATE TABLE IF NOT EXISTS partitions (
   pid INTEGER PRIMARY KEY AUTOINCREMENT, crid INTEGER NOT NULL REFERENCES collections (crid),
   classification INTEGER NOT NULL, caveat_mask INTEGER NOT NULL, {_AUD},
@@ -96,6 +99,14 @@ def nation_bit(nation: str) -> tuple[int, int]:
 
 
 def audience_bits(nations: Iterable[str]) -> tuple[int, int, int, int]:
+    """The audience as four 63-bit columns over the ISO nations."""
+    if isinstance(nations, frozenset):
+        return _audience_bits_cached(nations)
+    return _audience_bits_cached(frozenset(nations))
+
+
+@functools.lru_cache(maxsize=4096)
+def _audience_bits_cached(nations: frozenset[str]) -> tuple[int, int, int, int]:
     cols = [0, 0, 0, 0]
     for n in nations:
         col, bit = nation_bit(n)
@@ -165,6 +176,7 @@ class CatalogStore:
         db.executescript(_SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._caveats = dict(db.execute("SELECT name, bit FROM caveats").fetchall())
+        self._partition_cache: dict[tuple[Any, ...], int] = {}
 
     def _conn(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -195,6 +207,7 @@ class CatalogStore:
         db = self._conn()
         with self._write_lock:
             db.execute("BEGIN IMMEDIATE")
+            self._partition_cache = {}
             try:
                 out = body(db)
                 if in_transaction is not None:
@@ -226,6 +239,11 @@ class CatalogStore:
                 self._caveats[c] = bit
             mask |= 1 << bit
         return mask
+
+    def register_caveats(self, names: Iterable[str]) -> None:
+        """Give caveats their bits ahead of use (when a token granting them is issued), so that a write
+        by their holders never registers one — and the registry's state depends on no hidden label."""
+        self._write(lambda db: self._mask(db, names))
 
     def _reload_caveats(self) -> None:
         self._caveats = dict(self._conn().execute("SELECT name, bit FROM caveats").fetchall())
@@ -268,14 +286,14 @@ class CatalogStore:
         sql, params = self._rule(user, "c")
         own = " AND c.originator = ?" if own_only else ""
         rows = self._conn().execute(
-            f"SELECT c.crid, c.id, c.doc FROM collections c WHERE c.id = ? AND {sql}{own} "
+            f"SELECT c.crid, c.id, c.doc FROM collections c WHERE c.id = ? AND c.retired = 0 AND {sql}{own} "
             f"ORDER BY {_PREFER.format(key='crid')}", [cid, *params, *([user.nation] if own_only else []), user.nation])
         return [self._collection(r) for r in rows]
 
     def collections(self, user: User) -> list[dict[str, Any]]:
         """The preferred readable instance of every collection id, by id."""
         sql, params = self._rule(user, "c")
-        rows = self._conn().execute(f"SELECT c.crid, c.id, c.doc FROM collections c WHERE {sql} "
+        rows = self._conn().execute(f"SELECT c.crid, c.id, c.doc FROM collections c WHERE c.retired = 0 AND {sql} "
                                     f"ORDER BY c.id, {_PREFER.format(key='crid')}", [*params, user.nation])
         out: dict[str, dict[str, Any]] = {}
         for r in rows:
@@ -313,7 +331,7 @@ class CatalogStore:
         if create:
             return self.create_collection(None, row)
         db = self._conn()
-        old = db.execute("SELECT crid FROM collections WHERE id = ? AND originator = ? ORDER BY crid",
+        old = db.execute("SELECT crid FROM collections WHERE id = ? AND originator = ? AND retired = 0 ORDER BY crid",
                          (row.id, row.label.originator)).fetchone()
         if old is None:
             raise NotFound(f"collection {row.id!r}")
@@ -329,22 +347,56 @@ class CatalogStore:
         self._write(body, in_transaction)
         return row.doc
 
-    def delete_collection(self, crid: int, in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
-        def body(db: sqlite3.Connection) -> None:
-            if db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (crid,)).fetchone():
-                raise Conflict("the collection still holds items; it can be deleted only when empty")
-            for t in ("partition_origin", "partitions", "collections"):
-                db.execute(f"DELETE FROM {t} WHERE crid = ?", (crid,))
+    def delete_collection(self, user: User | None, crid: int,
+                          in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> bool:
+        """Delete a collection instance; True if gone at once, False if retired.
 
-        self._write(body, in_transaction)
+        409 only when it still holds items the caller can read (for the operator: any item). When
+        the items left are all hidden from the caller, the collection is *retired* — no longer
+        listed, closed to new items, its items still readable under their labels — and purged with
+        its last item: the caller gets the same answer as for an empty collection, so a delete
+        reveals nothing it cannot see.
+        """
+
+        def body(db: sqlite3.Connection) -> bool:
+            if user is None:
+                visible = db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (crid,)).fetchone()
+            else:
+                pids = [p for p in self.readable_partitions(user) if p in self._pids_of(db, crid)]
+                visible = db.execute("SELECT 1 FROM items WHERE pid IN (SELECT value FROM json_each(?)) LIMIT 1",
+                                     (json.dumps(pids),)).fetchone()
+            if visible:
+                raise Conflict("the collection still holds items; delete them first")
+            if db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (crid,)).fetchone():
+                db.execute("UPDATE collections SET retired = 1 WHERE crid = ?", (crid,))
+                return False
+            self._purge_collection(db, crid)
+            return True
+
+        return bool(self._write(body, in_transaction))
+
+    @staticmethod
+    def _pids_of(db: sqlite3.Connection, crid: int) -> set[int]:
+        return {r[0] for r in db.execute("SELECT pid FROM partitions WHERE crid = ?", (crid,))}
+
+    @staticmethod
+    def _purge_collection(db: sqlite3.Connection, crid: int) -> None:
+        for t in ("partition_origin", "partitions", "collections"):
+            db.execute(f"DELETE FROM {t} WHERE crid = ?", (crid,))
 
     # --- items ---------------------------------------------------------------------------------
     def _partition(self, db: sqlite3.Connection, crid: int, label: Label) -> tuple[int, int]:
         cols = self._label_columns(db, label)
+        key = (crid, label.originator, *cols)
+        pid = self._partition_cache.get(key)  # valid within this write; cleared on rollback
+        if pid is not None:
+            return pid, cols[1]
         row = db.execute("SELECT pid FROM partitions WHERE crid=? AND classification=? AND caveat_mask=? AND aud0=? "
                          "AND aud1=? AND aud2=? AND aud3=?", (crid, *cols)).fetchone()
         pid = row[0] if row else db.execute("INSERT INTO partitions (crid, classification, caveat_mask, aud0, aud1, "
                                             "aud2, aud3) VALUES (?,?,?,?,?,?,?)", (crid, *cols)).lastrowid
+        assert pid is not None
+        self._partition_cache[key] = pid
         if db.execute("INSERT OR IGNORE INTO partition_origin VALUES (?,?,?)",
                       (crid, label.originator, pid)).rowcount:
             n = db.execute("SELECT count(*) FROM partition_origin WHERE crid = ? AND originator = ?",
@@ -357,7 +409,7 @@ class CatalogStore:
 
     def _store_item(self, db: sqlite3.Connection, crid: int, row: ItemRow, rid: int | None = None) -> int:
         pid, mask = self._partition(db, crid, row.label)
-        doc = json.dumps(row.doc, separators=(",", ":"))
+        doc = row.doc_json
         props = row.doc["properties"]
         box = row.bbox
         args = (pid, crid, row.collection, row.id, row.label.originator, int(row.label.classification), mask,
@@ -436,8 +488,8 @@ class CatalogStore:
             crids: dict[str, int] = {}
             for r in rows:
                 if r.collection not in crids:
-                    found = db.execute("SELECT crid FROM collections WHERE id = ? ORDER BY crid LIMIT 1",
-                                       (r.collection,)).fetchone()
+                    found = db.execute("SELECT crid FROM collections WHERE id = ? AND retired = 0 ORDER BY crid "
+                                       "LIMIT 1", (r.collection,)).fetchone()
                     if found is None:
                         raise InputError(f"collection {r.collection!r} does not exist", field="collection",
                                          expected="the id of an existing collection (create it first)")
@@ -470,6 +522,9 @@ class CatalogStore:
             db.execute("INSERT OR REPLACE INTO object_gc SELECT object_key, 0 FROM assets WHERE rid = ?", (item.rid,))
             for t in ("assets", "items_rtree", "items"):
                 db.execute(f"DELETE FROM {t} WHERE rid = ?", (item.rid,))
+            if db.execute("SELECT 1 FROM collections WHERE crid = ? AND retired = 1", (item.crid,)).fetchone() and \
+                    not db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (item.crid,)).fetchone():
+                self._purge_collection(db, item.crid)  # a retired collection goes with its last item
 
         self._write(body, in_transaction)
 
@@ -543,9 +598,13 @@ class CatalogStore:
         db = self._conn()
         self._local.deadline = time.monotonic() + self.query_budget_s
         try:
-            sql, params, count_sql, count_params = build_page_sql(q, pids, handles)
-            rids = [r[0] for r in db.execute(sql, params)]
-            n = int(db.execute(count_sql, count_params).fetchone()[0])
+            plan = build_page_sql(q, pids, handles)
+            rows = db.execute(plan.page_sql, plan.page_params).fetchall()
+            rids = [r[0] for r in rows]
+            if plan.counted and rows:
+                n = int(rows[0][1])
+            else:
+                n = int(db.execute(plan.count_sql, plan.count_params).fetchone()[0])
             more = len(rids) > q.limit
             feats: list[dict[str, Any]] = []
             size = 0

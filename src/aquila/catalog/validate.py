@@ -16,7 +16,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from aquila.errors import InputError
-from aquila.safejson import check_tree
+from aquila.safejson import dumps_checked
 from aquila.security.labels import Label
 
 __all__ = ["ID_FORM", "MAX_VERTICES", "RFC3339", "ItemRow", "CollectionRow", "check_id", "parse_rfc3339",
@@ -63,6 +63,8 @@ class ItemRow:
     geom_wkb: bytes | None
     bbox: tuple[float, float, float, float] | None
     doc: dict[str, Any]
+    doc_json: str
+    """`doc` as stored: compact JSON, checked (finite numbers, clean keys, bounded depth)."""
 
 
 @dataclass
@@ -79,7 +81,6 @@ def validate_geometry(geo: Any, field: str) -> BaseGeometry:
     if not isinstance(geo, dict) or "type" not in geo:
         raise _err("is not a GeoJSON geometry", field, 'a GeoJSON geometry such as {"type": "Point", '
                    '"coordinates": [19.6, 57.4]}')
-    check_tree(geo, field)
     try:
         g = shape(geo)
     except Exception:  # shapely raises several kinds for malformed coordinates
@@ -112,7 +113,6 @@ def _object_id(doc: Any, type_name: str, what: str) -> str:
 def validate_item(doc: Any, collection: str | None = None) -> ItemRow:
     """Check a STAC item and its security label; errors name the field and the expected form."""
     iid = _object_id(doc, "Feature", "a STAC Item (GeoJSON Feature)")
-    check_tree(doc, "body")
     coll = doc.get("collection", collection)
     if collection is not None and coll != collection:
         raise _err(f"{str(coll)[:80]!r} does not match the URL's collection {collection!r}", "collection",
@@ -156,13 +156,13 @@ def validate_item(doc: Any, collection: str | None = None) -> ItemRow:
         wkb = shapely.to_wkb(g)
     else:
         out.pop("bbox", None)
-    return ItemRow(coll, iid, start, end, label, wkb, bbox, out)
+    return ItemRow(coll, iid, start, end, label, wkb, bbox, out, dumps_checked(out))
 
 
 def validate_collection(doc: Any) -> CollectionRow:
     """Check a STAC collection and its label (the four sec: members at its top level)."""
     cid = _object_id(doc, "Collection", "a STAC Collection")
-    check_tree(doc, "body")
+    dumps_checked(doc)
     if not isinstance(doc.get("description", ""), str):
         raise _err("is not a string", "description", "a string")
     label = Label.from_properties(doc, prefix="")

@@ -90,7 +90,18 @@ def token_issue(data_dir: str, nation: str, clearance: str, caveats: tuple[str, 
     except InputError as exc:
         raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
     user = User(nation, level, frozenset(caveats), frozenset(Role(r) for r in roles), subject)
-    click.echo(TokenIssuer(data_dir).issue(user, parse_ttl(ttl)))
+    ttl_delta = parse_ttl(ttl)
+    if caveats:
+        from aquila.catalog.store import CatalogStore
+
+        store = CatalogStore(Path(data_dir) / "catalog.db")
+        try:
+            store.register_caveats(caveats)
+        except InputError as exc:
+            raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
+        finally:
+            store.close()
+    click.echo(TokenIssuer(data_dir).issue(user, ttl_delta))
 
 
 @token.command("revoke")

@@ -4,8 +4,10 @@
   covers its content and the previous entry's MAC: editing, deleting or reordering an entry breaks
   every MAC after it, and without the key nobody can recompute them.
 * After every commit the chain's head (last seq and MAC) is signed with the instance's Ed25519
-  audit key and kept in a separate file (`audit-head.db`), with periodic checkpoints. Deleting the
-  tail, emptying or dropping the table leaves a signed head that names entries no longer there.
+  audit key and kept apart from the table, beside the keys (`keys/audit-head.db`, as protected as
+  the MAC key), with periodic checkpoints. Deleting the tail, emptying or dropping the table leaves
+  a signed head that names entries no longer there; every append first checks that the table
+  still reaches the head, so new entries cannot launder a deletion.
 * A checkpoint can be exported (`aquila audit checkpoint`) and held by a provider; verifying
   against it detects even a rollback of both files to an older state.
 
@@ -117,6 +119,11 @@ class VerifyResult:
     reason: str = ""
 
 
+def _text(value: Any, most: int = 4000) -> str:
+    """A field as storable text: never fails (lone surrogates escaped), bounded."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")[:most]
+
+
 def _mac(key: bytes, prev: str, fields: Sequence[Any]) -> str:
     body = json.dumps([prev, *fields], separators=(",", ":"), ensure_ascii=False)
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
@@ -192,8 +199,9 @@ class AuditLog:
     def __init__(self, path: str | Path, keys_dir: str | Path | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.head_path = self.path.parent / "audit-head.db"
-        self._keys = _Keys(Path(keys_dir) if keys_dir else self.path.parent / "keys", create=True)
+        kdir = Path(keys_dir) if keys_dir else self.path.parent / "keys"
+        self.head_path = kdir / "audit-head.db"
+        self._keys = _Keys(kdir, create=True)
         self._db = _connect(self.path)
         self._db.execute("PRAGMA synchronous=FULL")
         head_existed = self.head_path.exists()
@@ -209,6 +217,8 @@ class AuditLog:
         self._db.executescript(_SCHEMA)
         if head is None:
             self._write_head(self._keys.checkpoint(0, GENESIS), checkpoint=True)
+        else:
+            self._check_reaches_head(self._db)
         self._last_checkpoint = (time.time(), head.seq if head else 0)
 
     def close(self) -> None:
@@ -247,15 +257,13 @@ class AuditLog:
         `seal` with the last entry after the commit (an `AuditBatch` does).
         """
         t = datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
-        row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        seq = row[0] if row else 0
-        prev = row[1] if row else GENESIS
+        seq, prev = self._check_reaches_head(db)
         out: list[AuditEntry] = []
         for d in decisions:
             seq += 1
-            origs = tuple(sorted(set(d.get("originators", ()))))
-            e = AuditEntry(seq, t, str(d["subject"]), str(d["nation"]), str(d["action"]), str(d["obj"]), origs,
-                           bool(d["allowed"]), str(d["reason"]), prev, "")
+            origs = tuple(sorted({_text(o, 8) for o in d.get("originators", ())}))
+            e = AuditEntry(seq, t, _text(d["subject"], 200), _text(d["nation"], 8), _text(d["action"], 300),
+                           _text(d["obj"], 100_000), origs, bool(d["allowed"]), _text(d["reason"]), prev, "")
             h = _mac(self._keys.mac, prev, _fields(e))
             db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                        (seq, t, e.subject, e.nation, e.action, e.object, json.dumps(list(origs)), int(e.allowed),
@@ -264,6 +272,24 @@ class AuditLog:
             out.append(AuditEntry(*_fields(e)[:6], origs, e.allowed, e.reason, prev, h))
             prev = h
         return out
+
+    def _check_reaches_head(self, db: sqlite3.Connection) -> tuple[int, str]:
+        """The table's last (seq, MAC), after checking it still holds the signed head's entry.
+
+        Without this, new entries appended after a deleted tail would carry the chain past the old
+        head and launder the deletion. A log that fails it is refused: no further entries.
+        """
+        row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, last = (row[0], row[1]) if row else (0, GENESIS)
+        head = self._head.execute("SELECT seq, hash FROM head").fetchone()
+        if head is not None and head[0] > 0:
+            at = last if head[0] == seq else (
+                (db.execute("SELECT hash FROM audit WHERE seq = ?", (head[0],)).fetchone() or [None])[0]
+                if head[0] < seq else None)
+            if at != head[1]:
+                raise AuditTampered(f"the audit table no longer holds entry {head[0]} of the signed head; "
+                                    "run `aquila audit verify`")
+        return seq, last
 
     def seal(self, seq: int, mac: str) -> None:
         """Sign the chain's new head (and, now and then, a checkpoint) after a commit."""
@@ -315,6 +341,8 @@ class AuditLog:
         out = []
         for r in rows:
             e = self._entry(r)
+            if originator not in e.originators:  # the index is a shortcut; the MAC'd column decides
+                continue
             out.append(AuditEntry(e.seq, e.time, e.subject, e.nation, e.action, e.object, (originator,), e.allowed,
                                   e.reason, e.prev_hash, e.hash))
         return out
@@ -333,6 +361,7 @@ def _verify(db: sqlite3.Connection, head_db: sqlite3.Connection | None, keys: _K
     prev = GENESIS
     n = 0
     hashes: dict[int, str] = {}
+    index = set(db.execute("SELECT originator, seq FROM audit_originator"))
     for row in db.execute("SELECT * FROM audit ORDER BY seq"):
         e = AuditLog._entry(row)
         n += 1
@@ -342,6 +371,10 @@ def _verify(db: sqlite3.Connection, head_db: sqlite3.Connection | None, keys: _K
             return VerifyResult(False, n, e.seq, "link to the previous entry is broken")
         if not hmac.compare_digest(_mac(keys.mac, prev, _fields(e)), e.hash):
             return VerifyResult(False, n, e.seq, "content does not match its MAC")
+        for o in e.originators:
+            if (o, e.seq) not in index:
+                return VerifyResult(False, n, e.seq, f"the provider index lost entry {e.seq} for {o}")
+            index.discard((o, e.seq))
         prev = e.hash
         hashes[e.seq] = e.hash
     statements: list[tuple[str, Checkpoint]] = []
@@ -353,6 +386,10 @@ def _verify(db: sqlite3.Connection, head_db: sqlite3.Connection | None, keys: _K
     statements += [(f"checkpoint {r[0]}", Checkpoint(*r)) for r in head_db.execute(
         "SELECT seq, hash, time, sig FROM checkpoints ORDER BY seq")]
     statements += [(f"exported checkpoint {cp.seq}", cp) for cp in external]
+    newest = max(cp.seq for _, cp in statements)
+    if statements[0][1].seq < newest:
+        return VerifyResult(False, n, statements[0][1].seq + 1, f"the signed head ({statements[0][1].seq}) is older "
+                                                                f"than a checkpoint ({newest}): it was rolled back")
     for name, cp in statements:
         if not keys.valid(cp):
             return VerifyResult(False, n, None, f"{name} does not carry this instance's signature")
@@ -361,6 +398,9 @@ def _verify(db: sqlite3.Connection, head_db: sqlite3.Connection | None, keys: _K
                                                  f"{n + 1}..{cp.seq} were deleted")
         if cp.seq > 0 and hashes.get(cp.seq) != cp.hash:
             return VerifyResult(False, n, cp.seq, f"entry {cp.seq} contradicts {name}")
+    if index:
+        o, seq = min(index, key=lambda x: x[1])
+        return VerifyResult(False, n, seq, f"the provider index shows entry {seq} to {o}, which it does not name")
     return VerifyResult(True, n)
 
 
@@ -374,7 +414,7 @@ def verify_instance(data_dir: str | Path, checkpoints: Sequence[Checkpoint] = ()
     if not catalog.exists():
         return VerifyResult(False, 0, 1, f"{catalog} is missing")
     db = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
-    head_path = d / "audit-head.db"
+    head_path = d / "keys" / "audit-head.db"
     head = sqlite3.connect(f"file:{head_path}?mode=ro", uri=True) if head_path.exists() else None
     try:
         if head is not None and head.execute("SELECT 1 FROM sqlite_master WHERE name = 'head'").fetchone() is None:

@@ -73,6 +73,9 @@ def _codes(value: object, field: str, allow_groups: bool) -> frozenset[str]:
         raise LabelError(f"{value!r} is not a list", field=field, expected='a JSON list such as ["FRA", "NATO"]')
     out = set()
     for v in value:
+        if not isinstance(v, str):
+            raise LabelError(f"{str(v)[:40]!r} is not a code", field=field,
+                             expected="ISO 3166-1 alpha-3 codes" + (" or NATO, FVEY, EU" if allow_groups else ""))
         if allow_groups and v in GROUPS:
             out.add(v)
             continue
@@ -132,7 +135,7 @@ class Label:
         cav = props.get("sec:caveats", [])
         if not isinstance(cav, list | tuple | set | frozenset) or not all(
                 isinstance(c, str) and _CAVEAT.fullmatch(c) for c in cav):
-            raise LabelError(f"{cav!r}", field=prefix + "sec:caveats", expected=_CAVEAT_FORM)
+            raise LabelError(f"{str(cav)[:80]!r}", field=prefix + "sec:caveats", expected=_CAVEAT_FORM)
         return cls(level, orig, rel, frozenset(cav))
 
     def to_xml(self) -> str:

@@ -193,7 +193,7 @@ def user_from_claims(claims: dict[str, Any]) -> User:
     ok = (isinstance(nation, str) and isinstance(clearance, str) and isinstance(caveats, list)
           and isinstance(roles, list) and isinstance(sub, str) and len(caveats) <= 64 and len(roles) <= 8
           and all(isinstance(c, str) and _CAVEAT.fullmatch(c) for c in caveats)
-          and all(isinstance(r, str) for r in roles) and (sub == "" or _SUBJECT.fullmatch(sub)))
+          and all(isinstance(r, str) for r in roles) and _SUBJECT.fullmatch(sub))
     if not ok:
         raise AuthenticationError("invalid token claims")
     try:
