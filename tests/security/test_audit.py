@@ -267,3 +267,17 @@ def test_every_denial_is_audited(live) -> None:  # type: ignore[no-untyped-def]
     assert {e.action for e in fra_view if e.object == "sar/x" and not e.allowed} >= {"read item", "update item",
                                                                                       "delete item"}
     assert live.instance.audit.verify().ok
+
+
+def test_a_writer_cannot_plant_entries_in_another_nations_view(live) -> None:  # type: ignore[no-untyped-def]
+    with live.client(ADMIN) as c:
+        assert c.post("/collections", json=collection("sar", rel=["NATO"])).status_code == 201
+    est = user("EST", "NS", roles=("provider",))
+    with live.client(est) as c:
+        assert c.post("/collections/sar/items", json=item("w1", orig="EST", rel=["NATO"])).status_code == 201
+        assert c.patch("/collections/sar/items/w1", json={"properties": {"sec:originator": "FRA"}}).status_code == 403
+        assert c.post("/collections/sar/items", json=item("w2", orig="FRA")).status_code == 403
+    fra = [e for e in live.instance.audit.entries(originator="FRA", limit=1000) if e.nation == "EST"]
+    assert fra == []  # EST's denied attempts are EST's business, shown in EST's view
+    est_view = [(e.action, e.allowed) for e in live.instance.audit.entries(originator="EST", limit=1000)]
+    assert ("patch item", False) in est_view and ("create item", False) in est_view

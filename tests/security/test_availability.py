@@ -141,3 +141,33 @@ def test_huge_lists_are_refused_before_they_reach_sql(live) -> None:  # type: ig
         r = c.post("/search", json={"filter": {"op": "in", "args": [{"property": "a"}, list(range(5000))]}})
         assert r.status_code == 400 and r.json()["field"] == "filter"
     _alive(live)
+
+
+@pytest.mark.parametrize("text", [
+    "\"x'\" = 1 OR " + "(" * 40 + "a = 1",   # a quote inside an identifier once hid the parentheses after it
+    "(" * 21 + "a = 1",                        # unclosed: the parser's failure time doubles per level
+    "(" * 10 + "a = " + ")" * 10,              # balanced, failing inside: bounded by the 10-level limit
+    "a IN (" * 10 + "1" + ")" * 10,
+])
+def test_filters_that_made_the_parser_backtrack_for_minutes_are_refused_fast(live, text: str) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    _seed(live)
+    with live.client(ANALYST) as c:
+        t = time.monotonic()
+        r = c.post("/search", json={"filter": text, "filter-lang": "cql2-text"})
+        assert r.status_code == 400 and r.json()["field"] == "filter", r.text
+        assert time.monotonic() - t < 5  # the server's own parse timeout is 2 s; these never reach it
+    _alive(live)
+
+
+def test_like_is_bounded_on_huge_values(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    with live.client(PROVIDER) as c:
+        big = item("big", rel=["NATO"], blob="a" * 200_000)
+        assert c.post("/collections/sar/items", json=big).status_code == 201
+        r = c.post("/search", json={"ids": ["big"], "filter": "blob LIKE '%" + "a" * 12000 + "b'"})
+        assert r.status_code == 400 and r.json()["field"] == "filter"
+        r = c.post("/search", json={"ids": ["big"], "filter": "blob LIKE '%" + "a" * 250 + "'"})
+        assert r.status_code == 200 and r.json()["numberMatched"] == 1  # matched on the value's first 4,096 chars
+    _alive(live)

@@ -194,3 +194,36 @@ def test_every_answer_carries_the_security_headers(live) -> None:  # type: ignor
     with live.client(ANALYST) as c:
         for r in (c.get("/search"), c.get("/collections/sar/items/nope"), _get(live, "/")):
             assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/search", {"filter": {"op": "in", "args": [{"property": "a"}, []]}, "filter-lang": "cql2-json"}),
+    ("/search", {"filter": {"op": "t_intersects", "args": [{"property": "datetime"}, {"timestamp": ""}]}}),
+    ("/search", {"fields": {"include": 5}}), ("/search", {"fields": {"exclude": True}}),
+    ("/search", {"limit": 1.5}), ("/search", {"ids": ["\ud800"]}), ("/search", {"collections": ["\udfff"]}),
+    ("/search", {"sortby": [{"field": "\ud800"}]}),
+    ("/collections/sar/items", item("r1", rel=[[1]])), ("/collections/sar/items", item("r2", rel=[{}])),
+    ("/collections/sar/items", item("s1", rel=["NATO"], note="\ud800")),
+])
+def test_inputs_that_answered_500_are_400(live, path: str, body: dict) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    raw = json.dumps(body).encode()  # json.dumps escapes lone surrogates as \udXXX, as an attacker would send
+    with live.client(PROVIDER) as c:
+        r = c.post(path, content=raw, headers={"Content-Type": "application/json"})
+        assert r.status_code in (200, 400), (path, r.status_code, r.text[:200])
+    with live.client(ANALYST) as c:  # nothing stored that poisons reads
+        assert c.get("/search").status_code == 200 and c.get("/collections").status_code == 200
+
+
+def test_a_surrogate_in_a_denied_request_is_still_audited(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    n0 = live.instance.audit.verify().entries
+    with live.client(ANALYST) as c:
+        r = c.post("/collections", content=b'{"type":"Collection","id":"\\ud800"}',
+                   headers={"Content-Type": "application/json"})
+        assert r.status_code in (400, 403)
+        r = c.post("/collections", content=b'{"type":"Collection","id":"ok","description":"x"}',
+                   headers={"Content-Type": "application/json"})
+        assert r.status_code == 403
+    assert [e.action for e in live.instance.audit.entries(after=n0) if not e.allowed] == ["create collection"]
+    assert live.instance.audit.verify().ok
