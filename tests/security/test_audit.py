@@ -281,3 +281,21 @@ def test_a_writer_cannot_plant_entries_in_another_nations_view(live) -> None:  #
     assert fra == []  # EST's denied attempts are EST's business, shown in EST's view
     est_view = [(e.action, e.allowed) for e in live.instance.audit.entries(originator="EST", limit=1000)]
     assert ("patch item", False) in est_view and ("create item", False) in est_view
+
+
+def test_entries_written_inside_catalog_transactions_advance_the_signed_head(tmp_path: Path) -> None:
+    """Bulk ingest writes its entries in the items' transaction: deleting them must still be caught."""
+    data = tmp_path / "inst"
+    inst = Instance.open(data)
+    inst.store.put_collection(collection("sar"), create=True)
+    inst.close()
+    src = tmp_path / "items.json"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [item(f"k{k}", rel=["NATO"]) for k in range(5)]}))
+    out = subprocess.run([sys.executable, "-m", "aquila", "ingest", "--data", str(data), str(src)], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    head = AuditLog(data / "catalog.db").head()
+    assert head is not None and head.seq == 5
+    _tamper(data, "DELETE FROM audit WHERE seq >= 4", "DELETE FROM audit_originator WHERE seq >= 4")
+    rc, result, _ = _verify_cli(data)
+    assert rc == 1 and result["first_broken"] == 4

@@ -223,6 +223,9 @@ class CatalogStore:
                 db.execute("ROLLBACK")
                 self._reload_caveats()
                 raise
+        after_commit = getattr(in_transaction, "after_commit", None)
+        if after_commit is not None:  # e.g. an AuditBatch signs the chain's new head
+            after_commit()
         return out
 
     # --- caveats and the rule ------------------------------------------------------------------
