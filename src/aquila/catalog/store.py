@@ -34,8 +34,8 @@ from typing import Any
 import pycountry
 
 from aquila.catalog.cql2sql import PROMOTED
-from aquila.catalog.search import (COUNT_CAP, MAX_OFFSET, PARTITION_SPACING, T_UNIT_S, GEOMETRIES, SearchPage,
-                                   SearchQuery, build_page_sql)
+from aquila.catalog.search import (COUNT_CAP, MAX_OFFSET, PARTITION_SPACING, GEOMETRIES, SearchPage, SearchQuery,
+                                   build_page_sql, span_class)
 from aquila.catalog.validate import CollectionRow, ItemRow, validate_collection
 from aquila.errors import AquilaError, InputError
 from aquila.security.labels import Label
@@ -60,8 +60,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS collections_identity ON collections (id, origi
   WHERE retired = 0;
 CREATE TABLE IF NOT EXISTS partitions (
   pid INTEGER PRIMARY KEY AUTOINCREMENT, crid INTEGER NOT NULL REFERENCES collections (crid),
-  classification INTEGER NOT NULL, caveat_mask INTEGER NOT NULL, {_AUD},
-  UNIQUE (crid, classification, caveat_mask, aud0, aud1, aud2, aud3));
+  classification INTEGER NOT NULL, caveat_mask INTEGER NOT NULL, {_AUD}, span_class INTEGER NOT NULL,
+  UNIQUE (crid, classification, caveat_mask, aud0, aud1, aud2, aud3, span_class));
 CREATE TABLE IF NOT EXISTS partition_origin (crid INTEGER NOT NULL, originator TEXT NOT NULL, pid INTEGER NOT NULL,
   PRIMARY KEY (crid, originator, pid)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS items (
@@ -73,7 +73,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS items_identity ON items (id, crid, originator,
 CREATE INDEX IF NOT EXISTS items_partition_time ON items (pid, start_dt, end_dt, p_eo_cloud_cover, p_gsd,
   p_view_off_nadir);
 CREATE INDEX IF NOT EXISTS items_crid ON items (crid);
-CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy, mint, maxt, minp, maxp);
+CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy, minp, maxp);
 CREATE TABLE IF NOT EXISTS assets (rid INTEGER NOT NULL, name TEXT NOT NULL, object_key TEXT NOT NULL,
   size INTEGER NOT NULL, sha256 TEXT NOT NULL, media_type TEXT NOT NULL, PRIMARY KEY (rid, name));
 CREATE TABLE IF NOT EXISTS object_gc (object_key TEXT PRIMARY KEY, after REAL NOT NULL);
@@ -267,14 +267,19 @@ class CatalogStore:
 
     def readable_partitions(self, user: User, collections: Sequence[str] | None = None) -> list[int]:
         """Partitions whose item label *and* collection label the user may read."""
+        return [p for p, _ in self._readable(user, collections)]
+
+    def _readable(self, user: User, collections: Sequence[str] | None = None) -> list[tuple[int, int]]:
+        """(partition, span class) of the partitions the user may read."""
         p_sql, p_par = self._rule(user, "p")
         c_sql, c_par = self._rule(user, "c")
-        sql = f"SELECT p.pid FROM partitions p JOIN collections c ON c.crid = p.crid WHERE {p_sql} AND {c_sql}"
+        sql = (f"SELECT p.pid, p.span_class FROM partitions p JOIN collections c ON c.crid = p.crid "
+               f"WHERE {p_sql} AND {c_sql}")
         params = [*p_par, *c_par]
         if collections is not None:
             sql += " AND c.id IN (" + ",".join("?" * len(collections)) + ")"
             params += list(collections)
-        return [r[0] for r in self._conn().execute(sql + " ORDER BY p.pid", params)]
+        return [(r[0], r[1]) for r in self._conn().execute(sql + " ORDER BY p.pid", params)]
 
     # --- collections ---------------------------------------------------------------------------
     def _label_columns(self, db: sqlite3.Connection, label: Label) -> tuple[int, int, int, int, int, int]:
@@ -365,7 +370,8 @@ class CatalogStore:
             if user is None:
                 visible = db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (crid,)).fetchone()
             else:
-                pids = [p for p in self.readable_partitions(user) if p in self._pids_of(db, crid)]
+                mine = self._pids_of(db, crid)
+                pids = [p for p in self.readable_partitions(user) if p in mine]
                 visible = db.execute("SELECT 1 FROM items WHERE pid IN (SELECT value FROM json_each(?)) LIMIT 1",
                                      (json.dumps(pids),)).fetchone()
             if visible:
@@ -388,16 +394,17 @@ class CatalogStore:
             db.execute(f"DELETE FROM {t} WHERE crid = ?", (crid,))
 
     # --- items ---------------------------------------------------------------------------------
-    def _partition(self, db: sqlite3.Connection, crid: int, label: Label) -> tuple[int, int]:
-        cols = self._label_columns(db, label)
+    def _partition(self, db: sqlite3.Connection, crid: int, label: Label, span_s: float) -> tuple[int, int]:
+        cols = (*self._label_columns(db, label), span_class(span_s))
         key = (crid, label.originator, *cols)
         pid = self._partition_cache.get(key)  # valid within this write; cleared on rollback
         if pid is not None:
             return pid, cols[1]
         row = db.execute("SELECT pid FROM partitions WHERE crid=? AND classification=? AND caveat_mask=? AND aud0=? "
-                         "AND aud1=? AND aud2=? AND aud3=?", (crid, *cols)).fetchone()
+                         "AND aud1=? AND aud2=? AND aud3=? AND span_class=?", (crid, *cols)).fetchone()
         pid = row[0] if row else db.execute("INSERT INTO partitions (crid, classification, caveat_mask, aud0, aud1, "
-                                            "aud2, aud3) VALUES (?,?,?,?,?,?,?)", (crid, *cols)).lastrowid
+                                            "aud2, aud3, span_class) VALUES (?,?,?,?,?,?,?,?)",
+                                            (crid, *cols)).lastrowid
         assert pid is not None
         self._partition_cache[key] = pid
         if db.execute("INSERT OR IGNORE INTO partition_origin VALUES (?,?,?)",
@@ -411,7 +418,7 @@ class CatalogStore:
         return pid, cols[1]
 
     def _store_item(self, db: sqlite3.Connection, crid: int, row: ItemRow, rid: int | None = None) -> int:
-        pid, mask = self._partition(db, crid, row.label)
+        pid, mask = self._partition(db, crid, row.label, row.end_dt - row.start_dt)
         doc = row.doc_json
         props = row.doc["properties"]
         box = row.bbox
@@ -423,10 +430,9 @@ class CatalogStore:
         else:
             db.execute(_UPDATE, (*args, rid))
             db.execute("DELETE FROM items_rtree WHERE rid = ?", (rid,))
-        x0, y0, x1, y1 = box if box is not None else (-180.0, -90.0, 180.0, 90.0)
-        p = pid * PARTITION_SPACING
-        db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?,?,?,?,?)",
-                   (rid, x0, x1, y0, y1, row.start_dt / T_UNIT_S, row.end_dt / T_UNIT_S, p, p))
+        if box is not None:  # an item without geometry is found by time, ids or filters, never by space
+            p = pid * PARTITION_SPACING
+            db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?,?,?)", (rid, box[0], box[2], box[1], box[3], p, p + 1))
         assert rid is not None
         return rid
 
@@ -594,7 +600,7 @@ class CatalogStore:
         if not 0 <= q.offset <= MAX_OFFSET:
             raise InputError(f"offset {q.offset}", field="token",
                              expected=f"a page within the first {MAX_OFFSET} results (narrow the query to go further)")
-        pids = self.readable_partitions(user, q.collections)
+        pids = self._readable(user, q.collections)
         if not pids:
             return SearchPage([], 0, None)
         handles: list[int] = []
