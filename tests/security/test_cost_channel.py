@@ -92,3 +92,17 @@ def test_the_newest_page_costs_the_same_whatever_hidden_items_are_newer(tmp_path
         assert page_a.matched == page_b.matched == 60
         # the partition list differs by the hidden label classes (two rows of a small table): a few steps each
         assert a <= 1.1 * b + 200, (a, b)
+
+
+def test_one_item_spanning_millennia_does_not_widen_other_datetime_scans(tmp_path: Path) -> None:
+    """It used to bound every datetime scan from below by the longest item: now it sits in its own span class."""
+    plain = _store(tmp_path / "a.db", hidden=400)
+    attacked = _store(tmp_path / "b.db", hidden=400)
+    long = item("forever", rel=["NATO"], dt="2026-03-01T00:00:00Z")
+    long["properties"].update(datetime=None, start_datetime="1000-01-01T00:00:00Z", end_datetime="9999-12-31T00:00:00Z")
+    attacked.add_items([validate_item(long)])
+    q = SearchQuery(datetime_range=_day("2026-03-10"))
+    a, page_a = _steps(attacked, q)
+    b, page_b = _steps(plain, q)
+    assert {f["id"] for f in page_a.features} == {f["id"] for f in page_b.features} | {"forever"}
+    assert a <= 1.1 * b + 200, (a, b)  # one more (tiny) partition scanned, not a year of instants
