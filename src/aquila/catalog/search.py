@@ -169,17 +169,13 @@ def build_page_sql(q: SearchQuery, pids: list[tuple[int, int]], handles: list[in
                "CROSS JOIN items ON items.rid = c.rid")
         sparams = [pid_json, PARTITION_SPACING, PARTITION_SPACING, box[0], box[2], box[1], box[3]]
     elif q.datetime_range is not None:
-        # per span class, each readable partition's (partition, time) index from `lo - longest span` to `hi`
+        # each readable partition's covering (partition, time) index, from the window's start less
+        # the longest span of the partition's span class, to its end: index-only, no row read
         lo, hi = q.datetime_range
-        parts: list[str] = []
-        sparams = []
-        for k, most in enumerate(SPAN_CLASSES_S):
-            of_class = [p for p, c in pids if c == k]
-            if of_class:
-                parts.append("SELECT items.rowid AS rid FROM json_each(?) j CROSS JOIN items ON items.pid = j.value "
-                             "WHERE items.start_dt <= ? AND items.start_dt >= ?")
-                sparams += [json.dumps(of_class), hi, max(lo - most, -1e18)]
-        src = f"({' UNION ALL '.join(parts) or 'SELECT NULL AS rid WHERE 0'}) c CROSS JOIN items ON items.rid = c.rid"
+        bounds = [[p, max(lo - SPAN_CLASSES_S[c], -1e18)] for p, c in pids]
+        src = ("json_each(?) j CROSS JOIN items ON items.pid = json_extract(j.value, '$[0]') "
+               "AND items.start_dt >= json_extract(j.value, '$[1]')")
+        sparams = [json.dumps(bounds)]
     else:
         src = "json_each(?) j CROSS JOIN items ON items.pid = j.value"
         sparams = [pid_json]
