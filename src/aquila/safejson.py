@@ -30,6 +30,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # What a clean document's JSON text never holds: escaped control characters, DEL, 17+ digit runs
 # (and lone surrogates, which cannot be stored or sent as UTF-8: escaped surrogates trigger a walk)
 _SUSPECT = re.compile(rb"\\u00[01]|\\u007f|\x7f|\d{17}|\\u[dD][89a-fA-F]")
+_LONG_DIGITS = re.compile(rb"\d{17}")
+
+
+def _suspect(raw: bytes) -> bool:
+    """Fast path first: plain substring tests in C, the regex only when an escape is present."""
+    if b"\\u" in raw:
+        return _SUSPECT.search(raw) is not None
+    return b"\x7f" in raw or _LONG_DIGITS.search(raw) is not None
 
 
 def has_control(text: str) -> bool:
@@ -111,7 +119,7 @@ def dumps_checked(value: Any, field: str = "body", max_depth: int = MAX_DEPTH) -
         check_tree(value, field, max_depth)
         raise
     raw = text.encode()
-    if _SUSPECT.search(raw) or (raw.count(b"[") + raw.count(b"{") > max_depth and nesting_depth(raw) > max_depth):
+    if _suspect(raw) or (raw.count(b"[") + raw.count(b"{") > max_depth and nesting_depth(raw) > max_depth):
         check_tree(value, field, max_depth)
     return text
 
@@ -143,6 +151,6 @@ def loads(raw: bytes | str, field: str = "body", max_depth: int = MAX_DEPTH) -> 
                          expected="a JSON document") from None
     except (RecursionError, ValueError) as exc:  # pragma: no cover - the depth check comes first
         raise InputError(f"malformed JSON: {exc}", field=field, expected="a JSON document") from None
-    if odd or _SUSPECT.search(data):  # only then walk the tree to name what is wrong
+    if odd or _suspect(data):  # only then walk the tree to name what is wrong
         check_tree(value, field, max_depth)
     return value

@@ -506,9 +506,8 @@ class CatalogStore:
                 crid = crids[r.collection]
                 old = db.execute("SELECT rid FROM items WHERE id=? AND crid=? AND originator=? AND classification=? "
                                  "AND caveat_mask=?", (r.id, crid, r.label.originator, int(r.label.classification),
-                                                       self._mask(db, r.label.caveats))).fetchone()
-                if old and not upsert:
-                    raise Conflict(f"item {r.id!r} already exists in {r.collection!r}")
+                                                       self._mask(db, r.label.caveats))).fetchone() if upsert else None
+                # without upsert, the unique identity index turns a duplicate into a Conflict
                 self._store_item(db, crid, r, old[0] if old else None)
 
         self._write(body, in_transaction)
