@@ -34,9 +34,11 @@ from typing import Any
 import pycountry
 
 from aquila.catalog.cql2sql import PROMOTED
+from aquila.catalog.collections import PREFER, CollectionStore, Conflict, NotFound, StoredCollection
+from aquila.catalog.lifecycle import AssetLifecycle, AssetRecord
 from aquila.catalog.search import (COUNT_CAP, MAX_OFFSET, PARTITION_SPACING, GEOMETRIES, SearchPage, SearchQuery,
                                    build_page_sql, span_class)
-from aquila.catalog.validate import CollectionRow, ItemRow, validate_collection
+from aquila.catalog.validate import ItemRow
 from aquila.errors import AquilaError, InputError
 from aquila.security.labels import Label
 from aquila.security.policy import User
@@ -86,8 +88,7 @@ _ITEM_COLS = ["pid", "crid", "collection", "id", "originator", "classification",
               "end_dt", "minx", "miny", "maxx", "maxy", "geom", "doc", *PROMOTED.values()]
 _INSERT = f"INSERT INTO items ({', '.join(_ITEM_COLS)}) VALUES ({', '.join('?' * len(_ITEM_COLS))})"
 _UPDATE = f"UPDATE items SET {', '.join(c + '=?' for c in _ITEM_COLS)} WHERE rid=?"
-# preference among several readable instances of one id: own nation, highest classification, oldest
-_PREFER = "(originator = ?) DESC, classification DESC, {key} ASC"
+
 
 
 def nation_bit(nation: str) -> tuple[int, int]:
@@ -119,24 +120,8 @@ def _scalar(v: Any) -> Any:
     return v if isinstance(v, int | float | str) and not isinstance(v, bool) else None
 
 
-class NotFound(AquilaError):
-    """No such object — or one the caller may not see (the two are indistinguishable)."""
-
-
-class Conflict(AquilaError):
-    """The object already exists (and the caller can see it)."""
-
-
 class QueryTooExpensive(InputError):
     """A query that ran past its time budget (HTTP 400); narrow it."""
-
-
-@dataclass(frozen=True)
-class StoredCollection:
-    crid: int
-    id: str
-    label: Label
-    doc: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -149,16 +134,7 @@ class StoredItem:
     doc: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class AssetRecord:
-    name: str
-    object_key: str
-    size: int
-    sha256: str
-    media_type: str
-
-
-class CatalogStore:
+class CatalogStore(CollectionStore, AssetLifecycle):
     """Collections and items of one instance, in `<data>/catalog.db`."""
 
     def __init__(self, path: str | Path, query_budget_s: float = 10.0) -> None:
@@ -281,117 +257,8 @@ class CatalogStore:
             params += list(collections)
         return [(r[0], r[1]) for r in self._conn().execute(sql + " ORDER BY p.pid", params)]
 
-    # --- collections ---------------------------------------------------------------------------
     def _label_columns(self, db: sqlite3.Connection, label: Label) -> tuple[int, int, int, int, int, int]:
         return (int(label.classification), self._mask(db, label.caveats), *audience_bits(label.audience))
-
-    @staticmethod
-    def _collection(row: Sequence[Any]) -> StoredCollection:
-        doc = json.loads(row[2])
-        return StoredCollection(row[0], row[1], Label.from_properties(doc, prefix=""), doc)
-
-    def _readable_collections(self, user: User, cid: str, own_only: bool = False) -> list[StoredCollection]:
-        sql, params = self._rule(user, "c")
-        own = " AND c.originator = ?" if own_only else ""
-        rows = self._conn().execute(
-            f"SELECT c.crid, c.id, c.doc FROM collections c WHERE c.id = ? AND c.retired = 0 AND {sql}{own} "
-            f"ORDER BY {_PREFER.format(key='crid')}", [cid, *params, *([user.nation] if own_only else []), user.nation])
-        return [self._collection(r) for r in rows]
-
-    def collections(self, user: User) -> list[dict[str, Any]]:
-        """The preferred readable instance of every collection id, by id."""
-        sql, params = self._rule(user, "c")
-        rows = self._conn().execute(f"SELECT c.crid, c.id, c.doc FROM collections c WHERE c.retired = 0 AND {sql} "
-                                    f"ORDER BY c.id, {_PREFER.format(key='crid')}", [*params, user.nation])
-        out: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            out.setdefault(r[1], json.loads(r[2]))
-        return list(out.values())
-
-    def collection(self, user: User, cid: str) -> StoredCollection:
-        """The preferred instance of `cid` the user may read, else NotFound."""
-        found = self._readable_collections(user, cid)
-        if not found:
-            raise NotFound(f"collection {cid!r}")
-        return found[0]
-
-    def writable_collection(self, user: User, cid: str) -> StoredCollection | None:
-        """The preferred readable instance of `cid` whose originator is the user's nation."""
-        found = self._readable_collections(user, cid, own_only=True)
-        return found[0] if found else None
-
-    def create_collection(self, user: User | None, row: CollectionRow) -> dict[str, Any]:
-        """Store a new collection instance; 409 iff the user (or, for the operator, anyone) has one with this id."""
-
-        def body(db: sqlite3.Connection) -> None:
-            if user is not None and self._readable_collections(user, row.id):
-                raise Conflict(f"collection {row.id!r} already exists")
-            db.execute("INSERT INTO collections (id, originator, classification, caveat_mask, aud0, aud1, aud2, aud3, "
-                       "doc) VALUES (?,?,?,?,?,?,?,?,?)", (row.id, row.label.originator,
-                                                           *self._label_columns(db, row.label), json.dumps(row.doc)))
-
-        self._write(body)
-        return row.doc
-
-    def put_collection(self, doc: dict[str, Any], *, create: bool) -> dict[str, Any]:
-        """Operator form (CLI, tests, benchmarks): create, or replace the instance with the same identity."""
-        row = validate_collection(doc)
-        if create:
-            return self.create_collection(None, row)
-        db = self._conn()
-        old = db.execute("SELECT crid FROM collections WHERE id = ? AND originator = ? AND retired = 0 ORDER BY crid",
-                         (row.id, row.label.originator)).fetchone()
-        if old is None:
-            raise NotFound(f"collection {row.id!r}")
-        return self.update_collection(old[0], row)
-
-    def update_collection(self, crid: int, row: CollectionRow,
-                          in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> dict[str, Any]:
-        def body(db: sqlite3.Connection) -> None:
-            db.execute("UPDATE collections SET originator=?, classification=?, caveat_mask=?, aud0=?, aud1=?, aud2=?, "
-                       "aud3=?, doc=? WHERE crid=?", (row.label.originator, *self._label_columns(db, row.label),
-                                                     json.dumps(row.doc), crid))
-
-        self._write(body, in_transaction)
-        return row.doc
-
-    def delete_collection(self, user: User | None, crid: int,
-                          in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> bool:
-        """Delete a collection instance; True if gone at once, False if retired.
-
-        409 only when it still holds items the caller can read (for the operator: any item). When
-        the items left are all hidden from the caller, the collection is *retired* — no longer
-        listed, closed to new items, its items still readable under their labels — and purged with
-        its last item: the caller gets the same answer as for an empty collection, so a delete
-        reveals nothing it cannot see.
-        """
-
-        def body(db: sqlite3.Connection) -> bool:
-            if user is None:
-                visible = db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (crid,)).fetchone()
-            else:
-                mine = self._pids_of(db, crid)
-                pids = [p for p in self.readable_partitions(user) if p in mine]
-                visible = db.execute("SELECT 1 FROM items WHERE pid IN (SELECT value FROM json_each(?)) LIMIT 1",
-                                     (json.dumps(pids),)).fetchone()
-            if visible:
-                raise Conflict("the collection still holds items; delete them first")
-            if db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (crid,)).fetchone():
-                db.execute("UPDATE collections SET retired = 1 WHERE crid = ?", (crid,))
-                return False
-            self._purge_collection(db, crid)
-            return True
-
-        return bool(self._write(body, in_transaction))
-
-    @staticmethod
-    def _pids_of(db: sqlite3.Connection, crid: int) -> set[int]:
-        return {r[0] for r in db.execute("SELECT pid FROM partitions WHERE crid = ?", (crid,))}
-
-    @staticmethod
-    def _purge_collection(db: sqlite3.Connection, crid: int) -> None:
-        for t in ("partition_origin", "partitions", "collections"):
-            db.execute(f"DELETE FROM {t} WHERE crid = ?", (crid,))
 
     # --- items ---------------------------------------------------------------------------------
     def _partition(self, db: sqlite3.Connection, crid: int, label: Label, span_s: float) -> tuple[int, int]:
@@ -441,7 +308,7 @@ class CatalogStore:
         pids = self.readable_partitions(user, [cid])
         own = " AND originator = ?" if own_only else ""
         row = db.execute(f"SELECT rid, crid, doc FROM items WHERE id = ? AND collection = ? AND pid IN "
-                         f"(SELECT value FROM json_each(?)){own} ORDER BY {_PREFER.format(key='rid')} LIMIT 1",
+                         f"(SELECT value FROM json_each(?)){own} ORDER BY {PREFER.format(key='rid')} LIMIT 1",
                          [iid, cid, json.dumps(pids), *([user.nation] if own_only else []), user.nation]).fetchone()
         return row
 
@@ -535,57 +402,6 @@ class CatalogStore:
                 self._purge_collection(db, item.crid)  # a retired collection goes with its last item
 
         self._write(body, in_transaction)
-
-    # --- assets --------------------------------------------------------------------------------
-    def assets(self, rid: int) -> list[AssetRecord]:
-        rows = self._conn().execute("SELECT name, object_key, size, sha256, media_type FROM assets WHERE rid = ? "
-                                    "ORDER BY name", (rid,))
-        return [AssetRecord(*r) for r in rows]
-
-    def asset(self, rid: int, name: str) -> AssetRecord | None:
-        row = self._conn().execute("SELECT name, object_key, size, sha256, media_type FROM assets WHERE rid = ? AND "
-                                   "name = ?", (rid, name)).fetchone()
-        return AssetRecord(*row) if row else None
-
-    def reserve_object(self, object_key: str, grace_s: float = 3600.0) -> None:
-        """Before bytes are written: if no asset record claims them in time, `collect` removes them."""
-        self._write(lambda db: db.execute("INSERT OR REPLACE INTO object_gc VALUES (?, ?)",
-                                          (object_key, time.time() + grace_s)))
-
-    def attach_asset(self, item: StoredItem, record: AssetRecord, row: ItemRow,
-                     in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
-        """Record uploaded bytes under an item (replacing an asset of the same name) with the item's new document."""
-
-        def body(db: sqlite3.Connection) -> None:
-            if db.execute("SELECT 1 FROM items WHERE rid = ?", (item.rid,)).fetchone() is None:
-                raise NotFound("item")
-            db.execute("INSERT OR REPLACE INTO object_gc SELECT object_key, 0 FROM assets WHERE rid = ? AND name = ?",
-                       (item.rid, record.name))
-            db.execute("INSERT OR REPLACE INTO assets VALUES (?,?,?,?,?,?)", (item.rid, record.name, record.object_key,
-                                                                              record.size, record.sha256,
-                                                                              record.media_type))
-            db.execute("DELETE FROM object_gc WHERE object_key = ?", (record.object_key,))
-            self._store_item(db, item.crid, row, item.rid)
-
-        self._write(body, in_transaction)
-
-    def detach_asset(self, item: StoredItem, name: str, row: ItemRow,
-                     in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
-        def body(db: sqlite3.Connection) -> None:
-            db.execute("INSERT OR REPLACE INTO object_gc SELECT object_key, 0 FROM assets WHERE rid = ? AND name = ?",
-                       (item.rid, name))
-            db.execute("DELETE FROM assets WHERE rid = ? AND name = ?", (item.rid, name))
-            self._store_item(db, item.crid, row, item.rid)
-
-        self._write(body, in_transaction)
-
-    def collect(self, delete: Callable[[str], None]) -> int:
-        """Delete the bytes of deleted assets (and of uploads never attached, after their grace time)."""
-        keys = [r[0] for r in self._conn().execute("SELECT object_key FROM object_gc WHERE after <= ?", (time.time(),))]
-        for k in keys:
-            delete(k)
-            self._write(lambda db, k=k: db.execute("DELETE FROM object_gc WHERE object_key = ?", (k,)))
-        return len(keys)
 
     # --- search --------------------------------------------------------------------------------
     def count(self) -> int:
