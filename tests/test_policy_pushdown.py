@@ -126,3 +126,16 @@ def test_datetime_overlap_with_long_items(spans: list[tuple[int, int]], q0: int,
     want = {f"t{k}" for k, (s, d) in enumerate(spans) if s <= q0 + qlen and s + d >= q0}
     assert {f["id"] for f in page.features} == want and page.matched == len(want)
     store.close()
+
+
+def test_a_bbox_across_the_antimeridian_finds_both_sides(tmp_path: Path) -> None:
+    store = CatalogStore(tmp_path / "c.db")
+    store.put_collection(collection("c"), create=True)
+    store.add_items([validate_item(item(f"p{lon}", "c", rel=["NATO"], lon=float(lon), lat=10.0))
+                     for lon in (-179.5, -170, 0, 170, 179.5)])
+    fra = User("FRA", Classification.NU)
+    page = store.search(fra, SearchQuery(bbox=(175.0, 0.0, -175.0, 20.0), limit=10))
+    assert {f["id"] for f in page.features} == {"p-179.5", "p179.5"} and page.matched == 2
+    page = store.search(fra, SearchQuery(bbox=(160.0, 0.0, -160.0, 20.0), limit=10))
+    assert {f["id"] for f in page.features} == {"p-179.5", "p-170", "p170", "p179.5"}
+    store.close()

@@ -129,10 +129,14 @@ def build_page_sql(q: SearchQuery, pids: list[tuple[int, int]], handles: list[in
     geometries registered in `handles`)."""
     where: list[str] = []
     wparams: list[Any] = []
+    boxes: list[tuple[float, float, float, float]] = []
     if q.bbox is not None:
         w, s, e, n = q.bbox
-        where.append("items.maxx >= ? AND items.minx <= ? AND items.maxy >= ? AND items.miny <= ?")
-        wparams += [w, e, s, n]
+        # west > east crosses the antimeridian (STAC): the parts east of west and west of east
+        boxes = [(w, s, e, n)] if w <= e else [(w, s, 180.0, n), (-180.0, s, e, n)]
+        where.append("(" + " OR ".join("(items.maxx >= ? AND items.minx <= ?)" for _ in boxes) +
+                     ") AND items.maxy >= ? AND items.miny <= ?")
+        wparams += [v for b in boxes for v in (b[0], b[2])] + [s, n]
     if q.intersects is not None:
         g = shapely.geometry.shape(q.intersects)
         h = GEOMETRIES.add(g)
@@ -163,11 +167,12 @@ def build_page_sql(q: SearchQuery, pids: list[tuple[int, int]], handles: list[in
                         "(SELECT value FROM json_each(?))")
         wparams = [*q.ids, pid_json, *wparams]
     elif spatial:
-        box = q.bbox if q.bbox is not None else shapely.geometry.shape(q.intersects).bounds
-        src = ("(SELECT rt.rid AS rid FROM json_each(?) j CROSS JOIN items_rtree rt WHERE rt.minp <= j.value * ? + 0.5 "
-               "AND rt.maxp >= j.value * ? + 0.5 AND rt.maxx >= ? AND rt.minx <= ? AND rt.maxy >= ? AND rt.miny <= ?) c "
-               "CROSS JOIN items ON items.rid = c.rid")
-        sparams = [pid_json, PARTITION_SPACING, PARTITION_SPACING, box[0], box[2], box[1], box[3]]
+        if not boxes:
+            boxes = [shapely.geometry.shape(q.intersects).bounds]
+        descent = ("SELECT rt.rid AS rid FROM json_each(?) j CROSS JOIN items_rtree rt WHERE rt.minp <= j.value * ? + 0.5 "
+                   "AND rt.maxp >= j.value * ? + 0.5 AND rt.maxx >= ? AND rt.minx <= ? AND rt.maxy >= ? AND rt.miny <= ?")
+        src = f"({' UNION '.join([descent] * len(boxes))}) c CROSS JOIN items ON items.rid = c.rid"
+        sparams = [v for b in boxes for v in (pid_json, PARTITION_SPACING, PARTITION_SPACING, b[0], b[2], b[1], b[3])]
     elif q.datetime_range is not None:
         # each readable partition's covering (partition, time) index, from the window's start less
         # the longest span of the partition's span class, to its end: index-only, no row read
