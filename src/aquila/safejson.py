@@ -144,8 +144,9 @@ def loads(raw: bytes | str, field: str = "body", max_depth: int = MAX_DEPTH) -> 
         return v
 
     try:
-        # NaN, Infinity and 1e999 parse to non-finite floats, found (with their path) by check_tree
-        value = json.loads(data, parse_int=_int, parse_constant=constant, parse_float=number)
+        # strict UTF-8 (json.loads on bytes would let encoded lone surrogates through); NaN, Infinity
+        # and 1e999 parse to non-finite floats, found (with their path) by check_tree
+        value = json.loads(data.decode("utf-8"), parse_int=_int, parse_constant=constant, parse_float=number)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"malformed JSON: {getattr(exc, 'msg', None) or exc}", field=field,
                          expected="a JSON document") from None

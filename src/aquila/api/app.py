@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aquila.api import items as items_routes
 from aquila.api import search as search_routes
-from aquila.api.context import STATUS, Api, Forbidden, Instance, error_response
+from aquila.api.context import STATUS, Api, Forbidden, Instance, as_own, error_response
 from aquila.api.schemas import COLLECTION_BODY, CONFORMANCE, OPENAPI
 from aquila.catalog.store import Conflict, NotFound, StoredCollection
 from aquila.catalog.validate import validate_collection
@@ -181,7 +181,7 @@ def create_app(instance: Instance) -> FastAPI:
             found = store.collection(user, cid)
         except NotFound:
             raise api.deny(user, "read collection", cid, "not found or not releasable") from None
-        api.record(user, "read collection", cid, True, "releasable", [found.label.originator])
+        api.record(user, "read collection", cid, True, "releasable", [found.label])
         return JSONResponse(api.collection_links(request, found.doc))
 
     def require_admin(user: User, action: str, obj: str) -> None:
@@ -199,12 +199,13 @@ def create_app(instance: Instance) -> FastAPI:
         row = validate_collection(body)
         d = may_write(user, row.label, Role.ADMIN)
         if not d:
-            raise api.deny(user, "create collection", row.id, d.reason, [user.nation], Forbidden(d.reason))
+            raise api.deny(user, "create collection", row.id, d.reason, [as_own(row.label, user.nation)],
+                           Forbidden(d.reason))
         try:
             out = store.create_collection(user, row)
         except Conflict as exc:  # only when the caller can read a collection with this id
-            raise api.deny(user, "create collection", row.id, str(exc), [user.nation], exc) from None
-        api.record(user, "create collection", row.id, True, "admin of the originator", [row.label.originator])
+            raise api.deny(user, "create collection", row.id, str(exc), [row.label], exc) from None
+        api.record(user, "create collection", row.id, True, "admin of the originator", [row.label])
         return JSONResponse(api.collection_links(request, out), status_code=201)
 
     def writable_collection(user: User, cid: str, action: str) -> StoredCollection:
@@ -218,7 +219,7 @@ def create_app(instance: Instance) -> FastAPI:
         except NotFound:
             raise api.deny(user, action, cid, "not found or not releasable") from None
         raise api.deny(user, action, cid, f"originator {seen.label.originator} is not the admin's nation",
-                       [seen.label.originator], Forbidden(f"a {user.nation} admin may change only {user.nation}'s "
+                       [seen.label], Forbidden(f"a {user.nation} admin may change only {user.nation}'s "
                                                           "collections"))
 
     @app.put("/collections/{cid}", openapi_extra=COLLECTION_BODY)
@@ -233,12 +234,12 @@ def create_app(instance: Instance) -> FastAPI:
         row = validate_collection(dict(body, id=cid) if isinstance(body, dict) else body)
         d = may_write(user, row.label, Role.ADMIN)  # the old label was readable; the new one must be writable
         if not d:
-            raise api.deny(user, "update collection", cid, d.reason, [target.label.originator], Forbidden(d.reason))
+            raise api.deny(user, "update collection", cid, d.reason, [target.label], Forbidden(d.reason))
         try:
             out = store.update_collection(target.crid, row, api.batch([api.decision(
-                user, "update collection", cid, True, "admin of the originator", [row.label.originator])]))
+                user, "update collection", cid, True, "admin of the originator", [target.label, row.label])]))
         except Conflict as exc:
-            raise api.deny(user, "update collection", cid, str(exc), [user.nation], exc) from None
+            raise api.deny(user, "update collection", cid, str(exc), [row.label], exc) from None
         return JSONResponse(api.collection_links(request, out))
 
     @app.delete("/collections/{cid}")
@@ -247,9 +248,9 @@ def create_app(instance: Instance) -> FastAPI:
         target = writable_collection(user, cid, "delete collection")
         try:
             store.delete_collection(user, target.crid, api.batch([api.decision(
-                user, "delete collection", cid, True, "admin of the originator", [target.label.originator])]))
+                user, "delete collection", cid, True, "admin of the originator", [target.label])]))
         except Conflict as exc:
-            raise api.deny(user, "delete collection", cid, str(exc), [target.label.originator], exc) from None
+            raise api.deny(user, "delete collection", cid, str(exc), [target.label], exc) from None
         return Response(status_code=204)
 
     app.include_router(items_routes.router(api))
@@ -268,9 +269,10 @@ def create_app(instance: Instance) -> FastAPI:
         if wanted != user.nation:
             raise api.deny(user, "read audit", wanted[:40], "a nation reads accesses to its own objects only", (),
                            Forbidden(f"a {user.nation} provider may read ?originator={user.nation} only"))
-        entries = api.audit.entries(originator=wanted, after=after, limit=limit)
+        # only entries about the nation's objects, and of those only what the caller is cleared for
+        entries, cursor = api.audit.entries_page(originator=wanted, after=after, limit=limit,
+                                                 viewer=(int(user.clearance), user.caveats))
         api.record(user, "read audit", wanted, True, "accesses to the nation's own objects")
-        return JSONResponse({"entries": [e.as_dict() for e in entries],
-                             "next_after": entries[-1].seq if len(entries) == limit else None})
+        return JSONResponse({"entries": [e.as_dict() for e in entries], "next_after": cursor})
 
     return app

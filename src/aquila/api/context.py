@@ -16,10 +16,11 @@ from aquila.catalog.store import CatalogStore, Conflict, NotFound, QueryTooExpen
 from aquila.errors import AquilaError, InputError
 from aquila.safejson import loads
 from aquila.security.audit import AuditBatch, AuditLog, AuditTampered
+from aquila.security.labels import Label
 from aquila.security.policy import User
 from aquila.security.tokens import AuthenticationError, OidcIssuer, TokenIssuer
 
-__all__ = ["Instance", "Api", "Forbidden", "PayloadTooLarge", "GEOJSON", "error_response", "STATUS"]
+__all__ = ["Instance", "Api", "as_own", "Forbidden", "PayloadTooLarge", "GEOJSON", "error_response", "STATUS"]
 
 GEOJSON = "application/geo+json"
 
@@ -83,6 +84,11 @@ class Instance:
         self.audit.close()
 
 
+def as_own(label: Label, nation: str) -> Label:
+    """`label` attributed to `nation`: a refused write is the writer's nation's business, not the one it named."""
+    return Label(label.classification, nation, frozenset(), label.caveats)
+
+
 class Api:
     """Per-application helpers shared by the route modules."""
 
@@ -131,21 +137,22 @@ class Api:
     # --- audit ---------------------------------------------------------------------------------
     @staticmethod
     def decision(user: User, action: str, obj: str, allowed: bool, reason: str,
-                 originators: Iterable[str] = ()) -> dict[str, Any]:
+                 labels: Iterable[Label] = ()) -> dict[str, Any]:
+        """An audit entry; `labels` are those of the objects it concerns (their nations' cleared viewers see it)."""
         return dict(subject=user.subject, nation=user.nation, action=action, obj=obj[:2000], allowed=allowed,
-                    reason=reason, originators=list(originators))
+                    reason=reason, labels=list(labels))
 
     def record(self, user: User, action: str, obj: str, allowed: bool, reason: str,
-               originators: Iterable[str] = ()) -> None:
-        self.audit.append_many([self.decision(user, action, obj, allowed, reason, originators)])
+               labels: Iterable[Label] = ()) -> None:
+        self.audit.append_many([self.decision(user, action, obj, allowed, reason, labels)])
 
     def batch(self, decisions: Sequence[dict[str, Any]]) -> AuditBatch:
         return self.audit.batch(decisions)
 
-    def deny(self, user: User, action: str, obj: str, reason: str, originators: Iterable[str] = (),
+    def deny(self, user: User, action: str, obj: str, reason: str, labels: Iterable[Label] = (),
              exc: Exception | None = None) -> Exception:
         """Audit a denial and return the exception to raise (NotFound unless given)."""
-        self.record(user, action, obj, False, reason, originators)
+        self.record(user, action, obj, False, reason, labels)
         return exc if exc is not None else NotFound(obj)
 
     # --- links ---------------------------------------------------------------------------------

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from aquila.api.context import GEOJSON, Api, Forbidden
+from aquila.api.context import GEOJSON, Api, Forbidden, as_own
 from aquila.api.params import merge_patch
 from aquila.api.schemas import ASSET_BODY, ITEM_BODY, PATCH_BODY
-from aquila.catalog.store import AssetRecord, Conflict, NotFound, StoredItem
+from aquila.catalog.store import AssetRecord, Conflict, NotFound, Stale, StoredItem
 from aquila.catalog.validate import ItemRow, check_id, validate_item
 from aquila.errors import InputError
+from aquila.security.labels import Label
 from aquila.security.policy import Role, User, may_write
 
 __all__ = ["router", "SAFE_MEDIA_TYPES", "safe_media_type"]
@@ -31,6 +33,7 @@ SAFE_MEDIA_TYPES = frozenset({
     "application/vnd.apache.parquet", "application/x-parquet", "application/zip", "application/gzip",
     "application/pdf", "application/vnd.google-earth.kml+xml", "application/vnd.google-earth.kmz", "text/csv",
     "text/plain"})
+_CHUNK = 1024 * 1024
 _MEDIA = re.compile(r"([a-z0-9.+-]+/[a-z0-9.+-]+)((?:\s*;\s*[a-z0-9_.-]+=[a-z0-9_.-]+){0,4})")
 
 
@@ -54,7 +57,7 @@ def router(api: Api) -> APIRouter:
     def readable(user: User, cid: str, iid: str, action: str, obj: str) -> StoredItem:
         item = store.item(user, cid, iid)
         if item is None:
-            raise api.deny(user, action, obj, "not found or not releasable", store.originators_of(cid, iid))
+            raise api.deny(user, action, obj, "not found or not releasable", store.labels_of(cid, iid))
         return item
 
     def writable(user: User, cid: str, iid: str, action: str, obj: str | None = None) -> StoredItem:
@@ -65,17 +68,25 @@ def router(api: Api) -> APIRouter:
             return item
         seen = store.item(user, cid, iid)
         if seen is None:
-            raise api.deny(user, action, obj, "not found or not releasable", store.originators_of(cid, iid))
+            raise api.deny(user, action, obj, "not found or not releasable", store.labels_of(cid, iid))
         if not user.has(Role.PROVIDER):
-            raise api.deny(user, action, obj, "needs the provider role", [seen.label.originator],
+            raise api.deny(user, action, obj, "needs the provider role", [seen.label],
                            Forbidden(f"{action} needs the provider role"))
         raise api.deny(user, action, obj, f"originator {seen.label.originator} is not the provider's nation",
-                       [seen.label.originator], Forbidden(f"a {user.nation} provider may change only {user.nation}'s "
+                       [seen.label], Forbidden(f"a {user.nation} provider may change only {user.nation}'s "
                                                           "items"))
 
-    def check_label(user: User, row_label: Any, action: str, obj: str, owner: str) -> None:
+    def lost_race(user: User, cid: str, iid: str, action: str, obj: str) -> Exception:
+        """A write based on a read the item has since outlived: 404/403 as if asked afresh (it may now be
+        relabelled out of the caller's sight, or deleted), else 409 asking to read again and retry."""
+        now = writable(user, cid, iid, action, obj)  # raises the 404 or 403 (audited) when it applies
+        return api.deny(user, action, obj, "changed while the write was prepared", [now.label],
+                        Conflict("the item changed while your write was prepared; read it again and retry"))
+
+    def check_label(user: User, row_label: Any, action: str, obj: str, owner: Label) -> None:
         """403 unless the user may write `row_label`; the denial is shown to `owner` (the stored object's
-        originator, or the writer's own nation for a create), never to the nation the body names."""
+        label, or the requested one as the writer's own nation's for a create), never to the nation the body
+        names."""
         d = may_write(user, row_label)
         if not d:
             raise api.deny(user, action, obj, d.reason, [owner], Forbidden(d.reason))
@@ -93,12 +104,14 @@ def router(api: Api) -> APIRouter:
     def replace(request: Request, user: User, item: StoredItem, action: str, doc: Any) -> JSONResponse:
         obj = f"{item.collection}/{item.id}"
         row = validate_item(with_assets(item, doc), item.collection)
-        check_label(user, row.label, action, obj, item.label.originator)
+        check_label(user, row.label, action, obj, item.label)
         try:
             store.replace_item(item, row, api.batch([api.decision(
-                user, action, obj, True, "originator's provider", [row.label.originator])]))
+                user, action, obj, True, "originator's provider", [item.label, row.label])]), writer=user)
+        except Stale:
+            raise lost_race(user, item.collection, item.id, action, obj) from None
         except Conflict as exc:  # the new label clashes with another instance the caller can read
-            raise api.deny(user, action, obj, str(exc), [user.nation], exc) from None
+            raise api.deny(user, action, obj, str(exc), [row.label], exc) from None
         return JSONResponse(api.item_links(request, row.doc), media_type=GEOJSON)
 
     @r.get("/collections/{cid}/items/{iid}")
@@ -106,7 +119,7 @@ def router(api: Api) -> APIRouter:
         user = api.user(request)
         item = readable(user, cid, iid, "read item", f"{cid}/{iid}")
         api.record(user, "read item", f"{cid}/{iid}", True, "clearance, releasability and caveats satisfied",
-                   [item.label.originator])
+                   [item.label])
         return JSONResponse(api.item_links(request, item.doc), media_type=GEOJSON)
 
     @r.post("/collections/{cid}/items", status_code=201, openapi_extra=ITEM_BODY)
@@ -134,13 +147,13 @@ def router(api: Api) -> APIRouter:
                     raise
                 raise InputError(exc.reason, field=f"features[{k}].{exc.field}", expected=exc.expected) from None
         for row in rows:
-            check_label(user, row.label, "create item", f"{cid}/{row.id}", user.nation)
+            check_label(user, row.label, "create item", f"{cid}/{row.id}", as_own(row.label, user.nation))
         try:
             store.create_items(user, cid, rows, api.batch([api.decision(
                 user, "create item", f"{cid}/{row.id}", True, "provider publishing its own product",
-                [row.label.originator]) for row in rows]))
+                [row.label]) for row in rows]))
         except Conflict as exc:  # only ever an item the caller can read (see catalog.store)
-            raise api.deny(user, "create item", cid, str(exc), [user.nation], exc) from None
+            raise api.deny(user, "create item", cid, str(exc), [r.label for r in rows], exc) from None
         if len(rows) == 1:
             return JSONResponse(api.item_links(request, rows[0].doc), status_code=201, media_type=GEOJSON)
         return JSONResponse({"type": "FeatureCollection", "features": [api.item_links(request, row.doc) for row in rows]},
@@ -175,9 +188,12 @@ def router(api: Api) -> APIRouter:
     def delete_item(cid: str, iid: str, request: Request) -> Response:
         user = api.user(request)
         item = writable(user, cid, iid, "delete item")
-        store.delete_item(item, api.batch([api.decision(user, "delete item", f"{cid}/{iid}", True,
-                                                        "originator's provider; assets deleted with it",
-                                                        [item.label.originator])]))
+        try:
+            store.delete_item(item, api.batch([api.decision(user, "delete item", f"{cid}/{iid}", True,
+                                                            "originator's provider; assets deleted with it",
+                                                            [item.label])]))
+        except Stale:
+            raise lost_race(user, cid, iid, "delete item", f"{cid}/{iid}") from None
         store.collect(api.instance.objects.delete)
         return Response(status_code=204)
 
@@ -203,8 +219,11 @@ def router(api: Api) -> APIRouter:
             doc = with_assets(item, dict(item.doc))
             doc["assets"] = dict(doc.get("assets") or {}, **{key: _asset_entry(cid, iid, rec)})
             row = validate_item(doc, cid)
-            store.attach_asset(item, rec, row, api.batch([api.decision(
-                user, "upload asset", obj, True, f"{stored.size} bytes", [item.label.originator])]))
+            try:
+                store.attach_asset(item, rec, row, api.batch([api.decision(
+                    user, "upload asset", obj, True, f"{stored.size} bytes", [item.label])]))
+            except Stale:  # relabelled, replaced or deleted while the bytes streamed
+                raise lost_race(user, cid, iid, "upload asset", obj) from None
             store.collect(objects.delete)
             return row
 
@@ -222,12 +241,15 @@ def router(api: Api) -> APIRouter:
         obj = f"{cid}/{iid}/assets/{key}"
         item = writable(user, cid, iid, "delete asset", obj)
         if store.asset(item.rid, key) is None:
-            raise api.deny(user, "delete asset", obj, "no such asset", [item.label.originator])
+            raise api.deny(user, "delete asset", obj, "no such asset", [item.label])
         doc = dict(item.doc)
         doc["assets"] = {k: v for k, v in (doc.get("assets") or {}).items() if k != key}
         row = validate_item(doc, cid)
-        store.detach_asset(item, key, row, api.batch([api.decision(user, "delete asset", obj, True,
-                                                                   "originator's provider", [item.label.originator])]))
+        try:
+            store.detach_asset(item, key, row, api.batch([api.decision(
+                user, "delete asset", obj, True, "originator's provider", [item.label])]))
+        except Stale:
+            raise lost_race(user, cid, iid, "delete asset", obj) from None
         store.collect(api.instance.objects.delete)
         return Response(status_code=204)
 
@@ -238,11 +260,25 @@ def router(api: Api) -> APIRouter:
         item = readable(user, cid, iid, "download asset", obj)
         rec = store.asset(item.rid, key)
         path = api.instance.objects.path(rec.object_key) if rec is not None else None
-        if rec is None or path is None:
-            raise api.deny(user, "download asset", obj, "no such asset", [item.label.originator])
-        api.record(user, "download asset", obj, True, "under the item's label", [item.label.originator])
-        return FileResponse(path, media_type=rec.media_type, headers={
-            "Content-Disposition": f'attachment; filename="{key}"', "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox; default-src 'none'"})
+        try:
+            f = open(path, "rb") if path is not None else None  # noqa: SIM115 - closed by the stream
+        except FileNotFoundError:  # deleted or replaced since the lookup
+            f = None
+        if rec is None or f is None:
+            raise api.deny(user, "download asset", obj, "no such asset", [item.label])
+        api.record(user, "download asset", obj, True, "under the item's label", [item.label])
+
+        def chunks() -> Iterator[bytes]:
+            """The open file's bytes, stopping (the connection drops) as soon as the asset is deleted or
+            replaced: no byte of a deleted asset is served after its delete returned, however slow the reader."""
+            with f:
+                while data := f.read(_CHUNK):
+                    yield data
+                    if store.asset(item.rid, key) != rec:
+                        return
+
+        return StreamingResponse(chunks(), media_type=rec.media_type, headers={
+            "Content-Length": str(rec.size), "Content-Disposition": f'attachment; filename="{key}"',
+            "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"})
 
     return r

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import math
 from typing import Any
@@ -142,7 +143,7 @@ def apply_fields(item: dict[str, Any], fields: tuple[list[str], list[str], bool]
         keep = list(_DEFAULT_FIELDS)
     else:
         keep = list(item)
-    out = _project(item, keep)
+    out = copy.deepcopy(_project(item, keep))  # exclusions must not reach into the item's own objects
     for path in exc:
         if path in inc or path in ("id", "type") or any(i.startswith(path + ".") for i in inc):
             continue

@@ -21,6 +21,7 @@ from aquila.catalog.store import NotFound
 from aquila.catalog.validate import validate_geometry
 from aquila.errors import InputError
 from aquila.safejson import loads
+from aquila.security.labels import Label
 from aquila.security.policy import User
 
 __all__ = ["router"]
@@ -94,19 +95,21 @@ def router(api: Api) -> APIRouter:
             collection: str | None = None) -> JSONResponse:
         q, fields = parse_query(params, method, collection)
         page = api.store.search(user, q)
-        feats = [apply_fields(api.item_links(request, f), fields) for f in page.features]
         action = "search" if collection is None else "list items"
         # one entry for the search, and one per originator naming only that originator's items, so a
         # provider's audit view shows accesses to its own products and nothing of others'
-        by_origin: dict[str, list[str]] = defaultdict(list)
+        by_origin: dict[str, list[tuple[str, Label]]] = defaultdict(list)
         for f in page.features:
-            by_origin[f["properties"]["sec:originator"]].append(f"{f['collection']}/{f['id']}")
+            label = Label.from_properties(f["properties"])
+            by_origin[label.originator].append((f"{f['collection']}/{f['id']}", label))
         matched = page.matched if page.matched is not None else "over 10000"
         decisions = [api.decision(user, action, collection or "search", True,
-                                  f"returned {len(feats)} of {matched} releasable")]
-        decisions += [api.decision(user, action, ",".join(objs), True, f"returned {len(objs)} of this originator's items",
-                                   [origin]) for origin, objs in sorted(by_origin.items())]
+                                  f"returned {len(page.features)} of {matched} releasable")]
+        decisions += [api.decision(user, action, ",".join(o for o, _ in objs), True,
+                                   f"returned {len(objs)} of this originator's items", [lab for _, lab in objs])
+                      for _, objs in sorted(by_origin.items())]
         api.audit.append_many(decisions)
+        feats = [apply_fields(api.item_links(request, f), fields) for f in page.features]
         b = api.base(request)
         path = f"{b}/search" if collection is None else f"{b}/collections/{collection}/items"
         self_href = f"{path}?{urlencode(dict(request.query_params))}" if method == "GET" and request.query_params \

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aquila.catalog.collections import NotFound
 
 if TYPE_CHECKING:
     from aquila.catalog.store import StoredItem
@@ -40,6 +39,7 @@ class AssetLifecycle:
     _conn: Callable[[], sqlite3.Connection]
     _write: Callable[..., Any]
     _store_item: Callable[..., int]
+    _expect: Callable[[sqlite3.Connection, StoredItem], None]
 
     # --- assets --------------------------------------------------------------------------------
     def assets(self, rid: int) -> list[AssetRecord]:
@@ -62,8 +62,7 @@ class AssetLifecycle:
         """Record uploaded bytes under an item (replacing an asset of the same name) with the item's new document."""
 
         def body(db: sqlite3.Connection) -> None:
-            if db.execute("SELECT 1 FROM items WHERE rid = ?", (item.rid,)).fetchone() is None:
-                raise NotFound("item")
+            self._expect(db, item)  # not relabelled, replaced or deleted during the upload
             db.execute("INSERT OR REPLACE INTO object_gc SELECT object_key, 0 FROM assets WHERE rid = ? AND name = ?",
                        (item.rid, record.name))
             db.execute("INSERT OR REPLACE INTO assets VALUES (?,?,?,?,?,?)", (item.rid, record.name, record.object_key,
@@ -77,6 +76,7 @@ class AssetLifecycle:
     def detach_asset(self, item: StoredItem, name: str, row: ItemRow,
                      in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
         def body(db: sqlite3.Connection) -> None:
+            self._expect(db, item)
             db.execute("INSERT OR REPLACE INTO object_gc SELECT object_key, 0 FROM assets WHERE rid = ? AND name = ?",
                        (item.rid, name))
             db.execute("DELETE FROM assets WHERE rid = ? AND name = ?", (item.rid, name))

@@ -40,10 +40,10 @@ from aquila.catalog.search import (COUNT_CAP, MAX_OFFSET, PARTITION_SPACING, GEO
                                    build_page_sql, span_class)
 from aquila.catalog.validate import ItemRow
 from aquila.errors import AquilaError, InputError
-from aquila.security.labels import Label
+from aquila.security.labels import Classification, Label
 from aquila.security.policy import User
 
-__all__ = ["CatalogStore", "StoredItem", "StoredCollection", "AssetRecord", "NotFound", "Conflict",
+__all__ = ["CatalogStore", "Stale", "StoredItem", "StoredCollection", "AssetRecord", "NotFound", "Conflict",
            "QueryTooExpensive", "nation_bit", "audience_bits", "MAX_CAVEATS", "MAX_LABELS_PER_ORIGINATOR"]
 
 SCHEMA_VERSION = 2
@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS items (
   rid INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, crid INTEGER NOT NULL, collection TEXT NOT NULL,
   id TEXT NOT NULL, originator TEXT NOT NULL, classification INTEGER NOT NULL, caveat_mask INTEGER NOT NULL,
   start_dt REAL NOT NULL, end_dt REAL NOT NULL, minx REAL, miny REAL, maxx REAL, maxy REAL, geom BLOB,
-  doc TEXT NOT NULL, p_eo_cloud_cover REAL, p_gsd REAL, p_view_off_nadir REAL, p_platform TEXT, p_constellation TEXT);
+  doc TEXT NOT NULL, p_eo_cloud_cover REAL, p_gsd REAL, p_view_off_nadir REAL, p_platform TEXT, p_constellation TEXT,
+  version INTEGER NOT NULL DEFAULT 1);
 CREATE UNIQUE INDEX IF NOT EXISTS items_identity ON items (id, crid, originator, classification, caveat_mask);
 CREATE INDEX IF NOT EXISTS items_partition_time ON items (pid, start_dt, end_dt, p_eo_cloud_cover, p_gsd,
   p_view_off_nadir);
@@ -87,7 +88,7 @@ assert len(_NATION_INDEX) <= 4 * 63
 _ITEM_COLS = ["pid", "crid", "collection", "id", "originator", "classification", "caveat_mask", "start_dt",
               "end_dt", "minx", "miny", "maxx", "maxy", "geom", "doc", *PROMOTED.values()]
 _INSERT = f"INSERT INTO items ({', '.join(_ITEM_COLS)}) VALUES ({', '.join('?' * len(_ITEM_COLS))})"
-_UPDATE = f"UPDATE items SET {', '.join(c + '=?' for c in _ITEM_COLS)} WHERE rid=?"
+_UPDATE = f"UPDATE items SET {', '.join(c + '=?' for c in _ITEM_COLS)}, version = version + 1 WHERE rid=?"
 
 
 
@@ -132,6 +133,12 @@ class StoredItem:
     id: str
     label: Label
     doc: dict[str, Any]
+    version: int = 0
+    """Incremented by every write: a write based on an older read is refused (`Stale`)."""
+
+
+class Stale(AquilaError):
+    """The item changed (relabelled, replaced, deleted) between the read a write was based on and the write."""
 
 
 class CatalogStore(CollectionStore, AssetLifecycle):
@@ -209,12 +216,17 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         mask = 0
         for c in sorted(caveats):
             bit = self._caveats.get(c)
-            if bit is None:
-                bit = len(self._caveats)
-                if bit >= MAX_CAVEATS:
-                    raise InputError(f"caveat {c!r} would be the 64th distinct caveat of this instance",
-                                     field="sec:caveats", expected="one of the instance's existing caveats (at most 63)")
-                db.execute("INSERT INTO caveats VALUES (?, ?)", (c, bit))
+            if bit is None:  # maybe registered since by another process (`aquila token`): ask the database
+                row = db.execute("SELECT bit FROM caveats WHERE name = ?", (c,)).fetchone()
+                if row is None:
+                    bit = db.execute("SELECT coalesce(max(bit) + 1, 0) FROM caveats").fetchone()[0]
+                    if bit >= MAX_CAVEATS:
+                        raise InputError(f"caveat {c!r} would be the 64th distinct caveat of this instance",
+                                         field="sec:caveats",
+                                         expected="one of the instance's existing caveats (at most 63)")
+                    db.execute("INSERT INTO caveats VALUES (?, ?)", (c, bit))
+                else:
+                    bit = row[0]
                 self._caveats[c] = bit
             mask |= 1 << bit
         return mask
@@ -233,6 +245,8 @@ class CatalogStore(CollectionStore, AssetLifecycle):
 
     def _rule(self, user: User, t: str) -> tuple[str, list[Any]]:
         """The access rule over table alias `t` (its audience bits include the originator)."""
+        if not user.caveats <= self._caveats.keys():  # registered by another process since: reload
+            self._reload_caveats()
         held = 0
         for c in user.caveats:
             if c in self._caveats:
@@ -261,7 +275,8 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         return (int(label.classification), self._mask(db, label.caveats), *audience_bits(label.audience))
 
     # --- items ---------------------------------------------------------------------------------
-    def _partition(self, db: sqlite3.Connection, crid: int, label: Label, span_s: float) -> tuple[int, int]:
+    def _partition(self, db: sqlite3.Connection, crid: int, label: Label, span_s: float,
+                   writer: User | None = None) -> tuple[int, int]:
         cols = (*self._label_columns(db, label), span_class(span_s))
         key = (crid, label.originator, *cols)
         pid = self._partition_cache.get(key)  # valid within this write; cleared on rollback
@@ -276,16 +291,21 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         self._partition_cache[key] = pid
         if db.execute("INSERT OR IGNORE INTO partition_origin VALUES (?,?,?)",
                       (crid, label.originator, pid)).rowcount:
-            n = db.execute("SELECT count(*) FROM partition_origin WHERE crid = ? AND originator = ?",
-                           (crid, label.originator)).fetchone()[0]
+            # count only the classes the writer can read: the limit must not reveal hidden ones
+            rule, params = self._rule(writer, "p") if writer is not None else ("1", [])
+            n = db.execute(f"SELECT count(*) FROM partition_origin po JOIN partitions p ON p.pid = po.pid "
+                           f"WHERE po.crid = ? AND po.originator = ? AND {rule}",
+                           [crid, label.originator, *params]).fetchone()[0]
             if n > MAX_LABELS_PER_ORIGINATOR:
                 raise InputError(f"{label.originator} already uses {MAX_LABELS_PER_ORIGINATOR} distinct labels in this "
                                  "collection", field="properties.sec:releasable_to",
                                  expected="one of the labels already in use (fewer distinct REL TO lists and caveats)")
         return pid, cols[1]
 
-    def _store_item(self, db: sqlite3.Connection, crid: int, row: ItemRow, rid: int | None = None) -> int:
-        pid, mask = self._partition(db, crid, row.label, row.end_dt - row.start_dt)
+    def _store_item(self, db: sqlite3.Connection, crid: int, row: ItemRow, rid: int | None = None,
+                    writer: User | None = None) -> int:
+        pid, mask = self._partition(db, crid, row.label, row.end_dt - row.start_dt, writer)
+        old_pid = db.execute("SELECT pid FROM items WHERE rid = ?", (rid,)).fetchone() if rid is not None else None
         doc = row.doc_json
         props = row.doc["properties"]
         box = row.bbox
@@ -300,14 +320,23 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         if box is not None:  # an item without geometry is found by time, ids or filters, never by space
             p = pid * PARTITION_SPACING
             db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?,?,?)", (rid, box[0], box[2], box[1], box[3], p, p + 1))
+        if old_pid is not None and old_pid[0] != pid:
+            self._drop_if_empty(db, old_pid[0])
         assert rid is not None
         return rid
 
+    def _drop_if_empty(self, db: sqlite3.Connection, pid: int) -> None:
+        """A partition without items goes: label classes are counted and scanned while they hold items only."""
+        if db.execute("SELECT 1 FROM items WHERE pid = ? LIMIT 1", (pid,)).fetchone() is None:
+            db.execute("DELETE FROM partition_origin WHERE pid = ?", (pid,))
+            db.execute("DELETE FROM partitions WHERE pid = ?", (pid,))
+            self._partition_cache = {k: v for k, v in self._partition_cache.items() if v != pid}
+
     def _readable_instance(self, db: sqlite3.Connection, user: User, cid: str, iid: str,
-                           own_only: bool = False) -> tuple[int, int, str] | None:
+                           own_only: bool = False) -> tuple[int, int, str, int] | None:
         pids = self.readable_partitions(user, [cid])
         own = " AND originator = ?" if own_only else ""
-        row = db.execute(f"SELECT rid, crid, doc FROM items WHERE id = ? AND collection = ? AND pid IN "
+        row = db.execute(f"SELECT rid, crid, doc, version FROM items WHERE id = ? AND collection = ? AND pid IN "
                          f"(SELECT value FROM json_each(?)){own} ORDER BY {PREFER.format(key='rid')} LIMIT 1",
                          [iid, cid, json.dumps(pids), *([user.nation] if own_only else []), user.nation]).fetchone()
         return row
@@ -318,12 +347,23 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         if row is None:
             return None
         doc = json.loads(row[2])
-        return StoredItem(row[0], row[1], cid, iid, Label.from_properties(doc["properties"]), doc)
+        return StoredItem(row[0], row[1], cid, iid, Label.from_properties(doc["properties"]), doc, row[3])
 
-    def originators_of(self, cid: str, iid: str) -> list[str]:
-        """Originators of every instance of an id, readable or not: for the audit entry of a denial."""
-        return [r[0] for r in self._conn().execute(
-            "SELECT DISTINCT originator FROM items WHERE id = ? AND collection = ? ORDER BY originator", (iid, cid))]
+    @staticmethod
+    def _expect(db: sqlite3.Connection, item: StoredItem) -> None:
+        """Inside a write: the item is still the version the write was based on (else `Stale`)."""
+        row = db.execute("SELECT version FROM items WHERE rid = ?", (item.rid,)).fetchone()
+        if row is None or row[0] != item.version:
+            raise Stale(f"item {item.id!r} changed while the write was prepared")
+
+    def labels_of(self, cid: str, iid: str) -> list[Label]:
+        """The labels (originator, classification, caveats) of every instance of an id, readable or not:
+        for the audit entry of a denial, shown to each owner's viewers cleared for its instance."""
+        names = {bit: name for name, bit in self._caveats.items()}
+        rows = self._conn().execute("SELECT originator, classification, caveat_mask FROM items WHERE id = ? AND "
+                                    "collection = ? ORDER BY rid", (iid, cid)).fetchall()
+        return [Label(Classification(r[1]), r[0], frozenset(),
+                      frozenset(names[b] for b in names if r[2] >> b & 1)) for r in rows]
 
     def create_items(self, user: User, cid: str, rows: Sequence[ItemRow],
                      in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
@@ -349,7 +389,7 @@ class CatalogStore(CollectionStore, AssetLifecycle):
                 if clash is not None:
                     raise Conflict(f"item {clash[0]!r} already exists in {cid!r}")
             for r in rows:
-                self._store_item(db, target.crid, r)
+                self._store_item(db, target.crid, r, writer=user)
 
         self._write(body, in_transaction)
 
@@ -381,11 +421,13 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         return len(rows)
 
     def replace_item(self, item: StoredItem, row: ItemRow,
-                     in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
+                     in_transaction: Callable[[sqlite3.Connection], object] | None = None,
+                     writer: User | None = None) -> None:
         """A new version (maybe relabelled) of a stored item; its uploaded assets stay attached."""
 
         def body(db: sqlite3.Connection) -> None:
-            self._store_item(db, item.crid, row, item.rid)
+            self._expect(db, item)
+            self._store_item(db, item.crid, row, item.rid, writer)
 
         self._write(body, in_transaction)
 
@@ -394,9 +436,12 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         """Delete an item and its asset records in one transaction; the bytes are queued for `collect`."""
 
         def body(db: sqlite3.Connection) -> None:
+            self._expect(db, item)
             db.execute("INSERT OR REPLACE INTO object_gc SELECT object_key, 0 FROM assets WHERE rid = ?", (item.rid,))
+            pid = db.execute("SELECT pid FROM items WHERE rid = ?", (item.rid,)).fetchone()[0]
             for t in ("assets", "items_rtree", "items"):
                 db.execute(f"DELETE FROM {t} WHERE rid = ?", (item.rid,))
+            self._drop_if_empty(db, pid)
             if db.execute("SELECT 1 FROM collections WHERE crid = ? AND retired = 1", (item.crid,)).fetchone() and \
                     not db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (item.crid,)).fetchone():
                 self._purge_collection(db, item.crid)  # a retired collection goes with its last item

@@ -181,7 +181,7 @@ def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
                     raise InputError(exc.reason, source=src, field=exc.field, expected=exc.expected) from None
             entries = [dict(subject="aquila-ingest", nation=r.label.originator, action="ingest item",
                             obj=f"{r.collection}/{r.id}", allowed=True, reason="operator bulk ingest",
-                            originators=[r.label.originator]) for r in rows]
+                            labels=[r.label]) for r in rows]
             inst.store.add_items(rows, upsert=True, in_transaction=inst.audit.batch(entries))
             done += len(rows)
             bar.update(task, completed=done)

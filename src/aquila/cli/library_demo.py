@@ -13,7 +13,7 @@ from rich.table import Table
 from aquila.catalog import CatalogStore, SearchQuery, validate_item
 from aquila.orbits.access import AccessResult
 from aquila.security.audit import AuditLog
-from aquila.security.labels import Classification
+from aquila.security.labels import Classification, Label
 from aquila.security.policy import User, decide
 
 __all__ = ["run_library_demo", "DEMO_LABELS"]
@@ -70,7 +70,7 @@ def run_library_demo(res: AccessResult, out: Console, data_dir: Path | None = No
         seen[name] = cnt
         audit.append(subject=u.subject, nation=u.nation, action="search", obj="demo-isr", allowed=True,
                      reason=f"returned {len(page.features)} releasable",
-                     originators=sorted({f["properties"]["sec:originator"] for f in page.features}))
+                     labels=[Label.from_properties(f["properties"]) for f in page.features])
     owners = sorted({r.doc["properties"]["constellation"] for r in rows})
     t = Table(title=f"Shared library: {len(rows)} products published with their owners' labels - who sees what")
     for h in ("owner", "label", "published", *users):

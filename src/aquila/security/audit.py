@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from aquila.errors import AquilaError
 from aquila.security.keys import load_or_create_ed25519, load_or_create_secret
+from aquila.security.labels import Label
 
 __all__ = ["AuditLog", "AuditEntry", "AuditBatch", "AuditTampered", "Checkpoint", "VerifyResult", "GENESIS",
            "verify_instance"]
@@ -47,7 +48,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY, time TEXT NOT NULL, subject TEXT NOT NULL, nation TEXT NOT NULL, action TEXT NOT NULL,
   object TEXT NOT NULL, originators TEXT NOT NULL, allowed INTEGER NOT NULL, reason TEXT NOT NULL,
-  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+  prev_hash TEXT NOT NULL, hash TEXT NOT NULL, labels TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_originator (originator TEXT NOT NULL, seq INTEGER NOT NULL,
   PRIMARY KEY (originator, seq)) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
@@ -80,11 +81,26 @@ class AuditEntry:
     reason: str
     prev_hash: str
     hash: str
+    labels: str = "{}"
+    """JSON {originator: [classification, [caveats]]}: per nation, the most restrictive label of the
+    objects of that nation the entry names. A nation's view shows the entry only to viewers whose
+    clearance and caveats cover it."""
 
     def as_dict(self) -> dict[str, Any]:
         d = self.__dict__.copy()
         d["originators"] = list(self.originators)
+        d.pop("labels")
         return d
+
+    def visible_to(self, nation: str, clearance: int, caveats: frozenset[str]) -> bool:
+        """May a viewer of `nation` with this clearance and these caveats see this entry in its view?"""
+        if nation not in self.originators:
+            return False
+        try:
+            level, needed = json.loads(self.labels).get(nation, [0, []])
+            return int(level) <= clearance and set(needed) <= caveats
+        except (ValueError, TypeError, AttributeError):  # malformed: only verify may judge it; show nothing
+            return False
 
 
 @dataclass(frozen=True)
@@ -130,7 +146,17 @@ def _mac(key: bytes, prev: str, fields: Sequence[Any]) -> str:
 
 
 def _fields(e: AuditEntry) -> list[Any]:
-    return [e.seq, e.time, e.subject, e.nation, e.action, e.object, list(e.originators), int(e.allowed), e.reason]
+    return [e.seq, e.time, e.subject, e.nation, e.action, e.object, list(e.originators), int(e.allowed), e.reason,
+            e.labels]
+
+
+def _labels(objects: Iterable[Label]) -> dict[str, list[Any]]:
+    """Per originator, the most restrictive label of its objects: highest classification, all caveats."""
+    out: dict[str, list[Any]] = {}
+    for lab in objects:
+        level, caveats = out.get(lab.originator, [0, []])
+        out[lab.originator] = [max(level, int(lab.classification)), sorted(set(caveats) | lab.caveats)]
+    return out
 
 
 def _public_hex(key: Ed25519PublicKey) -> str:
@@ -227,10 +253,14 @@ class AuditLog:
 
     # --- writing -------------------------------------------------------------------------------
     def append(self, *, subject: str, nation: str, action: str, obj: str, allowed: bool, reason: str,
-               originators: Iterable[str] = ()) -> AuditEntry:
-        """Append one decision; durable (fsync via synchronous=FULL) before it returns."""
+               originators: Iterable[str] = (), labels: Iterable[Label] = ()) -> AuditEntry:
+        """Append one decision; durable (fsync via synchronous=FULL) before it returns.
+
+        `labels` are the labels of the objects the decision concerns (their originators see it, each
+        nation's viewers only if cleared for it); `originators` alone names nations without a label.
+        """
         return self.append_many([dict(subject=subject, nation=nation, action=action, obj=obj, allowed=allowed,
-                                      reason=reason, originators=originators)])[0]
+                                      reason=reason, originators=originators, labels=labels)])[0]
 
     def append_many(self, decisions: Sequence[dict[str, Any]]) -> list[AuditEntry]:
         """Append several decisions in one durable transaction of the log's own connection."""
@@ -261,15 +291,18 @@ class AuditLog:
         out: list[AuditEntry] = []
         for d in decisions:
             seq += 1
-            origs = tuple(sorted({_text(o, 8) for o in d.get("originators", ())}))
+            labels = _labels(d.get("labels", ()))
+            origs = tuple(sorted({_text(o, 8) for o in d.get("originators", ())} | set(labels)))
             e = AuditEntry(seq, t, _text(d["subject"], 200), _text(d["nation"], 8), _text(d["action"], 300),
-                           _text(d["obj"], 100_000), origs, bool(d["allowed"]), _text(d["reason"]), prev, "")
+                           _text(d["obj"], 100_000), origs, bool(d["allowed"]), _text(d["reason"]), prev, "",
+                           json.dumps(labels, sort_keys=True, separators=(",", ":")))
             h = _mac(self._keys.mac, prev, _fields(e))
-            db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                        (seq, t, e.subject, e.nation, e.action, e.object, json.dumps(list(origs)), int(e.allowed),
-                        e.reason, prev, h))
+                        e.reason, prev, h, e.labels))
             db.executemany("INSERT INTO audit_originator VALUES (?, ?)", [(o, seq) for o in origs])
-            out.append(AuditEntry(*_fields(e)[:6], origs, e.allowed, e.reason, prev, h))
+            out.append(AuditEntry(e.seq, e.time, e.subject, e.nation, e.action, e.object, origs, e.allowed, e.reason,
+                                  prev, h, e.labels))
             prev = h
         return out
 
@@ -327,25 +360,50 @@ class AuditLog:
     # --- reading -------------------------------------------------------------------------------
     @staticmethod
     def _entry(row: Sequence[Any]) -> AuditEntry:
-        return AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5], tuple(json.loads(row[6])), bool(row[7]),
-                          row[8], row[9], row[10])
+        """An entry from its row; AuditTampered for a row no writer of Aquila's could have stored."""
+        try:
+            origs = json.loads(row[6])
+            if not (isinstance(row[0], int) and all(isinstance(row[k], str) for k in (1, 2, 3, 4, 5, 8, 9, 10, 11))
+                    and row[7] in (0, 1) and isinstance(origs, list) and all(isinstance(o, str) for o in origs)):
+                raise ValueError
+            return AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5], tuple(origs), bool(row[7]), row[8],
+                              row[9], row[10], row[11])
+        except (ValueError, TypeError, IndexError):
+            raise AuditTampered(f"audit entry {row[0]!r} is malformed") from None
 
-    def entries(self, *, originator: str | None = None, after: int = 0, limit: int = 100) -> list[AuditEntry]:
-        """Entries in order; with `originator`, only those about that nation's objects (naming no other)."""
+    def entries(self, *, originator: str | None = None, after: int = 0, limit: int = 100,
+                viewer: tuple[int, frozenset[str]] | None = None) -> list[AuditEntry]:
+        """Entries in order; with `originator`, only those about that nation's objects (naming no other),
+        and with `viewer` (clearance, caveats) only those whose labels it is cleared for."""
+        return self.entries_page(originator=originator, after=after, limit=limit, viewer=viewer)[0]
+
+    def entries_page(self, *, originator: str | None = None, after: int = 0, limit: int = 100,
+                     viewer: tuple[int, frozenset[str]] | None = None) -> tuple[list[AuditEntry], int | None]:
+        """(entries, the seq to continue after, or None at the end of the log)."""
         if originator is None:
             rows = self._db.execute("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
-            return [self._entry(r) for r in rows]
-        rows = self._db.execute(
-            "SELECT a.* FROM audit_originator o JOIN audit a ON a.seq = o.seq "
-            "WHERE o.originator = ? AND o.seq > ? ORDER BY o.seq LIMIT ?", (originator, after, limit))
-        out = []
-        for r in rows:
-            e = self._entry(r)
-            if originator not in e.originators:  # the index is a shortcut; the MAC'd column decides
-                continue
-            out.append(AuditEntry(e.seq, e.time, e.subject, e.nation, e.action, e.object, (originator,), e.allowed,
-                                  e.reason, e.prev_hash, e.hash))
-        return out
+            out = [self._entry(r) for r in rows]
+            return out, out[-1].seq if len(out) == limit else None
+        clearance, caveats = viewer if viewer is not None else (99, frozenset({"*"}))
+        out: list[AuditEntry] = []
+        cursor = after
+        while len(out) < limit:
+            rows = self._db.execute(
+                "SELECT a.* FROM audit_originator o JOIN audit a ON a.seq = o.seq "
+                "WHERE o.originator = ? AND o.seq > ? ORDER BY o.seq LIMIT ?", (originator, cursor, 500)).fetchall()
+            if not rows:
+                return out, None
+            for r in rows:
+                e = self._entry(r)
+                cursor = e.seq
+                # the index is a shortcut: the MAC'd columns decide who sees the entry
+                if viewer is None and originator in e.originators or \
+                        viewer is not None and e.visible_to(originator, clearance, caveats):
+                    out.append(AuditEntry(e.seq, e.time, e.subject, e.nation, e.action, e.object, (originator,),
+                                          e.allowed, e.reason, e.prev_hash, e.hash, e.labels))
+                    if len(out) == limit:
+                        return out, cursor
+        return out, cursor
 
     def verify(self, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResult:
         """Walk the chain; check the signed head, the kept checkpoints and any exported ones."""
@@ -363,8 +421,11 @@ def _verify(db: sqlite3.Connection, head_db: sqlite3.Connection | None, keys: _K
     hashes: dict[int, str] = {}
     index = set(db.execute("SELECT originator, seq FROM audit_originator"))
     for row in db.execute("SELECT * FROM audit ORDER BY seq"):
-        e = AuditLog._entry(row)
         n += 1
+        try:
+            e = AuditLog._entry(row)
+        except AuditTampered:
+            return VerifyResult(False, n, n, f"entry {n} is malformed (a value of the wrong type)")
         if e.seq != n:
             return VerifyResult(False, n, e.seq, f"entry {n} is missing")
         if e.prev_hash != prev:
