@@ -299,3 +299,25 @@ def test_entries_written_inside_catalog_transactions_advance_the_signed_head(tmp
     _tamper(data, "DELETE FROM audit WHERE seq >= 4", "DELETE FROM audit_originator WHERE seq >= 4")
     rc, result, _ = _verify_cli(data)
     assert rc == 1 and result["first_broken"] == 4
+
+
+def test_a_nations_view_shows_each_viewer_only_what_it_is_cleared_for(live) -> None:  # type: ignore[no-untyped-def]
+    """Own-nation objects above a provider's clearance stay out of its view — also the probes of their ids."""
+    with live.client(user("FRA", "CTS", roles=("admin",))) as c:
+        assert c.post("/collections", json=collection("secret-coll", cls="CTS", rel=[])).status_code == 201
+        assert c.post("/collections", json=collection("open", rel=["NATO"])).status_code == 201
+    high, low = user("FRA", "CTS", roles=("provider",)), user("FRA", "NU", roles=("provider",))
+    with live.client(high) as c:
+        assert c.post("/collections/secret-coll/items", json=item("NIGHTFALL", "secret-coll", cls="CTS")
+                      ).status_code == 201
+        assert c.post("/collections/open/items", json=item("hidden-x", "open", cls="CTS")).status_code == 201
+        assert c.post("/collections/open/items", json=item("plain", "open", rel=["NATO"])).status_code == 201
+    with live.client(low) as c:
+        assert c.get("/collections/open/items/hidden-x").status_code == 404  # a probe of a hidden own-nation id
+        assert c.get("/collections/open/items/never").status_code == 404
+        text = json.dumps(c.get("/audit", params={"limit": 1000}).json())
+        assert "NIGHTFALL" not in text and "secret-coll" not in text and "hidden-x" not in text
+        assert "open/plain" in text  # what it may see, it sees
+    with live.client(high) as c:
+        text = json.dumps(c.get("/audit", params={"limit": 1000}).json())
+        assert "NIGHTFALL" in text and "open/hidden-x" in text

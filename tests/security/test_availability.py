@@ -171,3 +171,12 @@ def test_like_is_bounded_on_huge_values(live) -> None:  # type: ignore[no-untype
         r = c.post("/search", json={"ids": ["big"], "filter": "blob LIKE '%" + "a" * 250 + "'"})
         assert r.status_code == 200 and r.json()["numberMatched"] == 1  # matched on the value's first 4,096 chars
     _alive(live)
+
+
+def test_one_request_cannot_hold_the_write_lock_for_long(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    with live.client(PROVIDER) as c:
+        feats = [item(f"bulk{k}", rel=["NATO"]) for k in range(1001)]
+        r = c.post("/collections/sar/items", json={"type": "FeatureCollection", "features": feats})
+        assert r.status_code in (400, 413) and r.json()["field"] in ("features", "body")
+    _alive(live)

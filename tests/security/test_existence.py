@@ -183,3 +183,87 @@ def test_deleting_a_collection_reveals_nothing_about_items_the_admin_cannot_see(
         assert c.delete("/collections/shared1/items/estonly").status_code == 204
     db = live.instance.store._conn()
     assert db.execute("SELECT count(*) FROM collections WHERE retired = 1").fetchone()[0] == 0  # purged with it
+
+
+def test_a_slow_upload_cannot_revert_a_relabel_made_while_it_streamed(live) -> None:  # type: ignore[no-untyped-def]
+    """The review's exploit: an NU provider's upload, held open, used to write back the NU document after a
+    CTS provider had relabelled the item and added a CTS asset — exposing the CTS bytes to NU readers."""
+    import threading
+
+    with live.client(FRA_ADMIN) as c:
+        assert c.post("/collections", json=collection("sar", rel=["NATO"])).status_code == 201
+    low, high = user("FRA", "NU", roles=("provider",)), user("FRA", "CTS", roles=("provider",))
+    with live.client(low) as c:
+        assert c.post("/collections/sar/items", json=item("w1", "sar", rel=["NATO"])).status_code == 201
+    relabelled = threading.Event()
+    result: dict[str, Any] = {}
+
+    def slow_body() -> Any:
+        yield b"thumb-"
+        assert relabelled.wait(30)
+        yield b"bytes"
+
+    def upload() -> None:
+        with live.client(low) as c:
+            result["r"] = c.put("/collections/sar/items/w1/assets/thumb", content=slow_body())
+
+    t = threading.Thread(target=upload)
+    t.start()
+    try:
+        with live.client(high) as c:
+            r = c.patch("/collections/sar/items/w1", json={"properties": {"sec:classification": "CTS",
+                                                                          "sec:releasable_to": []}})
+            assert r.status_code == 200, r.text
+            assert c.put("/collections/sar/items/w1/assets/intel", content=b"CTS BYTES").status_code == 201
+    finally:
+        relabelled.set()
+        t.join(30)
+    assert result["r"].status_code == 404  # the NU provider can no longer see the item: as if it were gone
+    with live.client(high) as c:
+        got = c.get("/collections/sar/items/w1").json()
+        assert got["properties"]["sec:classification"] == "CTS" and set(got["assets"]) == {"intel"}
+    with live.client(user("DEU", "NU")) as c:
+        assert c.get("/collections/sar/items/w1/assets/intel").status_code == 404
+        assert c.get("/collections/sar/items/w1").status_code == 404
+    assert not [p for p in (live.instance.data_dir / "assets").rglob("*") if p.is_file() and
+                p.read_bytes().startswith(b"thumb-")]
+
+
+def test_the_label_class_limit_counts_only_classes_the_writer_can_read(live, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from aquila.catalog import store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_LABELS_PER_ORIGINATOR", 3)
+    with live.client(FRA_ADMIN) as c:
+        assert c.post("/collections", json=collection("lim", rel=["NATO"])).status_code == 201
+    low, high = user("FRA", "NU", roles=("provider",)), user("FRA", "CTS", roles=("provider",))
+    with live.client(high) as c:  # two CTS classes the NU provider cannot read
+        for k, rel in enumerate((["DEU"], ["ITA"])):
+            assert c.post("/collections/lim/items", json=item(f"h{k}", "lim", cls="CTS", rel=rel)).status_code == 201
+    with live.client(low) as c:
+        for k, rel in enumerate((["NATO"], ["EU"], ["FVEY"])):  # its own three classes: all fine
+            assert c.post("/collections/lim/items", json=item(f"l{k}", "lim", rel=rel)).status_code == 201
+        r = c.post("/collections/lim/items", json=item("l9", "lim", rel=["EST"]))
+        assert r.status_code == 400 and "3 distinct labels" in r.json()["description"]
+        assert c.delete("/collections/lim/items/l0").status_code == 204  # an emptied class frees its place
+        assert c.post("/collections/lim/items", json=item("l9", "lim", rel=["EST"])).status_code == 201
+
+
+def test_a_download_stops_when_its_asset_is_deleted(live) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    _seed(live)
+    size = 48 * 1024 * 1024  # well beyond what loopback socket buffers hold before the delete
+    with live.client(FRA_PROVIDER) as c:
+        assert c.put("/collections/open/items/x/assets/big", content=b"z" * size).status_code == 201
+        got = 0
+        try:
+            with c.stream("GET", "/collections/open/items/x/assets/big") as r:
+                assert r.status_code == 200
+                for chunk in r.iter_raw(1024 * 1024):
+                    got += len(chunk)
+                    if got >= 1024 * 1024 and got < 2 * 1024 * 1024:
+                        with live.client(FRA_PROVIDER) as other:
+                            assert other.delete("/collections/open/items/x").status_code == 204
+        except httpx.RemoteProtocolError:
+            pass  # the server ended the body early: what the client sees of a stopped stream
+        assert got < size - 16 * 1024 * 1024  # the server stopped; what was in flight is all that came

@@ -227,3 +227,28 @@ def test_a_surrogate_in_a_denied_request_is_still_audited(live) -> None:  # type
         assert r.status_code == 403
     assert [e.action for e in live.instance.audit.entries(after=n0) if not e.allowed] == ["create collection"]
     assert live.instance.audit.verify().ok
+
+
+def test_raw_utf8_lone_surrogates_and_projection_edge_cases(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    with live.client(ANALYST) as c:
+        for field in (b"collections", b"ids"):  # the bytes of an encoded surrogate, not a \\u escape
+            r = c.post("/search", content=b'{"' + field + b'": ["\xed\xa0\x80"]}',
+                       headers={"Content-Type": "application/json"})
+            assert r.status_code == 400 and r.json()["field"] == "body", r.text
+        r = c.post("/search", json={"fields": {"exclude": ["properties.sec:originator"]}})
+        assert r.status_code == 200 and "sec:originator" not in r.json()["features"][0]["properties"]
+
+
+def test_a_caveat_registered_while_the_server_runs_is_usable_at_once(live) -> None:  # type: ignore[no-untyped-def]
+    _seed(live)
+    out = subprocess.run([sys.executable, "-m", "aquila", "token", "--data", str(live.instance.data_dir), "--nation",
+                          "FRA", "--clearance", "NS", "--caveat", "NEWOPS", "--role", "provider"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    with live.client() as c:
+        r = c.post("/collections/sar/items", json=item("n1", rel=["NATO"], cav=["NEWOPS"]),
+                   headers={"Authorization": f"Bearer {out.stdout.strip()}"})
+        assert r.status_code == 201, r.text  # was a false 409 from a stale caveat cache
+        assert c.get("/collections/sar/items/n1", headers={"Authorization": f"Bearer {out.stdout.strip()}"}
+                     ).status_code == 200

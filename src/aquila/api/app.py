@@ -8,6 +8,7 @@ error shape: {"code", "description", "field", "expected"}, from one exception ta
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aquila.api import items as items_routes
 from aquila.api import search as search_routes
-from aquila.api.context import STATUS, Api, Forbidden, Instance, as_own, error_response
+from aquila.api.context import STATUS, Api, Busy, Forbidden, Instance, as_own, error_response
 from aquila.api.schemas import COLLECTION_BODY, CONFORMANCE, OPENAPI
 from aquila.catalog.store import Conflict, NotFound, StoredCollection
 from aquila.catalog.validate import validate_collection
@@ -60,12 +61,20 @@ def create_app(instance: Instance) -> FastAPI:
                 if isinstance(exc, InputError):
                     return error_response(status, code, str(exc), exc.field, exc.expected,
                                           headers={"Connection": "close"} if status == 413 else None)
+                if status in (429, 503):
+                    return error_response(status, code, str(exc), headers={"Retry-After": "1"})
                 if status == 413:  # close: the server stops reading the rest of an endless body
                     return error_response(413, code, str(exc), "body",
                                           f"at most {instance.max_body_bytes} bytes (AQUILA_MAX_BODY_BYTES)",
                                           headers={"Connection": "close"})
                 return error_response(status, code, str(exc))
         raise exc  # not user input: a bug, answered 500 by the server
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _locked(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        if "locked" in str(exc) or "busy" in str(exc):  # load, not input: ask to come back
+            return await _aquila_error(request, Busy("the library is busy with writes; retry in a moment"))
+        raise exc
 
     @app.exception_handler(RequestValidationError)
     async def _val(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -20,13 +20,22 @@ from aquila.security.labels import Label
 from aquila.security.policy import User
 from aquila.security.tokens import AuthenticationError, OidcIssuer, TokenIssuer
 
-__all__ = ["Instance", "Api", "as_own", "Forbidden", "PayloadTooLarge", "GEOJSON", "error_response", "STATUS"]
+__all__ = ["Instance", "Api", "as_own", "Forbidden", "PayloadTooLarge", "TooManyRequests", "Busy", "GEOJSON",
+           "error_response", "STATUS"]
 
 GEOJSON = "application/geo+json"
 
 
 class Forbidden(AquilaError):
     """Authenticated but not allowed to do this (HTTP 403): wrong role or foreign originator."""
+
+
+class TooManyRequests(AquilaError):
+    """More concurrent requests of one kind than one user may have (HTTP 429, Retry-After)."""
+
+
+class Busy(AquilaError):
+    """The database stayed locked by writes for its whole busy timeout (HTTP 503, Retry-After)."""
 
 
 class PayloadTooLarge(AquilaError):
@@ -39,6 +48,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (NotFound, 404, "NotFound"), (Conflict, 409, "Conflict"), (AuthenticationError, 401, "Unauthorized"),
     (Forbidden, 403, "Forbidden"), (PayloadTooLarge, 413, "PayloadTooLarge"),
     (AuditTampered, 503, "AuditLogTampered"),  # fail closed: no service without an intact audit log
+    (TooManyRequests, 429, "TooManyRequests"), (Busy, 503, "Busy"),
 ]
 
 

@@ -25,7 +25,7 @@ from aquila.errors import InputError
 from aquila.security.labels import Label
 from aquila.security.policy import Role, User, may_write
 
-__all__ = ["router", "SAFE_MEDIA_TYPES", "safe_media_type"]
+__all__ = ["router", "MAX_FEATURES", "SAFE_MEDIA_TYPES", "safe_media_type"]
 
 SAFE_MEDIA_TYPES = frozenset({
     "image/tiff", "image/png", "image/jpeg", "image/jp2", "image/webp", "application/json", "application/geo+json",
@@ -34,6 +34,7 @@ SAFE_MEDIA_TYPES = frozenset({
     "application/pdf", "application/vnd.google-earth.kml+xml", "application/vnd.google-earth.kmz", "text/csv",
     "text/plain"})
 _CHUNK = 1024 * 1024
+MAX_FEATURES = 1000
 _MEDIA = re.compile(r"([a-z0-9.+-]+/[a-z0-9.+-]+)((?:\s*;\s*[a-z0-9_.-]+=[a-z0-9_.-]+){0,4})")
 
 
@@ -138,6 +139,9 @@ def router(api: Api) -> APIRouter:
         docs = body.get("features") if isinstance(body, dict) and body.get("type") == "FeatureCollection" else [body]
         if not isinstance(docs, list) or not docs:
             raise InputError("no features", field="features", expected="a STAC Item or a FeatureCollection of Items")
+        if len(docs) > MAX_FEATURES:  # one write transaction holds the database: keep it short for everyone
+            raise InputError(f"{len(docs)} features", field="features",
+                             expected=f"at most {MAX_FEATURES} per request (or `aquila ingest` for bulk loads)")
         rows = []
         for k, d in enumerate(docs):
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
 from typing import Any
 from urllib.parse import urlencode
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from aquila.api.context import GEOJSON, Api
+from aquila.api.context import GEOJSON, Api, TooManyRequests
 from aquila.api.params import (apply_fields, decode_token, encode_token, parse_bbox, parse_datetime, parse_fields,
                                parse_sortby)
 from aquila.api.schemas import MAX_LIMIT, SEARCH_BODY_SCHEMA
@@ -27,6 +28,7 @@ from aquila.security.policy import User
 __all__ = ["router"]
 
 MAX_IDS = 1000
+MAX_SEARCHES_PER_USER = 4
 MAX_COLLECTIONS = 100
 
 
@@ -91,10 +93,19 @@ def parse_query(params: dict[str, Any], method: str, collection: str | None) -> 
 def router(api: Api) -> APIRouter:
     r = APIRouter()
 
+    slots: dict[tuple[str, str], threading.BoundedSemaphore] = defaultdict(
+        lambda: threading.BoundedSemaphore(MAX_SEARCHES_PER_USER))
+
     def run(request: Request, user: User, params: dict[str, Any], method: str,
             collection: str | None = None) -> JSONResponse:
         q, fields = parse_query(params, method, collection)
-        page = api.store.search(user, q)
+        slot = slots[(user.nation, user.subject)]
+        if not slot.acquire(blocking=False):  # one user's costly searches must not occupy every worker
+            raise TooManyRequests(f"at most {MAX_SEARCHES_PER_USER} searches at a time per user")
+        try:
+            page = api.store.search(user, q)
+        finally:
+            slot.release()
         action = "search" if collection is None else "list items"
         # one entry for the search, and one per originator naming only that originator's items, so a
         # provider's audit view shows accesses to its own products and nothing of others'

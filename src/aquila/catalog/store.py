@@ -485,6 +485,8 @@ class CatalogStore(CollectionStore, AssetLifecycle):
                     more = True
                     break
         except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise  # load, not input (the API answers 503)
             if "interrupted" in str(exc):
                 raise QueryTooExpensive(f"the search ran past its {self.query_budget_s:g} s budget", field="query",
                                         expected="a narrower search: add bbox, datetime or collections") from None
