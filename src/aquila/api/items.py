@@ -205,11 +205,11 @@ def router(api: Api) -> APIRouter:
     @r.put("/collections/{cid}/items/{iid}/assets/{key}", status_code=201, openapi_extra=ASSET_BODY)
     async def put_asset(cid: str, iid: str, key: str, request: Request) -> JSONResponse:
         user = await run_in_threadpool(api.user, request)
+        check_id(key, "asset key")
         obj = f"{cid}/{iid}/assets/{key}"
 
         def reserve() -> tuple[StoredItem, str]:
             item = writable(user, cid, iid, "upload asset", obj)
-            check_id(key, "asset key")
             object_key = f"{item.rid}/{key}/{uuid.uuid4().hex}"
             store.reserve_object(object_key)
             return item, object_key
@@ -242,6 +242,7 @@ def router(api: Api) -> APIRouter:
     @r.delete("/collections/{cid}/items/{iid}/assets/{key}")
     def delete_asset(cid: str, iid: str, key: str, request: Request) -> Response:
         user = api.user(request)
+        check_id(key, "asset key")
         obj = f"{cid}/{iid}/assets/{key}"
         item = writable(user, cid, iid, "delete asset", obj)
         if store.asset(item.rid, key) is None:
@@ -260,6 +261,7 @@ def router(api: Api) -> APIRouter:
     @r.get("/collections/{cid}/items/{iid}/assets/{key}")
     def get_asset(cid: str, iid: str, key: str, request: Request) -> Response:
         user = api.user(request)
+        check_id(key, "asset key")  # before any lookup: the same 400 for every item, and no free text in audits
         obj = f"{cid}/{iid}/assets/{key}"
         item = readable(user, cid, iid, "download asset", obj)
         rec = store.asset(item.rid, key)
