@@ -321,3 +321,44 @@ def test_a_nations_view_shows_each_viewer_only_what_it_is_cleared_for(live) -> N
     with live.client(high) as c:
         text = json.dumps(c.get("/audit", params={"limit": 1000}).json())
         assert "NIGHTFALL" in text and "open/hidden-x" in text
+
+
+def test_entries_about_items_are_scoped_by_their_collection_too(live) -> None:  # type: ignore[no-untyped-def]
+    """An NU item inside a CTS collection is as hidden from an NU viewer's audit view as from its reads."""
+    with live.client(user("FRA", "CTS", roles=("admin",))) as c:
+        assert c.post("/collections", json=collection("topsecretcoll", cls="CTS", rel=[])).status_code == 201
+    high, low = user("FRA", "CTS", roles=("provider",)), user("FRA", "NU", roles=("provider",))
+    with live.client(high) as c:
+        assert c.post("/collections/topsecretcoll/items", json=item("nu-item-in-cts", "topsecretcoll", rel=["DEU"])
+                      ).status_code == 201
+        assert c.get("/search", params={"ids": "nu-item-in-cts"}).json()["numberMatched"] == 1
+    with live.client(user("DEU", "CTS")) as c:
+        assert c.get("/collections/topsecretcoll/items/nu-item-in-cts").status_code == 404
+    with live.client(low) as c:
+        assert c.get("/collections/topsecretcoll/items/nu-item-in-cts").status_code == 404
+        assert c.get("/collections/topsecretcoll/items/does-not-exist").status_code == 404
+        view = json.dumps(c.get("/audit", params={"limit": 1000}).json())
+        assert "nu-item-in-cts" not in view and "topsecretcoll" not in view  # not even its own probe
+    with live.client(high) as c:
+        assert "nu-item-in-cts" in json.dumps(c.get("/audit", params={"limit": 1000}).json())
+
+
+def test_a_view_page_examines_a_bounded_number_of_entries(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from aquila.security import audit as audit_module
+    from aquila.security.labels import Classification, Label
+
+    monkeypatch.setattr(audit_module, "SCAN_PER_PAGE", 1000)
+    log = AuditLog(tmp_path / "catalog.db")
+    secret = Label(Classification.CTS, "FRA")
+    log.append_many([dict(subject="s", nation="DEU", action="read item", obj=f"c/{k}", allowed=True, reason="t",
+                          labels=[secret]) for k in range(3000)])
+    log.append(subject="s", nation="DEU", action="read item", obj="c/open", allowed=True, reason="t",
+               labels=[Label(Classification.NU, "FRA")])
+    low = (int(Classification.NU), frozenset())
+    entries, cursor = log.entries_page(originator="FRA", limit=10, viewer=low)
+    assert entries == [] and cursor is not None and cursor <= 1000  # stopped early, says where to go on
+    seen: list[str] = []
+    while cursor is not None:
+        page, cursor = log.entries_page(originator="FRA", after=cursor, limit=10, viewer=low)
+        seen += [e.object for e in page]
+    assert seen == ["c/open"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from library_helpers import collection, item, user
 
@@ -267,3 +268,58 @@ def test_a_download_stops_when_its_asset_is_deleted(live) -> None:  # type: igno
         except httpx.RemoteProtocolError:
             pass  # the server ended the body early: what the client sees of a stopped stream
         assert got < size - 16 * 1024 * 1024  # the server stopped; what was in flight is all that came
+
+
+def test_a_download_stops_when_its_item_is_relabelled_away_from_the_reader(live) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    with live.client(FRA_ADMIN) as c:
+        assert c.post("/collections", json=collection("dl", rel=["NATO"])).status_code == 201
+    size = 48 * 1024 * 1024
+    with live.client(FRA_PROVIDER) as c:
+        assert c.post("/collections/dl/items", json=item("big", "dl", rel=["NATO"])).status_code == 201
+        assert c.put("/collections/dl/items/big/assets/data", content=b"z" * size).status_code == 201
+    got = 0
+    with live.client(user("EST", "NU")) as reader:
+        try:
+            with reader.stream("GET", "/collections/dl/items/big/assets/data") as r:
+                assert r.status_code == 200
+                for chunk in r.iter_raw(1024 * 1024):
+                    got += len(chunk)
+                    if got >= 1024 * 1024 and got < 2 * 1024 * 1024:
+                        with live.client(FRA_PROVIDER) as writer:
+                            assert writer.patch("/collections/dl/items/big", json={"properties": {
+                                "sec:classification": "NS"}}).status_code == 200
+        except httpx.RemoteProtocolError:
+            pass
+        assert reader.get("/collections/dl/items/big").status_code == 404
+    assert got < size - 16 * 1024 * 1024
+
+
+def test_writes_based_on_a_collection_that_changed_meanwhile_are_refused(live) -> None:  # type: ignore[no-untyped-def]
+    """Create racing a collection delete used to store an acknowledged item in a purged collection."""
+    from aquila.catalog.store import Stale
+
+    with live.client(FRA_ADMIN) as c:
+        assert c.post("/collections", json=collection("victim", rel=["NATO"])).status_code == 201
+    store = live.instance.store
+    target = store.collection(FRA_PROVIDER, "victim")  # what the API resolved before waiting for the lock...
+    with live.client(FRA_ADMIN) as c:
+        assert c.delete("/collections/victim").status_code == 204  # ...and what happened meanwhile
+    from aquila.catalog import validate_item
+
+    with pytest.raises(Stale):
+        store.create_items(FRA_PROVIDER, "victim", [validate_item(item("orphan", "victim", rel=["NATO"]))], target)
+    assert store._conn().execute("SELECT count(*) FROM items WHERE id = 'orphan'").fetchone()[0] == 0
+    # a relabel of the collection also makes an in-flight item write a lost race
+    with live.client(FRA_ADMIN) as c:
+        assert c.post("/collections", json=collection("up", rel=["NATO"])).status_code == 201
+    low = user("FRA", "NU", roles=("provider",))
+    with live.client(low) as c:
+        assert c.post("/collections/up/items", json=item("x", "up", rel=["NATO"])).status_code == 201
+    before = store.item(low, "up", "x", writable=True)
+    with live.client(FRA_ADMIN) as c:
+        assert c.put("/collections/up", json=collection("up", cls="NS", rel=["NATO"])).status_code == 200
+    assert before is not None
+    with pytest.raises(Stale):
+        store.replace_item(before, validate_item(item("x", "up", rel=["NATO"], note="late")))

@@ -22,8 +22,10 @@ from aquila.api.schemas import ASSET_BODY, ITEM_BODY, PATCH_BODY
 from aquila.catalog.store import AssetRecord, Conflict, NotFound, Stale, StoredItem
 from aquila.catalog.validate import ItemRow, check_id, validate_item
 from aquila.errors import InputError
+from aquila.security.audit import Scope
 from aquila.security.labels import Label
 from aquila.security.policy import Role, User, may_write
+from aquila.security.tokens import AuthenticationError
 
 __all__ = ["router", "MAX_FEATURES", "SAFE_MEDIA_TYPES", "safe_media_type"]
 
@@ -58,7 +60,7 @@ def router(api: Api) -> APIRouter:
     def readable(user: User, cid: str, iid: str, action: str, obj: str) -> StoredItem:
         item = store.item(user, cid, iid)
         if item is None:
-            raise api.deny(user, action, obj, "not found or not releasable", store.labels_of(cid, iid))
+            raise api.deny(user, action, obj, "not found or not releasable", store.scopes_of(cid, iid))
         return item
 
     def writable(user: User, cid: str, iid: str, action: str, obj: str | None = None) -> StoredItem:
@@ -69,22 +71,22 @@ def router(api: Api) -> APIRouter:
             return item
         seen = store.item(user, cid, iid)
         if seen is None:
-            raise api.deny(user, action, obj, "not found or not releasable", store.labels_of(cid, iid))
+            raise api.deny(user, action, obj, "not found or not releasable", store.scopes_of(cid, iid))
         if not user.has(Role.PROVIDER):
-            raise api.deny(user, action, obj, "needs the provider role", [seen.label],
+            raise api.deny(user, action, obj, "needs the provider role", [seen.scope],
                            Forbidden(f"{action} needs the provider role"))
         raise api.deny(user, action, obj, f"originator {seen.label.originator} is not the provider's nation",
-                       [seen.label], Forbidden(f"a {user.nation} provider may change only {user.nation}'s "
+                       [seen.scope], Forbidden(f"a {user.nation} provider may change only {user.nation}'s "
                                                           "items"))
 
     def lost_race(user: User, cid: str, iid: str, action: str, obj: str) -> Exception:
         """A write based on a read the item has since outlived: 404/403 as if asked afresh (it may now be
         relabelled out of the caller's sight, or deleted), else 409 asking to read again and retry."""
         now = writable(user, cid, iid, action, obj)  # raises the 404 or 403 (audited) when it applies
-        return api.deny(user, action, obj, "changed while the write was prepared", [now.label],
+        return api.deny(user, action, obj, "changed while the write was prepared", [now.scope],
                         Conflict("the item changed while your write was prepared; read it again and retry"))
 
-    def check_label(user: User, row_label: Any, action: str, obj: str, owner: Label) -> None:
+    def check_label(user: User, row_label: Any, action: str, obj: str, owner: Label | Scope) -> None:
         """403 unless the user may write `row_label`; the denial is shown to `owner` (the stored object's
         label, or the requested one as the writer's own nation's for a create), never to the nation the body
         names."""
@@ -105,14 +107,14 @@ def router(api: Api) -> APIRouter:
     def replace(request: Request, user: User, item: StoredItem, action: str, doc: Any) -> JSONResponse:
         obj = f"{item.collection}/{item.id}"
         row = validate_item(with_assets(item, doc), item.collection)
-        check_label(user, row.label, action, obj, item.label)
+        check_label(user, row.label, action, obj, item.scope)
         try:
             store.replace_item(item, row, api.batch([api.decision(
-                user, action, obj, True, "originator's provider", [item.label, row.label])]), writer=user)
+                user, action, obj, True, "originator's provider", [item.scope, Scope.of(row.label, item.collection_label)])]), writer=user)
         except Stale:
             raise lost_race(user, item.collection, item.id, action, obj) from None
         except Conflict as exc:  # the new label clashes with another instance the caller can read
-            raise api.deny(user, action, obj, str(exc), [row.label], exc) from None
+            raise api.deny(user, action, obj, str(exc), [Scope.of(row.label, item.collection_label)], exc) from None
         return JSONResponse(api.item_links(request, row.doc), media_type=GEOJSON)
 
     @r.get("/collections/{cid}/items/{iid}")
@@ -120,7 +122,7 @@ def router(api: Api) -> APIRouter:
         user = api.user(request)
         item = readable(user, cid, iid, "read item", f"{cid}/{iid}")
         api.record(user, "read item", f"{cid}/{iid}", True, "clearance, releasability and caveats satisfied",
-                   [item.label])
+                   [item.scope])
         return JSONResponse(api.item_links(request, item.doc), media_type=GEOJSON)
 
     @r.post("/collections/{cid}/items", status_code=201, openapi_extra=ITEM_BODY)
@@ -133,7 +135,7 @@ def router(api: Api) -> APIRouter:
             raise api.deny(user, "create item", cid, "needs the provider role", (),
                            Forbidden("create item needs the provider role"))
         try:
-            store.collection(user, cid)
+            target = store.collection(user, cid)
         except NotFound:
             raise api.deny(user, "create item", cid, "collection not found or not releasable") from None
         docs = body.get("features") if isinstance(body, dict) and body.get("type") == "FeatureCollection" else [body]
@@ -151,13 +153,22 @@ def router(api: Api) -> APIRouter:
                     raise
                 raise InputError(exc.reason, field=f"features[{k}].{exc.field}", expected=exc.expected) from None
         for row in rows:
-            check_label(user, row.label, "create item", f"{cid}/{row.id}", as_own(row.label, user.nation))
+            check_label(user, row.label, "create item", f"{cid}/{row.id}",
+                        Scope.of(as_own(row.label, user.nation), target.label))
         try:
-            store.create_items(user, cid, rows, api.batch([api.decision(
+            store.create_items(user, cid, rows, target, api.batch([api.decision(
                 user, "create item", f"{cid}/{row.id}", True, "provider publishing its own product",
-                [row.label]) for row in rows]))
+                [Scope.of(row.label, target.label)]) for row in rows]))
+        except Stale:  # the collection was deleted, retired or relabelled meanwhile: answer as afresh
+            try:
+                store.collection(user, cid)
+            except NotFound:
+                raise api.deny(user, "create item", cid, "collection not found or not releasable") from None
+            raise api.deny(user, "create item", cid, "collection changed meanwhile", [],
+                           Conflict("the collection changed while the items were prepared; retry")) from None
         except Conflict as exc:  # only ever an item the caller can read (see catalog.store)
-            raise api.deny(user, "create item", cid, str(exc), [r.label for r in rows], exc) from None
+            raise api.deny(user, "create item", cid, str(exc), [Scope.of(r.label, target.label) for r in rows],
+                           exc) from None
         if len(rows) == 1:
             return JSONResponse(api.item_links(request, rows[0].doc), status_code=201, media_type=GEOJSON)
         return JSONResponse({"type": "FeatureCollection", "features": [api.item_links(request, row.doc) for row in rows]},
@@ -195,7 +206,7 @@ def router(api: Api) -> APIRouter:
         try:
             store.delete_item(item, api.batch([api.decision(user, "delete item", f"{cid}/{iid}", True,
                                                             "originator's provider; assets deleted with it",
-                                                            [item.label])]))
+                                                            [item.scope])]))
         except Stale:
             raise lost_race(user, cid, iid, "delete item", f"{cid}/{iid}") from None
         store.collect(api.instance.objects.delete)
@@ -225,7 +236,7 @@ def router(api: Api) -> APIRouter:
             row = validate_item(doc, cid)
             try:
                 store.attach_asset(item, rec, row, api.batch([api.decision(
-                    user, "upload asset", obj, True, f"{stored.size} bytes", [item.label])]))
+                    user, "upload asset", obj, True, f"{stored.size} bytes", [item.scope])]))
             except Stale:  # relabelled, replaced or deleted while the bytes streamed
                 raise lost_race(user, cid, iid, "upload asset", obj) from None
             store.collect(objects.delete)
@@ -246,13 +257,13 @@ def router(api: Api) -> APIRouter:
         obj = f"{cid}/{iid}/assets/{key}"
         item = writable(user, cid, iid, "delete asset", obj)
         if store.asset(item.rid, key) is None:
-            raise api.deny(user, "delete asset", obj, "no such asset", [item.label])
+            raise api.deny(user, "delete asset", obj, "no such asset", [item.scope])
         doc = dict(item.doc)
         doc["assets"] = {k: v for k, v in (doc.get("assets") or {}).items() if k != key}
         row = validate_item(doc, cid)
         try:
             store.detach_asset(item, key, row, api.batch([api.decision(
-                user, "delete asset", obj, True, "originator's provider", [item.label])]))
+                user, "delete asset", obj, True, "originator's provider", [item.scope])]))
         except Stale:
             raise lost_race(user, cid, iid, "delete asset", obj) from None
         store.collect(api.instance.objects.delete)
@@ -271,16 +282,27 @@ def router(api: Api) -> APIRouter:
         except FileNotFoundError:  # deleted or replaced since the lookup
             f = None
         if rec is None or f is None:
-            raise api.deny(user, "download asset", obj, "no such asset", [item.label])
-        api.record(user, "download asset", obj, True, "under the item's label", [item.label])
+            raise api.deny(user, "download asset", obj, "no such asset", [item.scope])
+        api.record(user, "download asset", obj, True, "under the item's label", [item.scope])
+
+        token = request.headers.get("authorization", "").partition(" ")[2].strip()
+
+        def still_allowed() -> bool:
+            """The read decision again: token still valid, item and collection still readable, asset unchanged."""
+            try:
+                now = store.item(api.instance.tokens.verify(token), cid, iid)
+            except AuthenticationError:  # expired or revoked meanwhile
+                return False
+            return now is not None and now.rid == item.rid and store.asset(item.rid, key) == rec
 
         def chunks() -> Iterator[bytes]:
-            """The open file's bytes, stopping (the connection drops) as soon as the asset is deleted or
-            replaced: no byte of a deleted asset is served after its delete returned, however slow the reader."""
+            """The open file's bytes, re-deciding before each MiB: the stream stops (the connection drops) as
+            soon as the asset is deleted or replaced, the item or its collection is relabelled away from the
+            reader, or the token is revoked — however slowly the reader reads."""
             with f:
                 while data := f.read(_CHUNK):
                     yield data
-                    if store.asset(item.rid, key) != rec:
+                    if not still_allowed():
                         return
 
         return StreamingResponse(chunks(), media_type=rec.media_type, headers={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections import defaultdict
@@ -22,6 +23,7 @@ from aquila.catalog.store import NotFound
 from aquila.catalog.validate import validate_geometry
 from aquila.errors import InputError
 from aquila.safejson import loads
+from aquila.security.audit import Scope
 from aquila.security.labels import Label
 from aquila.security.policy import User
 
@@ -93,13 +95,14 @@ def parse_query(params: dict[str, Any], method: str, collection: str | None) -> 
 def router(api: Api) -> APIRouter:
     r = APIRouter()
 
-    slots: dict[tuple[str, str], threading.BoundedSemaphore] = defaultdict(
+    slots: dict[str, threading.BoundedSemaphore] = defaultdict(
         lambda: threading.BoundedSemaphore(MAX_SEARCHES_PER_USER))
 
     def run(request: Request, user: User, params: dict[str, Any], method: str,
             collection: str | None = None) -> JSONResponse:
         q, fields = parse_query(params, method, collection)
-        slot = slots[(user.nation, user.subject)]
+        # per token (not per subject: every `aquila token` without --subject shares "<nation>-user")
+        slot = slots[hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()]
         if not slot.acquire(blocking=False):  # one user's costly searches must not occupy every worker
             raise TooManyRequests(f"at most {MAX_SEARCHES_PER_USER} searches at a time per user")
         try:
@@ -109,10 +112,10 @@ def router(api: Api) -> APIRouter:
         action = "search" if collection is None else "list items"
         # one entry for the search, and one per originator naming only that originator's items, so a
         # provider's audit view shows accesses to its own products and nothing of others'
-        by_origin: dict[str, list[tuple[str, Label]]] = defaultdict(list)
-        for f in page.features:
+        by_origin: dict[str, list[tuple[str, Scope]]] = defaultdict(list)
+        for f, coll in zip(page.features, page.collection_labels, strict=True):
             label = Label.from_properties(f["properties"])
-            by_origin[label.originator].append((f"{f['collection']}/{f['id']}", label))
+            by_origin[label.originator].append((f"{f['collection']}/{f['id']}", Scope.of(label, coll)))
         matched = page.matched if page.matched is not None else "over 10000"
         decisions = [api.decision(user, action, collection or "search", True,
                                   f"returned {len(page.features)} of {matched} releasable")]

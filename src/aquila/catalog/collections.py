@@ -39,6 +39,8 @@ class StoredCollection:
     id: str
     label: Label
     doc: dict[str, Any]
+    version: int = 0
+    """Incremented by every relabel or replace: writes into it check they were based on this one."""
 
 
 class CollectionStore:
@@ -55,13 +57,13 @@ class CollectionStore:
     @staticmethod
     def _collection(row: Sequence[Any]) -> StoredCollection:
         doc = json.loads(row[2])
-        return StoredCollection(row[0], row[1], Label.from_properties(doc, prefix=""), doc)
+        return StoredCollection(row[0], row[1], Label.from_properties(doc, prefix=""), doc, row[3])
 
     def _readable_collections(self, user: User, cid: str, own_only: bool = False) -> list[StoredCollection]:
         sql, params = self._rule(user, "c")
         own = " AND c.originator = ?" if own_only else ""
         rows = self._conn().execute(
-            f"SELECT c.crid, c.id, c.doc FROM collections c WHERE c.id = ? AND c.retired = 0 AND {sql}{own} "
+            f"SELECT c.crid, c.id, c.doc, c.version FROM collections c WHERE c.id = ? AND c.retired = 0 AND {sql}{own} "
             f"ORDER BY {PREFER.format(key='crid')}", [cid, *params, *([user.nation] if own_only else []), user.nation])
         return [self._collection(r) for r in rows]
 
@@ -116,8 +118,8 @@ class CollectionStore:
                           in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> dict[str, Any]:
         def body(db: sqlite3.Connection) -> None:
             db.execute("UPDATE collections SET originator=?, classification=?, caveat_mask=?, aud0=?, aud1=?, aud2=?, "
-                       "aud3=?, doc=? WHERE crid=?", (row.label.originator, *self._label_columns(db, row.label),
-                                                     json.dumps(row.doc), crid))
+                       "aud3=?, doc=?, version = version + 1 WHERE crid=?",
+                       (row.label.originator, *self._label_columns(db, row.label), json.dumps(row.doc), crid))
 
         self._write(body, in_transaction)
         return row.doc

@@ -30,6 +30,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from aquila.catalog.cql2sql import property_sql, to_sql
+from aquila.security.labels import Label
 
 __all__ = ["Plan", "SearchQuery", "SearchPage", "COUNT_CAP", "MAX_OFFSET", "PARTITION_SPACING", "SPAN_CLASSES_S",
            "span_class", "build_page_sql", "GeometryRegistry", "GEOMETRIES"]
@@ -71,6 +72,8 @@ class SearchPage:
     features: list[dict[str, Any]]
     matched: int | None  # None when more than COUNT_CAP match
     next_offset: int | None
+    collection_labels: list[Label] = field(default_factory=list)
+    """The label of each feature's collection instance (audit entries are scoped by both)."""
 
 
 class GeometryRegistry:

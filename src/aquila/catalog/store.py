@@ -34,13 +34,14 @@ from typing import Any
 import pycountry
 
 from aquila.catalog.cql2sql import PROMOTED
-from aquila.catalog.collections import PREFER, CollectionStore, Conflict, NotFound, StoredCollection
+from aquila.catalog.collections import CollectionStore, Conflict, NotFound, StoredCollection
 from aquila.catalog.lifecycle import AssetLifecycle, AssetRecord
 from aquila.catalog.search import (COUNT_CAP, MAX_OFFSET, PARTITION_SPACING, GEOMETRIES, SearchPage, SearchQuery,
                                    build_page_sql, span_class)
 from aquila.catalog.validate import ItemRow
 from aquila.errors import AquilaError, InputError
 from aquila.security.labels import Classification, Label
+from aquila.security.audit import Scope
 from aquila.security.policy import User
 
 __all__ = ["CatalogStore", "Stale", "StoredItem", "StoredCollection", "AssetRecord", "NotFound", "Conflict",
@@ -57,7 +58,7 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS collections (
   crid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, originator TEXT NOT NULL,
   classification INTEGER NOT NULL, caveat_mask INTEGER NOT NULL, {_AUD}, doc TEXT NOT NULL,
-  retired INTEGER NOT NULL DEFAULT 0);
+  retired INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 1);
 CREATE UNIQUE INDEX IF NOT EXISTS collections_identity ON collections (id, originator, classification, caveat_mask)
   WHERE retired = 0;
 CREATE TABLE IF NOT EXISTS partitions (
@@ -135,6 +136,13 @@ class StoredItem:
     doc: dict[str, Any]
     version: int = 0
     """Incremented by every write: a write based on an older read is refused (`Stale`)."""
+    collection_label: Label | None = None
+    collection_version: int = 0
+
+    @property
+    def scope(self) -> Scope:
+        """What a viewer must hold to see an audit entry about this item (its and its collection's label)."""
+        return Scope.of(self.label, self.collection_label)
 
 
 class Stale(AquilaError):
@@ -333,13 +341,15 @@ class CatalogStore(CollectionStore, AssetLifecycle):
             self._partition_cache = {k: v for k, v in self._partition_cache.items() if v != pid}
 
     def _readable_instance(self, db: sqlite3.Connection, user: User, cid: str, iid: str,
-                           own_only: bool = False) -> tuple[int, int, str, int] | None:
+                           own_only: bool = False) -> tuple[int, int, str, int, str, int] | None:
+        """(rid, crid, doc, version, collection doc, collection version) of the preferred readable instance."""
         pids = self.readable_partitions(user, [cid])
-        own = " AND originator = ?" if own_only else ""
-        row = db.execute(f"SELECT rid, crid, doc, version FROM items WHERE id = ? AND collection = ? AND pid IN "
-                         f"(SELECT value FROM json_each(?)){own} ORDER BY {PREFER.format(key='rid')} LIMIT 1",
-                         [iid, cid, json.dumps(pids), *([user.nation] if own_only else []), user.nation]).fetchone()
-        return row
+        own = " AND i.originator = ?" if own_only else ""
+        return db.execute(f"SELECT i.rid, i.crid, i.doc, i.version, c.doc, c.version FROM items i JOIN collections c "
+                          f"ON c.crid = i.crid WHERE i.id = ? AND i.collection = ? AND i.pid IN "
+                          f"(SELECT value FROM json_each(?)){own} "
+                          f"ORDER BY (i.originator = ?) DESC, i.classification DESC, i.rid ASC LIMIT 1",
+                          [iid, cid, json.dumps(pids), *([user.nation] if own_only else []), user.nation]).fetchone()
 
     def item(self, user: User, cid: str, iid: str, writable: bool = False) -> StoredItem | None:
         """The preferred instance the user may read (with `writable`: of the user's own nation), else None."""
@@ -347,33 +357,41 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         if row is None:
             return None
         doc = json.loads(row[2])
-        return StoredItem(row[0], row[1], cid, iid, Label.from_properties(doc["properties"]), doc, row[3])
+        return StoredItem(row[0], row[1], cid, iid, Label.from_properties(doc["properties"]), doc, row[3],
+                          Label.from_properties(json.loads(row[4]), prefix=""), row[5])
 
     @staticmethod
     def _expect(db: sqlite3.Connection, item: StoredItem) -> None:
-        """Inside a write: the item is still the version the write was based on (else `Stale`)."""
-        row = db.execute("SELECT version FROM items WHERE rid = ?", (item.rid,)).fetchone()
-        if row is None or row[0] != item.version:
-            raise Stale(f"item {item.id!r} changed while the write was prepared")
+        """Inside a write: the item and its collection are still the versions the write was based on."""
+        row = db.execute("SELECT i.version, c.version FROM items i JOIN collections c ON c.crid = i.crid "
+                         "WHERE i.rid = ?", (item.rid,)).fetchone()
+        if row is None or (row[0], row[1]) != (item.version, item.collection_version):
+            raise Stale(f"item {item.id!r} or its collection changed while the write was prepared")
 
-    def labels_of(self, cid: str, iid: str) -> list[Label]:
-        """The labels (originator, classification, caveats) of every instance of an id, readable or not:
-        for the audit entry of a denial, shown to each owner's viewers cleared for its instance."""
+    def scopes_of(self, cid: str, iid: str) -> list[Scope]:
+        """The audit scopes (item label within its collection's) of every instance of an id, readable or not:
+        for the entry of a denial, shown to each owner's viewers cleared for its instance."""
         names = {bit: name for name, bit in self._caveats.items()}
-        rows = self._conn().execute("SELECT originator, classification, caveat_mask FROM items WHERE id = ? AND "
-                                    "collection = ? ORDER BY rid", (iid, cid)).fetchall()
-        return [Label(Classification(r[1]), r[0], frozenset(),
-                      frozenset(names[b] for b in names if r[2] >> b & 1)) for r in rows]
+        rows = self._conn().execute("SELECT i.originator, i.classification, i.caveat_mask, c.doc FROM items i JOIN "
+                                    "collections c ON c.crid = i.crid WHERE i.id = ? AND i.collection = ? "
+                                    "ORDER BY i.rid", (iid, cid)).fetchall()
+        return [Scope.of(Label(Classification(r[1]), r[0], frozenset(),
+                               frozenset(names[b] for b in names if r[2] >> b & 1)),
+                         Label.from_properties(json.loads(r[3]), prefix="")) for r in rows]
 
-    def create_items(self, user: User, cid: str, rows: Sequence[ItemRow],
+    def create_items(self, user: User, cid: str, rows: Sequence[ItemRow], expected: StoredCollection,
                      in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
-        """Publish items into the user's preferred readable instance of `cid`.
+        """Publish items into the user's preferred readable instance of `cid`, which must still be the
+        `expected` one (same instance, same version: not deleted, retired or relabelled since): `Stale`.
 
         409 iff the user can already read an item with one of these ids there (or the batch repeats one).
         """
-        target = self.collection(user, cid)
 
         def body(db: sqlite3.Connection) -> None:
+            found = self._readable_collections(user, cid)
+            target = found[0] if found else None
+            if target is None or (target.crid, target.version) != (expected.crid, expected.version):
+                raise Stale(f"collection {cid!r} changed while the items were prepared")
             ids = [r.id for r in rows]
             seen = set()
             for i in ids:
@@ -476,11 +494,13 @@ class CatalogStore(CollectionStore, AssetLifecycle):
                 n = int(db.execute(plan.count_sql, plan.count_params).fetchone()[0])
             more = len(rids) > q.limit
             feats: list[dict[str, Any]] = []
+            crids: list[int] = []
             size = 0
             for rid in rids[: q.limit]:
-                doc = db.execute("SELECT doc FROM items WHERE rid = ?", (rid,)).fetchone()[0]
+                doc, crid = db.execute("SELECT doc, crid FROM items WHERE rid = ?", (rid,)).fetchone()
                 size += len(doc)
                 feats.append(json.loads(doc))
+                crids.append(crid)
                 if size > max_page_bytes and len(feats) < q.limit:
                     more = True
                     break
@@ -496,4 +516,8 @@ class CatalogStore(CollectionStore, AssetLifecycle):
             self._local.deadline = None
             GEOMETRIES.drop(handles)
         matched = n if n <= COUNT_CAP else None
-        return SearchPage(feats, matched, q.offset + len(feats) if more else None)
+        labels = {c: Label.from_properties(json.loads(d), prefix="") for c, d in db.execute(
+            "SELECT crid, doc FROM collections WHERE crid IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(set(crids))),))}
+        return SearchPage(feats, matched, q.offset + len(feats) if more else None,
+                          [labels[c] for c in crids[: len(feats)]])

@@ -37,10 +37,12 @@ from aquila.errors import AquilaError
 from aquila.security.keys import load_or_create_ed25519, load_or_create_secret
 from aquila.security.labels import Label
 
-__all__ = ["AuditLog", "AuditEntry", "AuditBatch", "AuditTampered", "Checkpoint", "VerifyResult", "GENESIS",
+__all__ = ["AuditLog", "AuditEntry", "AuditBatch", "AuditTampered", "Checkpoint", "Scope", "VerifyResult", "GENESIS",
            "verify_instance"]
 
 GENESIS = "0" * 64
+SCAN_PER_PAGE = 20_000
+"""Index entries one view page may examine: a viewer who may see few entries pages on, never waits long."""
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_SECONDS = 300.0
 
@@ -62,6 +64,29 @@ CREATE TABLE IF NOT EXISTS head (one INTEGER PRIMARY KEY CHECK (one = 1), seq IN
 CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, time REAL NOT NULL,
   sig TEXT NOT NULL);
 """
+
+
+NOBODY = 5
+"""Stored level of an entry no viewer of its nation may see (its object is not even releasable to it)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a viewer of `originator` must hold to see an entry about an object: the object's level and
+    caveats combined with its container's (an item is readable only if its collection is)."""
+
+    originator: str
+    level: int
+    caveats: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, label: Label, container: Label | None = None) -> Scope:
+        if container is None:
+            return cls(label.originator, int(label.classification), label.caveats)
+        level = max(int(label.classification), int(container.classification))
+        if label.originator not in container.audience:
+            level = NOBODY
+        return cls(label.originator, level, label.caveats | container.caveats)
 
 
 class AuditTampered(AquilaError):
@@ -150,12 +175,13 @@ def _fields(e: AuditEntry) -> list[Any]:
             e.labels]
 
 
-def _labels(objects: Iterable[Label]) -> dict[str, list[Any]]:
-    """Per originator, the most restrictive label of its objects: highest classification, all caveats."""
+def _labels(objects: Iterable[Label | Scope]) -> dict[str, list[Any]]:
+    """Per originator, the most restrictive scope of its objects: highest level, all caveats."""
     out: dict[str, list[Any]] = {}
-    for lab in objects:
-        level, caveats = out.get(lab.originator, [0, []])
-        out[lab.originator] = [max(level, int(lab.classification)), sorted(set(caveats) | lab.caveats)]
+    for obj in objects:
+        sc = obj if isinstance(obj, Scope) else Scope.of(obj)
+        level, caveats = out.get(sc.originator, [0, []])
+        out[sc.originator] = [max(level, sc.level), sorted(set(caveats) | sc.caveats)]
     return out
 
 
@@ -253,7 +279,7 @@ class AuditLog:
 
     # --- writing -------------------------------------------------------------------------------
     def append(self, *, subject: str, nation: str, action: str, obj: str, allowed: bool, reason: str,
-               originators: Iterable[str] = (), labels: Iterable[Label] = ()) -> AuditEntry:
+               originators: Iterable[str] = (), labels: Iterable[Label | Scope] = ()) -> AuditEntry:
         """Append one decision; durable (fsync via synchronous=FULL) before it returns.
 
         `labels` are the labels of the objects the decision concerns (their originators see it, each
@@ -387,7 +413,11 @@ class AuditLog:
         clearance, caveats = viewer if viewer is not None else (99, frozenset({"*"}))
         out: list[AuditEntry] = []
         cursor = after
+        scanned = 0
         while len(out) < limit:
+            if scanned >= SCAN_PER_PAGE:  # bounded work per call: the caller continues from `cursor`
+                return out, cursor
+            scanned += 500
             rows = self._db.execute(
                 "SELECT a.* FROM audit_originator o JOIN audit a ON a.seq = o.seq "
                 "WHERE o.originator = ? AND o.seq > ? ORDER BY o.seq LIMIT ?", (originator, cursor, 500)).fetchall()
