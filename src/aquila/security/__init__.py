@@ -1,10 +1,10 @@
 """Security: labels, the access policy, tokens and the audit log. Depends on nothing else of Aquila's
 except the error tree."""
 
-from aquila.security.audit import AuditLog, VerifyResult
+from aquila.security.audit import AuditLog, Scope, VerifyResult
 from aquila.security.labels import Classification, Label, LabelError
 from aquila.security.nations import GROUPS, expand
-from aquila.security.policy import Decision, Role, User, decide
+from aquila.security.policy import Decision, Role, User, decide, decide_item, may_write
 from aquila.security.tokens import AuthenticationError, TokenIssuer
 
 __all__ = [
@@ -16,9 +16,12 @@ __all__ = [
     "Label",
     "LabelError",
     "Role",
+    "Scope",
     "TokenIssuer",
     "User",
     "VerifyResult",
     "decide",
+    "decide_item",
     "expand",
+    "may_write",
 ]
