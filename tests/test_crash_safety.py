@@ -55,6 +55,9 @@ def test_kill_mid_ingest_keeps_acknowledged_items(tmp_path: Path) -> None:
     assert n >= acknowledged and n % BATCH == 0  # whole batches only
     ids = [r[0] for r in db.execute("SELECT id FROM items ORDER BY id")]
     assert ids == [f"k{k:05d}" for k in range(n)]  # exactly the first n, in file order
+    # and exactly one outbox event per stored item, in commit order; none for the lost batch
+    events = [r[0] for r in db.execute("SELECT item FROM events WHERE kind = 'item.created' ORDER BY seq")]
+    assert events == ids
     assert db.execute("SELECT count(*) FROM items_rtree").fetchone()[0] == n
     # every item sits in a partition whose audience holds the NATO nations
     assert db.execute("SELECT count(*) FROM items JOIN partitions p ON p.pid = items.pid "

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aquila.catalog.events import append_event
 from aquila.catalog.validate import CollectionRow, validate_collection
 from aquila.errors import AquilaError
 from aquila.security.labels import Label
@@ -98,6 +99,7 @@ class CollectionStore:
             db.execute("INSERT INTO collections (id, originator, classification, caveat_mask, aud0, aud1, aud2, aud3, "
                        "doc) VALUES (?,?,?,?,?,?,?,?,?)", (row.id, row.label.originator,
                                                            *self._label_columns(db, row.label), json.dumps(row.doc)))
+            append_event(db, "collection.created", row.id, row.label)
 
         self._write(body)
         return row.doc
@@ -120,6 +122,7 @@ class CollectionStore:
             db.execute("UPDATE collections SET originator=?, classification=?, caveat_mask=?, aud0=?, aud1=?, aud2=?, "
                        "aud3=?, doc=?, version = version + 1 WHERE crid=?",
                        (row.label.originator, *self._label_columns(db, row.label), json.dumps(row.doc), crid))
+            append_event(db, "collection.updated", row.id, row.label)
 
         self._write(body, in_transaction)
         return row.doc
@@ -145,10 +148,14 @@ class CollectionStore:
                                      (json.dumps(pids),)).fetchone()
             if visible:
                 raise Conflict("the collection still holds items; delete them first")
+            cid, doc = db.execute("SELECT id, doc FROM collections WHERE crid = ?", (crid,)).fetchone()
+            label = Label.from_properties(json.loads(doc), prefix="")
             if db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (crid,)).fetchone():
                 db.execute("UPDATE collections SET retired = 1 WHERE crid = ?", (crid,))
+                append_event(db, "collection.retired", cid, label)
                 return False
             self._purge_collection(db, crid)
+            append_event(db, "collection.deleted", cid, label)
             return True
 
         return bool(self._write(body, in_transaction))

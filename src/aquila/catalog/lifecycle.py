@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aquila.catalog.events import append_event
 
 if TYPE_CHECKING:
     from aquila.catalog.store import StoredItem
@@ -70,6 +71,7 @@ class AssetLifecycle:
                                                                               record.media_type))
             db.execute("DELETE FROM object_gc WHERE object_key = ?", (record.object_key,))
             self._store_item(db, item.crid, row, item.rid)
+            append_event(db, "asset.uploaded", item.collection, row.label, item.id, record.name)
 
         self._write(body, in_transaction)
 
@@ -81,6 +83,7 @@ class AssetLifecycle:
                        (item.rid, name))
             db.execute("DELETE FROM assets WHERE rid = ? AND name = ?", (item.rid, name))
             self._store_item(db, item.crid, row, item.rid)
+            append_event(db, "asset.deleted", item.collection, row.label, item.id, name)
 
         self._write(body, in_transaction)
 

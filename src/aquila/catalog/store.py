@@ -33,15 +33,29 @@ from typing import Any
 
 import pycountry
 
+from aquila.catalog.collections import (
+    CollectionStore,
+    Conflict,
+    NotFound,
+    StoredCollection,
+)
 from aquila.catalog.cql2sql import PROMOTED
-from aquila.catalog.collections import CollectionStore, Conflict, NotFound, StoredCollection
+from aquila.catalog.events import OUTBOX_SCHEMA, append_event, notify_committed
 from aquila.catalog.lifecycle import AssetLifecycle, AssetRecord
-from aquila.catalog.search import (COUNT_CAP, MAX_OFFSET, PARTITION_SPACING, GEOMETRIES, SearchPage, SearchQuery,
-                                   build_page_sql, span_class)
+from aquila.catalog.search import (
+    COUNT_CAP,
+    GEOMETRIES,
+    MAX_OFFSET,
+    PARTITION_SPACING,
+    SearchPage,
+    SearchQuery,
+    build_page_sql,
+    span_class,
+)
 from aquila.catalog.validate import ItemRow
 from aquila.errors import AquilaError, InputError
-from aquila.security.labels import Classification, Label
 from aquila.security.audit import Scope
+from aquila.security.labels import Classification, Label
 from aquila.security.policy import User
 
 __all__ = ["CatalogStore", "Stale", "StoredItem", "StoredCollection", "AssetRecord", "NotFound", "Conflict",
@@ -164,7 +178,7 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         if version != SCHEMA_VERSION and (old or version):
             raise AquilaError(f"{self.path} holds catalog schema {version or 1}; this Aquila needs {SCHEMA_VERSION}: "
                               "create a new instance directory and ingest the items again")
-        db.executescript(_SCHEMA)
+        db.executescript(_SCHEMA + OUTBOX_SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._caveats = dict(db.execute("SELECT name, bit FROM caveats").fetchall())
         self._partition_cache: dict[tuple[Any, ...], int] = {}
@@ -217,6 +231,7 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         after_commit = getattr(in_transaction, "after_commit", None)
         if after_commit is not None:  # e.g. an AuditBatch signs the chain's new head
             after_commit()
+        notify_committed()
         return out
 
     # --- caveats and the rule ------------------------------------------------------------------
@@ -408,6 +423,7 @@ class CatalogStore(CollectionStore, AssetLifecycle):
                     raise Conflict(f"item {clash[0]!r} already exists in {cid!r}")
             for r in rows:
                 self._store_item(db, target.crid, r, writer=user)
+                append_event(db, "item.created", cid, r.label, r.id)
 
         self._write(body, in_transaction)
 
@@ -434,6 +450,7 @@ class CatalogStore(CollectionStore, AssetLifecycle):
                                                        self._mask(db, r.label.caveats))).fetchone() if upsert else None
                 # without upsert, the unique identity index turns a duplicate into a Conflict
                 self._store_item(db, crid, r, old[0] if old else None)
+                append_event(db, "item.updated" if old else "item.created", r.collection, r.label, r.id)
 
         self._write(body, in_transaction)
         return len(rows)
@@ -446,6 +463,7 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         def body(db: sqlite3.Connection) -> None:
             self._expect(db, item)
             self._store_item(db, item.crid, row, item.rid, writer)
+            append_event(db, "item.updated", item.collection, row.label, item.id)
 
         self._write(body, in_transaction)
 
@@ -460,6 +478,7 @@ class CatalogStore(CollectionStore, AssetLifecycle):
             for t in ("assets", "items_rtree", "items"):
                 db.execute(f"DELETE FROM {t} WHERE rid = ?", (item.rid,))
             self._drop_if_empty(db, pid)
+            append_event(db, "item.deleted", item.collection, item.label, item.id)
             if db.execute("SELECT 1 FROM collections WHERE crid = ? AND retired = 1", (item.crid,)).fetchone() and \
                     not db.execute("SELECT 1 FROM items WHERE crid = ? LIMIT 1", (item.crid,)).fetchone():
                 self._purge_collection(db, item.crid)  # a retired collection goes with its last item
