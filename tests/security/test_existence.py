@@ -31,6 +31,21 @@ def _same(a: httpx.Response, b: httpx.Response) -> None:
     assert ha == hb
 
 
+def _read_interrupted(client: httpx.Client, path: str, act: Any) -> int:
+    """Bytes received of a download during which `act()` runs once, after its first MiB."""
+    got = 0
+    try:
+        with client.stream("GET", path) as r:
+            assert r.status_code == 200
+            for chunk in r.iter_raw(1024 * 1024):
+                got += len(chunk)
+                if 1024 * 1024 <= got < 2 * 1024 * 1024:
+                    act()
+    except httpx.RemoteProtocolError:
+        pass  # the server ended the body early: what a client sees of a stopped stream
+    return got
+
+
 def _seed(live: Any) -> None:
     with live.client(FRA_ADMIN) as c:
         assert c.post("/collections", json=collection("open", rel=["NATO"])).status_code == 201
@@ -250,48 +265,34 @@ def test_the_label_class_limit_counts_only_classes_the_writer_can_read(live, mon
 
 
 def test_a_download_stops_when_its_asset_is_deleted(live) -> None:  # type: ignore[no-untyped-def]
-    import httpx
-
     _seed(live)
     size = 48 * 1024 * 1024  # well beyond what loopback socket buffers hold before the delete
     with live.client(FRA_PROVIDER) as c:
         assert c.put("/collections/open/items/x/assets/big", content=b"z" * size).status_code == 201
-        got = 0
-        try:
-            with c.stream("GET", "/collections/open/items/x/assets/big") as r:
-                assert r.status_code == 200
-                for chunk in r.iter_raw(1024 * 1024):
-                    got += len(chunk)
-                    if got >= 1024 * 1024 and got < 2 * 1024 * 1024:
-                        with live.client(FRA_PROVIDER) as other:
-                            assert other.delete("/collections/open/items/x").status_code == 204
-        except httpx.RemoteProtocolError:
-            pass  # the server ended the body early: what the client sees of a stopped stream
+
+        def delete() -> None:
+            with live.client(FRA_PROVIDER) as other:
+                assert other.delete("/collections/open/items/x").status_code == 204
+
+        got = _read_interrupted(c, "/collections/open/items/x/assets/big", delete)
         assert got < size - 16 * 1024 * 1024  # the server stopped; what was in flight is all that came
 
 
 def test_a_download_stops_when_its_item_is_relabelled_away_from_the_reader(live) -> None:  # type: ignore[no-untyped-def]
-    import httpx
-
     with live.client(FRA_ADMIN) as c:
         assert c.post("/collections", json=collection("dl", rel=["NATO"])).status_code == 201
     size = 48 * 1024 * 1024
     with live.client(FRA_PROVIDER) as c:
         assert c.post("/collections/dl/items", json=item("big", "dl", rel=["NATO"])).status_code == 201
         assert c.put("/collections/dl/items/big/assets/data", content=b"z" * size).status_code == 201
-    got = 0
+
+    def relabel() -> None:
+        with live.client(FRA_PROVIDER) as writer:
+            assert writer.patch("/collections/dl/items/big", json={"properties": {
+                "sec:classification": "NS"}}).status_code == 200
+
     with live.client(user("EST", "NU")) as reader:
-        try:
-            with reader.stream("GET", "/collections/dl/items/big/assets/data") as r:
-                assert r.status_code == 200
-                for chunk in r.iter_raw(1024 * 1024):
-                    got += len(chunk)
-                    if got >= 1024 * 1024 and got < 2 * 1024 * 1024:
-                        with live.client(FRA_PROVIDER) as writer:
-                            assert writer.patch("/collections/dl/items/big", json={"properties": {
-                                "sec:classification": "NS"}}).status_code == 200
-        except httpx.RemoteProtocolError:
-            pass
+        got = _read_interrupted(reader, "/collections/dl/items/big/assets/data", relabel)
         assert reader.get("/collections/dl/items/big").status_code == 404
     assert got < size - 16 * 1024 * 1024
 
