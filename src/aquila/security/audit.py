@@ -29,12 +29,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from aquila.errors import AquilaError
-from aquila.security.keys import load_or_create_ed25519, load_or_create_secret
+from aquila.security.audit_head import (CHECKPOINT_EVERY, CHECKPOINT_SECONDS, HEAD_SCHEMA, AuditKeys,
+                                        Checkpoint)
 from aquila.security.labels import Label
 
 __all__ = ["AuditLog", "AuditEntry", "AuditBatch", "AuditTampered", "Checkpoint", "Scope", "VerifyResult", "GENESIS",
@@ -43,9 +41,6 @@ __all__ = ["AuditLog", "AuditEntry", "AuditBatch", "AuditTampered", "Checkpoint"
 GENESIS = "0" * 64
 SCAN_PER_PAGE = 20_000
 """Index entries one view page may examine: a viewer who may see few entries pages on, never waits long."""
-CHECKPOINT_EVERY = 1000
-CHECKPOINT_SECONDS = 300.0
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY, time TEXT NOT NULL, subject TEXT NOT NULL, nation TEXT NOT NULL, action TEXT NOT NULL,
@@ -58,14 +53,6 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
-_HEAD_SCHEMA = """
-CREATE TABLE IF NOT EXISTS head (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL,
-  time REAL NOT NULL, sig TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, time REAL NOT NULL,
-  sig TEXT NOT NULL);
-"""
-
-
 NOBODY = 5
 """Stored level of an entry no viewer of its nation may see (its object is not even releasable to it)."""
 
@@ -129,30 +116,6 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    """A signed statement: the chain held `seq` entries ending with MAC `hash` at `time`."""
-
-    seq: int
-    hash: str
-    time: float
-    sig: str
-    public_key: str = ""
-
-    def statement(self) -> bytes:
-        return json.dumps({"seq": self.seq, "hash": self.hash, "time": self.time}, sort_keys=True).encode()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "hash": self.hash, "time": self.time, "sig": self.sig, "public_key": self.public_key}
-
-    @classmethod
-    def from_dict(cls, d: Any) -> Checkpoint:
-        try:
-            return cls(int(d["seq"]), str(d["hash"]), float(d["time"]), str(d["sig"]), str(d.get("public_key", "")))
-        except (KeyError, TypeError, ValueError):
-            raise AquilaError("not an Aquila audit checkpoint (expected seq, hash, time, sig, public_key)") from None
-
-
-@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     entries: int
@@ -183,40 +146,6 @@ def _labels(objects: Iterable[Label | Scope]) -> dict[str, list[Any]]:
         level, caveats = out.get(sc.originator, [0, []])
         out[sc.originator] = [max(level, sc.level), sorted(set(caveats) | sc.caveats)]
     return out
-
-
-def _public_hex(key: Ed25519PublicKey) -> str:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
-
-
-class _Keys:
-    def __init__(self, keys_dir: Path, create: bool) -> None:
-        mac_path = keys_dir / "audit-hmac.key"
-        sign_path = keys_dir / "audit-signing-ed25519.pem"
-        self.existed = mac_path.exists()
-        if not create and not self.existed:
-            self.mac = b""
-            self.sign: Ed25519PrivateKey | None = None
-            return
-        self.mac = load_or_create_secret(mac_path)
-        self.sign = load_or_create_ed25519(sign_path)
-
-    def checkpoint(self, seq: int, mac: str) -> Checkpoint:
-        assert self.sign is not None
-        cp = Checkpoint(seq, mac, round(time.time(), 3), "")
-        return Checkpoint(seq, mac, cp.time, self.sign.sign(cp.statement()).hex(), _public_hex(self.sign.public_key()))
-
-    def valid(self, cp: Checkpoint) -> bool:
-        if self.sign is None:
-            return False
-        pub = self.sign.public_key()
-        if cp.public_key and cp.public_key != _public_hex(pub):
-            return False
-        try:
-            pub.verify(bytes.fromhex(cp.sig), cp.statement())
-            return True
-        except (InvalidSignature, ValueError):
-            return False
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -253,13 +182,13 @@ class AuditLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         kdir = Path(keys_dir) if keys_dir else self.path.parent / "keys"
         self.head_path = kdir / "audit-head.db"
-        self._keys = _Keys(kdir, create=True)
+        self._keys = AuditKeys(kdir, create=True)
         self._db = _connect(self.path)
         self._db.execute("PRAGMA synchronous=FULL")
         head_existed = self.head_path.exists()
         self._head = _connect(self.head_path)
         self._head.execute("PRAGMA synchronous=NORMAL")
-        self._head.executescript(_HEAD_SCHEMA)
+        self._head.executescript(HEAD_SCHEMA)
         self._lock = threading.Lock()
         head = self.head()
         if self._keys.existed and (not head_existed or head is None):
@@ -440,7 +369,7 @@ class AuditLog:
         return _verify(self._db, self._head, self._keys, checkpoints)
 
 
-def _verify(db: sqlite3.Connection, head_db: sqlite3.Connection | None, keys: _Keys,
+def _verify(db: sqlite3.Connection, head_db: sqlite3.Connection | None, keys: AuditKeys,
             external: Sequence[Checkpoint]) -> VerifyResult:
     if not keys.existed and keys.sign is None:
         return VerifyResult(False, 0, None, "the instance's audit key is missing (keys/audit-hmac.key)")
@@ -498,7 +427,7 @@ def _verify(db: sqlite3.Connection, head_db: sqlite3.Connection | None, keys: _K
 def verify_instance(data_dir: str | Path, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResult:
     """Verify an instance's log read-only: creates nothing, reports what is missing as tampering."""
     d = Path(data_dir)
-    keys = _Keys(d / "keys", create=False)
+    keys = AuditKeys(d / "keys", create=False)
     if not keys.existed:
         return VerifyResult(False, 0, None, "the instance's audit key is missing (keys/audit-hmac.key)")
     catalog = d / "catalog.db"
