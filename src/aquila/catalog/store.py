@@ -21,17 +21,14 @@ queues the bytes for collection, so no byte of a deleted item is ever served aga
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pycountry
 
 from aquila.catalog.collections import (
     CollectionStore,
@@ -42,6 +39,7 @@ from aquila.catalog.collections import (
 from aquila.catalog.cql2sql import PROMOTED
 from aquila.catalog.events import OUTBOX_SCHEMA, append_event, notify_committed
 from aquila.catalog.lifecycle import AssetLifecycle, AssetRecord
+from aquila.catalog.rule import LabelRule
 from aquila.catalog.search import (
     COUNT_CAP,
     GEOMETRIES,
@@ -59,13 +57,11 @@ from aquila.security.labels import Classification, Label
 from aquila.security.policy import User
 
 __all__ = ["CatalogStore", "Stale", "StoredItem", "StoredCollection", "AssetRecord", "NotFound", "Conflict",
-           "QueryTooExpensive", "nation_bit", "audience_bits", "MAX_CAVEATS", "MAX_LABELS_PER_ORIGINATOR"]
+           "QueryTooExpensive", "MAX_LABELS_PER_ORIGINATOR"]
 
 SCHEMA_VERSION = 2
-MAX_CAVEATS = 63
 MAX_LABELS_PER_ORIGINATOR = 1000
 """Distinct label classes one nation may use in one collection (each adds a partition to readers' searches)."""
-_ALL_BITS = (1 << 63) - 1
 _AUD = "aud0 INTEGER NOT NULL, aud1 INTEGER NOT NULL, aud2 INTEGER NOT NULL, aud3 INTEGER NOT NULL"
 
 _SCHEMA = f"""
@@ -98,37 +94,11 @@ CREATE TABLE IF NOT EXISTS object_gc (object_key TEXT PRIMARY KEY, after REAL NO
 CREATE TABLE IF NOT EXISTS caveats (name TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE);
 """
 
-_NATION_INDEX = {c: i for i, c in enumerate(sorted(c.alpha_3 for c in pycountry.countries))}
-assert len(_NATION_INDEX) <= 4 * 63
 _ITEM_COLS = ["pid", "crid", "collection", "id", "originator", "classification", "caveat_mask", "start_dt",
               "end_dt", "minx", "miny", "maxx", "maxy", "geom", "doc", *PROMOTED.values()]
 _INSERT = f"INSERT INTO items ({', '.join(_ITEM_COLS)}) VALUES ({', '.join('?' * len(_ITEM_COLS))})"
 _UPDATE = f"UPDATE items SET {', '.join(c + '=?' for c in _ITEM_COLS)}, version = version + 1 WHERE rid=?"
 
-
-
-def nation_bit(nation: str) -> tuple[int, int]:
-    """(column, bit mask) of a nation in the audience bit set."""
-    i = _NATION_INDEX.get(nation)
-    if i is None:  # not a nation code: matches no audience
-        return 0, 0
-    return i // 63, 1 << (i % 63)
-
-
-def audience_bits(nations: Iterable[str]) -> tuple[int, int, int, int]:
-    """The audience as four 63-bit columns over the ISO nations."""
-    if isinstance(nations, frozenset):
-        return _audience_bits_cached(nations)
-    return _audience_bits_cached(frozenset(nations))
-
-
-@functools.lru_cache(maxsize=4096)
-def _audience_bits_cached(nations: frozenset[str]) -> tuple[int, int, int, int]:
-    cols = [0, 0, 0, 0]
-    for n in nations:
-        col, bit = nation_bit(n)
-        cols[col] |= bit
-    return cols[0], cols[1], cols[2], cols[3]
 
 
 def _scalar(v: Any) -> Any:
@@ -163,7 +133,7 @@ class Stale(AquilaError):
     """The item changed (relabelled, replaced, deleted) between the read a write was based on and the write."""
 
 
-class CatalogStore(CollectionStore, AssetLifecycle):
+class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
     """Collections and items of one instance, in `<data>/catalog.db`."""
 
     def __init__(self, path: str | Path, query_budget_s: float = 10.0) -> None:
@@ -234,50 +204,6 @@ class CatalogStore(CollectionStore, AssetLifecycle):
         notify_committed()
         return out
 
-    # --- caveats and the rule ------------------------------------------------------------------
-    def _mask(self, db: sqlite3.Connection, caveats: Iterable[str]) -> int:
-        mask = 0
-        for c in sorted(caveats):
-            bit = self._caveats.get(c)
-            if bit is None:  # maybe registered since by another process (`aquila token`): ask the database
-                row = db.execute("SELECT bit FROM caveats WHERE name = ?", (c,)).fetchone()
-                if row is None:
-                    bit = db.execute("SELECT coalesce(max(bit) + 1, 0) FROM caveats").fetchone()[0]
-                    if bit >= MAX_CAVEATS:
-                        raise InputError(f"caveat {c!r} would be the 64th distinct caveat of this instance",
-                                         field="sec:caveats",
-                                         expected="one of the instance's existing caveats (at most 63)")
-                    db.execute("INSERT INTO caveats VALUES (?, ?)", (c, bit))
-                else:
-                    bit = row[0]
-                self._caveats[c] = bit
-            mask |= 1 << bit
-        return mask
-
-    def register_caveats(self, names: Iterable[str]) -> None:
-        """Give caveats their bits ahead of use (when a token granting them is issued), so that a write
-        by their holders never registers one — and the registry's state depends on no hidden label."""
-        self._write(lambda db: self._mask(db, names))
-
-    def _reload_caveats(self) -> None:
-        self._caveats = dict(self._conn().execute("SELECT name, bit FROM caveats").fetchall())
-
-    @property
-    def caveat_bits(self) -> dict[str, int]:
-        return dict(self._caveats)
-
-    def _rule(self, user: User, t: str) -> tuple[str, list[Any]]:
-        """The access rule over table alias `t` (its audience bits include the originator)."""
-        if not user.caveats <= self._caveats.keys():  # registered by another process since: reload
-            self._reload_caveats()
-        held = 0
-        for c in user.caveats:
-            if c in self._caveats:
-                held |= 1 << self._caveats[c]
-        col, bit = nation_bit(user.nation)
-        return (f"({t}.classification <= ? AND ({t}.aud{col} & ?) != 0 AND ({t}.caveat_mask & ?) = 0)",
-                [int(user.clearance), bit, _ALL_BITS & ~held])
-
     def readable_partitions(self, user: User, collections: Sequence[str] | None = None) -> list[int]:
         """Partitions whose item label *and* collection label the user may read."""
         return [p for p, _ in self._readable(user, collections)]
@@ -293,9 +219,6 @@ class CatalogStore(CollectionStore, AssetLifecycle):
             sql += " AND c.id IN (" + ",".join("?" * len(collections)) + ")"
             params += list(collections)
         return [(r[0], r[1]) for r in self._conn().execute(sql + " ORDER BY p.pid", params)]
-
-    def _label_columns(self, db: sqlite3.Connection, label: Label) -> tuple[int, int, int, int, int, int]:
-        return (int(label.classification), self._mask(db, label.caveats), *audience_bits(label.audience))
 
     # --- items ---------------------------------------------------------------------------------
     def _partition(self, db: sqlite3.Connection, crid: int, label: Label, span_s: float,
