@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench bench-pgstac clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,12 +15,29 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/aquila demo
 
-test: $(STAMP)
+# ruff (E, F, I, B, UP) over the code and tests, mypy over src/: configured in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q -n 2
 
-bench: $(STAMP)
+# Each benchmark's quick mode beside its anchor (full sizes: run the scripts without --quick; see docs/benchmarks.md)
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python benchmarks/passes.py
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/passes.py --quick
+	$(BIN)/python benchmarks/catalog.py --quick
+	$(BIN)/python benchmarks/catalog_timing.py --quick
+
+# stac-fastapi-pgstac beside Aquila over HTTP (needs PostgreSQL with PostGIS on 127.0.0.1)
+bench-pgstac: $(BENCH_STAMP)
+	bash benchmarks/pgstac/setup.sh
+	$(BIN)/python benchmarks/catalog_pgstac.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,10 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from catalog import CAVEATS, USERS, make_items, pct, queries  # noqa: E402
-
 from aquila.api.app import Instance  # noqa: E402
 from aquila.catalog import validate_item  # noqa: E402
 from aquila.security.labels import Label  # noqa: E402
+from catalog import CAVEATS, USERS, make_items, pct, queries  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PGSTAC_PY = ROOT / ".venv-pgstac" / "bin" / "python"
@@ -121,7 +120,7 @@ def search_body(q: dict[str, Any], rule: dict[str, Any] | None) -> dict[str, Any
     if "ids" in q:
         body["ids"] = q["ids"]
     if "dt" in q:
-        lo, hi = (datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") for t in q["dt"])
+        lo, hi = (datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for t in q["dt"])
         body["datetime"] = f"{lo}/{hi}"
     if "cloud" in q:
         args.append({"op": "<", "args": [{"property": "eo:cloud_cover"}, q["cloud"]]})
@@ -165,7 +164,10 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--json")
+    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a minute or so (make bench)")
     args = ap.parse_args()
+    if args.quick:
+        args.items, args.queries = 20_000, 20
     if not PGSTAC_PY.exists():
         sys.exit("run benchmarks/pgstac/setup.sh first")
     items = make_items(args.items)
@@ -200,7 +202,8 @@ def main() -> None:
                        PGDATABASE="pgstac_bench", POSTGRES_USER="postgres", POSTGRES_PASS="",
                        POSTGRES_HOST_READER="127.0.0.1", POSTGRES_HOST_WRITER="127.0.0.1", POSTGRES_PORT="5432",
                        POSTGRES_DBNAME="pgstac_bench", ENABLED_EXTENSIONS="query,sort,fields,filter,pagination")
-            procs.append(subprocess.Popen([str(PGSTAC_PY), "-m", "uvicorn", "stac_fastapi.pgstac.app:create_app", "--factory", "--host",
+            procs.append(subprocess.Popen([str(PGSTAC_PY), "-m", "uvicorn", "stac_fastapi.pgstac.app:create_app",
+                                          "--factory", "--host",
                                            "127.0.0.1", "--port", str(port_p), "--log-level", "warning"], env=env))
             # --- Aquila: ingest, serve ---------------------------------------------------------------
             inst = Instance.open(Path(d) / "aquila")

@@ -30,13 +30,12 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from catalog import make_items  # noqa: E402
-
 from aquila.catalog import CatalogStore, SearchQuery, validate_item  # noqa: E402
 from aquila.catalog.validate import parse_rfc3339  # noqa: E402
 from aquila.security.labels import Classification  # noqa: E402
 from aquila.security.policy import User  # noqa: E402
 from aquila.security.tokens import TokenIssuer  # noqa: E402
+from catalog import make_items  # noqa: E402
 
 # both boxes and days lie outside the background items' area (lon -10..42, lat 35..70) and year (2026)
 HIDDEN_BOX = (50.0, 40.0, 52.0, 41.5)
@@ -119,7 +118,10 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=100_000)
     ap.add_argument("--reps", type=int, default=300)
     ap.add_argument("--json")
+    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a minute or so (make bench)")
     args = ap.parse_args()
+    if args.quick:
+        args.items, args.reps = 10_000, 60
     with tempfile.TemporaryDirectory(dir=os.environ.get("AQUILA_BENCH_DIR")) as tmp:
         data = Path(tmp) / "inst"
         t = time.perf_counter()

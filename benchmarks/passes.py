@@ -19,7 +19,7 @@ import math
 import os
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +32,13 @@ from aquila.orbits.access import compute_access
 from aquila.orbits.frames import timescale
 from aquila.orbits.targets import TargetSet
 
-EPOCH = datetime(2026, 3, 19, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 3, 19, tzinfo=UTC)
 MASK_DEG = 10.0
 
 
 def generated(n: int, seed: int) -> list[ElementSet]:
     rng = np.random.default_rng(seed)
-    epoch_1949 = (EPOCH - datetime(1949, 12, 31, tzinfo=timezone.utc)).total_seconds() / 86400.0
+    epoch_1949 = (EPOCH - datetime(1949, 12, 31, tzinfo=UTC)).total_seconds() / 86400.0
     out = []
     for i in range(n):
         a = 6378.137 + rng.uniform(400, 900)
@@ -104,7 +104,10 @@ def main() -> None:
     ap.add_argument("--skyfield-pairs", type=int, default=40, help="pairs timed with skyfield find_events")
     ap.add_argument("--tle", help="real element sets to put first")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a minute or so (make bench)")
     args = ap.parse_args()
+    if args.quick:
+        args.satellites, args.targets, args.days, args.skyfield_pairs = 100, 200, 1.0, 10
 
     sets: list[ElementSet] = load_elements(args.tle)[: args.satellites] if args.tle else []
     sets += generated(args.satellites - len(sets), seed=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import pytest
 from aquila.constellation.elements import ElementSet
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-EPOCH = datetime(2026, 3, 19, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 3, 19, tzinfo=UTC)
 
 
 def shared_path(*parts: str) -> Path:
@@ -28,7 +28,7 @@ def generated_elements(n: int, seed: int = 7, epoch: datetime = EPOCH) -> list[E
 
     rng = np.random.default_rng(seed)
     out = []
-    epoch_1949 = (epoch - datetime(1949, 12, 31, tzinfo=timezone.utc)).total_seconds() / 86400.0
+    epoch_1949 = (epoch - datetime(1949, 12, 31, tzinfo=UTC)).total_seconds() / 86400.0
     for i in range(n):
         alt = rng.uniform(400, 900)
         a = 6378.137 + alt

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -18,14 +18,13 @@ from aquila.orbits.coverage import coverage_grid, parse_bbox
 from aquila.orbits.plots import plot_coverage, save_figure
 from aquila.orbits.revisit import revisit_statistics
 from aquila.orbits.targets import TargetSet
-
 from conftest import EPOCH, generated_elements
 
 
 def _decaying(epoch: datetime) -> ElementSet:
     """A 150 km orbit with enormous drag: SGP4 reports decay within hours."""
     sat = Satrec()
-    epoch_1949 = (epoch - datetime(1949, 12, 31, tzinfo=timezone.utc)).total_seconds() / 86400.0
+    epoch_1949 = (epoch - datetime(1949, 12, 31, tzinfo=UTC)).total_seconds() / 86400.0
     a = 6378.137 + 150
     sat.sgp4init(WGS72, "i", 99999, epoch_1949, 0.5, 0.0, 0.0, 0.001, 0.0, math.radians(51.6), 0.0,
                  math.sqrt(398600.4418 / a**3) * 60, 0.0)
@@ -63,10 +62,10 @@ def test_imaging_windows_lie_inside_visibility_at_zero_mask() -> None:
     vis = compute_access(c, pts, EPOCH, EPOCH + timedelta(hours=12), min_elevation_deg=0.0, workers=2)
     img = compute_access(c, pts, EPOCH, EPOCH + timedelta(hours=12), mode=AccessMode.IMAGING, workers=2)
     assert 0 < len(img) < len(vis)
-    V, I = vis.columns, img.columns
+    V, Im = vis.columns, img.columns
     for k in range(len(img)):
-        m = (V["sat"] == I["sat"][k]) & (V["target"] == I["target"][k])
-        assert np.any((V["start_s"][m] <= I["start_s"][k] + 1e-6) & (V["end_s"][m] >= I["end_s"][k] - 1e-6))
+        m = (V["sat"] == Im["sat"][k]) & (V["target"] == Im["target"][k])
+        assert np.any((V["start_s"][m] <= Im["start_s"][k] + 1e-6) & (V["end_s"][m] >= Im["end_s"][k] - 1e-6))
 
 
 @pytest.mark.parametrize("kwargs,error", [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -67,7 +67,7 @@ def test_tokens_missing_expired_forged_are_401(live) -> None:  # type: ignore[no
         assert c.get("/search").status_code == 401
         r = c.get("/search", headers={"Authorization": "Bearer not-a-token"})
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
-        past = datetime.now(timezone.utc) - timedelta(hours=2)
+        past = datetime.now(UTC) - timedelta(hours=2)
         old = live.instance.tokens.issue(DEU_ANALYST, ttl=timedelta(minutes=1), now=past)
         assert c.get("/search", headers={"Authorization": f"Bearer {old}"}).json()["description"] == "token expired"
         good = live.token(DEU_ANALYST)
@@ -95,7 +95,8 @@ BAD = [
     (json.dumps(item("h", cls="SECRETISH")).encode(), "properties.sec:classification"),
     (json.dumps(item("k", orig="XXX")).encode(), "properties.sec:originator"),
     (json.dumps(item("m", rel=["ZZZ"])).encode(), "properties.sec:releasable_to"),
-    (json.dumps({**item("n"), "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}}).encode(),
+    (json.dumps({**item("n"), "geometry": {"type": "Polygon",
+                                           "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}}).encode(),
      "geometry"),
 ]
 

@@ -8,7 +8,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import jwt
@@ -16,7 +16,6 @@ import pytest
 
 from aquila.security.audit import AuditLog
 from aquila.security.tokens import AuthenticationError, TokenIssuer, parse_ttl
-
 from library_helpers import user
 
 
@@ -77,7 +76,7 @@ def test_tokens_from_another_instance_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(AuthenticationError):
         b.verify(a.issue(user("FRA")))
     with pytest.raises(AuthenticationError, match="expired"):
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        a.verify(a.issue(user("FRA"), ttl=timedelta(seconds=5), now=datetime.now(timezone.utc) - timedelta(hours=1)))
+        a.verify(a.issue(user("FRA"), ttl=timedelta(seconds=5), now=datetime.now(UTC) - timedelta(hours=1)))
     assert parse_ttl("8h") == timedelta(hours=8)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from importlib import resources
 
 import numpy as np
 import pytest
 from skyfield.api import EarthSatellite, load_file
-from importlib import resources
 
 from aquila.constellation import BUILTIN_FACTS, builtin_constellation, sun_synchronous_inclination_deg
 from aquila.orbits.frames import timescale
 
-EPOCH = datetime(2026, 6, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def test_catalogue_is_consistent() -> None:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,8 @@ def tle(tmp_path: Path) -> Path:
 def targets(tmp_path: Path) -> Path:
     p = tmp_path / "targets.geojson"
     p.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": "paris", "properties": {}, "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}},
+        {"type": "Feature", "id": "paris", "properties": {},
+         "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}},
         {"type": "Feature", "properties": {"name": "baltic-box"},
          "geometry": {"type": "Polygon", "coordinates": [[[18, 56], [20, 56], [20, 57], [18, 57], [18, 56]]]}},
     ]}))
@@ -92,13 +94,15 @@ def test_access_and_revisit_with_builtin_constellation(targets: Path, tmp_path: 
 
 
 def test_constellation_update_from_file_makes_satellites_tracked(tmp_path: Path) -> None:
-    from aquila.constellation.builtin import BUILTIN_FACTS
-    from aquila.constellation.nominal import nominal_elements
-    from datetime import datetime, timezone
+    from datetime import datetime
+
     from sgp4.exporter import export_tle
 
+    from aquila.constellation.builtin import BUILTIN_FACTS
+    from aquila.constellation.nominal import nominal_elements
+
     f = BUILTIN_FACTS[0]
-    es = nominal_elements(f.norad_id, f.name, datetime.now(timezone.utc), f.altitude_km, f.inclination_deg, f.ltan_h)
+    es = nominal_elements(f.norad_id, f.name, datetime.now(UTC), f.altitude_km, f.inclination_deg, f.ltan_h)
     l1, l2 = export_tle(es.satrec)
     gp = tmp_path / "gp.tle"
     gp.write_text(f"{f.name}\n{l1}\n{l2}\n")

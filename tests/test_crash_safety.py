@@ -14,7 +14,6 @@ from pathlib import Path
 
 from aquila.api.app import Instance
 from aquila.security.audit import AuditLog
-
 from library_helpers import collection, item
 
 BATCH = 250

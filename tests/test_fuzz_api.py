@@ -12,7 +12,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from aquila.catalog import validate_item
-
 from conftest import LiveServer
 from library_helpers import collection, item, user
 
@@ -57,7 +56,8 @@ def test_every_operation_survives_fuzzing(server) -> None:  # type: ignore[no-un
                     return
                 seen.append(resp.status_code)
                 if resp.status_code >= 500:
-                    failures.append(f"{op.method.upper()} {op.path}: {resp.status_code} {resp.text[:200]}")
+                    sent = resp.request
+                    failures.append(f"{sent.method} {sent.url.path}: {resp.status_code} {resp.text[:200]}")
 
             run()
     assert not failures, failures[:5]

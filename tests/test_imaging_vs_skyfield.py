@@ -10,15 +10,12 @@ import pytest
 from skyfield.api import EarthSatellite, load_file, wgs84
 from skyfield.framelib import itrs
 
-from aquila.constellation.assets import SensorType
+from aquila.constellation.assets import Constellation, SensorType
 from aquila.constellation.builtin import builtin_constellation
-from aquila.constellation.assets import Constellation
 from aquila.orbits.access import AccessMode, compute_access
-from aquila.orbits.frames import timescale
+from aquila.orbits.frames import timescale, up_vector
 from aquila.orbits.sun import sun_direction_ecef, sun_elevation_deg
-from aquila.orbits.frames import up_vector
 from aquila.orbits.targets import TargetSet
-
 from conftest import EPOCH, random_points
 
 GEOM_TOL_DEG = 0.01

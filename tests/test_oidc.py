@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -43,7 +43,7 @@ def idp():  # type: ignore[no-untyped-def]
 
 
 def _token(key, **over) -> str:  # type: ignore[no-untyped-def]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {"iss": ISSUER, "aud": "aquila", "sub": "alice", "iat": int(now.timestamp()),
               "exp": int((now + timedelta(hours=1)).timestamp()), "nation": "NOR", "clearance": "NS",
               "caveats": ["BALTIC"], "roles": ["analyst"], **over}
@@ -58,7 +58,7 @@ def test_external_issuer_tokens_are_verified_against_its_jwks(idp, tmp_path: Pat
     with pytest.raises(AuthenticationError):
         issuer.verify(_token(key, aud="someone-else"))
     with pytest.raises(AuthenticationError, match="expired"):
-        issuer.verify(_token(key, exp=int((datetime.now(timezone.utc) - timedelta(minutes=5)).timestamp())))
+        issuer.verify(_token(key, exp=int((datetime.now(UTC) - timedelta(minutes=5)).timestamp())))
     with pytest.raises(AuthenticationError):  # signed by another key
         issuer.verify(_token(ec.generate_private_key(ec.SECP256R1())))
     with pytest.raises(AuthenticationError):  # symmetric algorithms are never accepted

@@ -11,7 +11,6 @@ import pytest
 from aquila.catalog import CatalogStore, validate_item
 from aquila.catalog.events import Outbox
 from aquila.catalog.store import Conflict
-
 from library_helpers import collection, item, user
 
 ADMIN = user("FRA", "CTS", roles=("admin",))

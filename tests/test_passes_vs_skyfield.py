@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 from skyfield.api import EarthSatellite, wgs84
 
-from aquila.constellation.assets import Constellation, OwnerKind, Satellite
+from aquila.constellation.assets import GENERIC_SENSOR, Constellation, OwnerKind, Satellite
 from aquila.constellation.elements import ElementSet, load_elements
-from aquila.constellation.assets import GENERIC_SENSOR
 from aquila.orbits.access import compute_access
 from aquila.orbits.frames import timescale
 from aquila.orbits.targets import TargetSet
-
 from conftest import EPOCH, generated_elements, random_points, shared_path
 
 MASK_DEG = 10.0

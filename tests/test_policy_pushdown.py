@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +12,6 @@ from hypothesis import strategies as st
 from aquila.catalog import CatalogStore, SearchQuery, validate_collection, validate_item
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import User, decide_item
-
 from library_helpers import collection, item
 
 NATIONS = ["FRA", "DEU", "ITA", "USA", "GBR", "EST"]
@@ -107,9 +107,9 @@ def test_collections_follow_the_same_rule(tmp_path: Path) -> None:
        st.integers(0, 1200), st.integers(0, 200))
 def test_datetime_overlap_with_long_items(spans: list[tuple[int, int]], q0: int, qlen: int) -> None:
     """Items spanning days and instants alike: the range search returns exactly the overlapping ones."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     iso = lambda h: (t0 + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     store = CatalogStore(Path(tempfile.mkdtemp()) / "c.db")
     store.put_collection(collection("c"), create=True)

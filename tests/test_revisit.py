@@ -13,7 +13,6 @@ from aquila.orbits.access import AccessMode, AccessResult
 from aquila.orbits.frames import TimeGrid
 from aquila.orbits.revisit import revisit_statistics, sharing_gain, worst_gap_s
 from aquila.orbits.targets import TargetSet
-
 from conftest import EPOCH, generated_elements
 
 SPAN_S = 6 * 3600

@@ -6,11 +6,9 @@ import subprocess
 import sys
 
 import pytest
-
 from pystac_client import Client
 
 from aquila.catalog import validate_item
-
 from conftest import SHARED_DATA
 from library_helpers import collection, item, user
 

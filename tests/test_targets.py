@@ -11,7 +11,6 @@ from aquila.constellation.assets import GENERIC_SENSOR, Constellation, OwnerKind
 from aquila.errors import TargetError
 from aquila.orbits.access import compute_access
 from aquila.orbits.targets import TargetSet, parse_targets
-
 from conftest import EPOCH, generated_elements
 
 
@@ -61,7 +60,8 @@ def test_polygon_windows_cover_its_points_windows() -> None:
     assert len(rq) > 0
     P, Q = rp.columns, rq.columns
     for k in range(len(rq)):
-        inside = (P["sat"] == Q["sat"][k]) & (P["start_s"] <= Q["start_s"][k] + 0.5) & (P["end_s"] >= Q["end_s"][k] - 0.5)
+        same = P["sat"] == Q["sat"][k]
+        inside = same & (P["start_s"] <= Q["start_s"][k] + 0.5) & (P["end_s"] >= Q["end_s"][k] - 0.5)
         assert inside.any()
         assert P["max_elevation_deg"][inside].max() >= Q["max_elevation_deg"][k] - 1e-9
     # and polygon windows do not overlap for one satellite (they were merged)

@@ -19,7 +19,6 @@ import pytest
 
 from aquila.api.app import Instance
 from aquila.security.audit import AuditLog, Checkpoint, verify_instance
-
 from library_helpers import collection, item, user
 
 
@@ -156,7 +155,8 @@ def test_a_head_rolled_back_behind_a_checkpoint_is_detected(tmp_path: Path) -> N
     log.checkpoint()
     log.close()
     head = sqlite3.connect(data / "keys" / "audit-head.db")
-    head.execute("UPDATE head SET (seq, hash, time, sig) = (SELECT seq, hash, time, sig FROM checkpoints WHERE seq = 0)")
+    head.execute("UPDATE head SET (seq, hash, time, sig) = "
+                 "(SELECT seq, hash, time, sig FROM checkpoints WHERE seq = 0)")
     head.commit()
     head.close()
     _tamper(data, "DELETE FROM audit", "DELETE FROM audit_originator")
@@ -290,7 +290,8 @@ def test_entries_written_inside_catalog_transactions_advance_the_signed_head(tmp
     inst.store.put_collection(collection("sar"), create=True)
     inst.close()
     src = tmp_path / "items.json"
-    src.write_text(json.dumps({"type": "FeatureCollection", "features": [item(f"k{k}", rel=["NATO"]) for k in range(5)]}))
+    feats = [item(f"k{k}", rel=["NATO"]) for k in range(5)]
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     out = subprocess.run([sys.executable, "-m", "aquila", "ingest", "--data", str(data), str(src)], capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr

@@ -15,7 +15,6 @@ import pytest
 from aquila.catalog import CatalogStore, SearchQuery, validate_item
 from aquila.security.labels import Classification
 from aquila.security.policy import User
-
 from library_helpers import collection, item
 
 DEU = User("DEU", Classification.NS)

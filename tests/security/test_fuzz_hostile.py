@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from aquila.catalog import validate_item
-
 from conftest import LiveServer
 from library_helpers import collection, item, user
 

@@ -174,7 +174,8 @@ def test_revoked_tokens_stop_working_at_once_on_a_running_server(live) -> None: 
 @pytest.mark.parametrize("declared,served", [
     ("text/html", "application/octet-stream"), ("image/svg+xml", "application/octet-stream"),
     ("application/javascript", "application/octet-stream"), ("text/html; charset=utf-8", "application/octet-stream"),
-    ("image/tiff; application=geotiff; profile=cloud-optimized", "image/tiff; application=geotiff; profile=cloud-optimized"),
+    ("image/tiff; application=geotiff; profile=cloud-optimized",
+     "image/tiff; application=geotiff; profile=cloud-optimized"),
     ("application/json", "application/json"), (None, "application/octet-stream"),
 ])
 def test_assets_are_served_so_that_browsers_never_run_them(live, declared: str | None, served: str) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import User, decide, may_write
-
 from library_helpers import collection, item, user
 
 PROVIDERS = [user("FRA", "NS", roles=("provider",)), user("FRA", "NR", roles=("provider",)),

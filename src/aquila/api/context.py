@@ -15,7 +15,7 @@ from aquila.catalog.objects import LocalObjectStore, TooLarge
 from aquila.catalog.store import CatalogStore, Conflict, NotFound, QueryTooExpensive
 from aquila.errors import AquilaError, InputError
 from aquila.safejson import loads
-from aquila.security.audit import AuditBatch, AuditLog, AuditTampered
+from aquila.security.audit import AuditBatch, AuditLog, AuditTampered, Scope
 from aquila.security.labels import Label
 from aquila.security.policy import User
 from aquila.security.tokens import AuthenticationError, OidcIssuer, TokenIssuer
@@ -147,19 +147,19 @@ class Api:
     # --- audit ---------------------------------------------------------------------------------
     @staticmethod
     def decision(user: User, action: str, obj: str, allowed: bool, reason: str,
-                 labels: Iterable[Label] = ()) -> dict[str, Any]:
+                 labels: Iterable[Label | Scope] = ()) -> dict[str, Any]:
         """An audit entry; `labels` are those of the objects it concerns (their nations' cleared viewers see it)."""
         return dict(subject=user.subject, nation=user.nation, action=action, obj=obj[:2000], allowed=allowed,
                     reason=reason, labels=list(labels))
 
     def record(self, user: User, action: str, obj: str, allowed: bool, reason: str,
-               labels: Iterable[Label] = ()) -> None:
+               labels: Iterable[Label | Scope] = ()) -> None:
         self.audit.append_many([self.decision(user, action, obj, allowed, reason, labels)])
 
     def batch(self, decisions: Sequence[dict[str, Any]]) -> AuditBatch:
         return self.audit.batch(decisions)
 
-    def deny(self, user: User, action: str, obj: str, reason: str, labels: Iterable[Label] = (),
+    def deny(self, user: User, action: str, obj: str, reason: str, labels: Iterable[Label | Scope] = (),
              exc: Exception | None = None) -> Exception:
         """Audit a denial and return the exception to raise (NotFound unless given)."""
         self.record(user, action, obj, False, reason, labels)

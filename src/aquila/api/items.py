@@ -110,7 +110,8 @@ def router(api: Api) -> APIRouter:
         check_label(user, row.label, action, obj, item.scope)
         try:
             store.replace_item(item, row, api.batch([api.decision(
-                user, action, obj, True, "originator's provider", [item.scope, Scope.of(row.label, item.collection_label)])]), writer=user)
+                user, action, obj, True, "originator's provider",
+                [item.scope, Scope.of(row.label, item.collection_label)])]), writer=user)
         except Stale:
             raise lost_race(user, item.collection, item.id, action, obj) from None
         except Conflict as exc:  # the new label clashes with another instance the caller can read
@@ -171,7 +172,8 @@ def router(api: Api) -> APIRouter:
                            exc) from None
         if len(rows) == 1:
             return JSONResponse(api.item_links(request, rows[0].doc), status_code=201, media_type=GEOJSON)
-        return JSONResponse({"type": "FeatureCollection", "features": [api.item_links(request, row.doc) for row in rows]},
+        features = [api.item_links(request, row.doc) for row in rows]
+        return JSONResponse({"type": "FeatureCollection", "features": features},
                             status_code=201, media_type=GEOJSON)
 
     @r.put("/collections/{cid}/items/{iid}", openapi_extra=ITEM_BODY)

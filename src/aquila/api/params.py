@@ -184,4 +184,5 @@ def decode_token(token: str) -> int:
             raise ValueError
         return off
     except (ValueError, KeyError, TypeError, RecursionError):
-        raise InputError(f"{token[:40]!r}", field="token", expected="a token from a previous page's next link") from None
+        raise InputError(f"{token[:40]!r}", field="token",
+                         expected="a token from a previous page's next link") from None

@@ -14,8 +14,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from aquila.api.context import GEOJSON, Api, TooManyRequests
-from aquila.api.params import (apply_fields, decode_token, encode_token, parse_bbox, parse_datetime, parse_fields,
-                               parse_sortby)
+from aquila.api.params import (
+    apply_fields,
+    decode_token,
+    encode_token,
+    parse_bbox,
+    parse_datetime,
+    parse_fields,
+    parse_sortby,
+)
 from aquila.api.schemas import MAX_LIMIT, SEARCH_BODY_SCHEMA
 from aquila.catalog.cql2sql import parse_filter
 from aquila.catalog.search import SearchQuery

@@ -168,7 +168,8 @@ def _epoch(text: Any) -> float:
 def property_sql(name: str, params: list[Any]) -> str:
     """SQL for a queryable: top-level columns, or a JSON path into the item's properties."""
     if not isinstance(name, str) or not name or len(name) > 200 or has_control(name):
-        raise InputError(f"{str(name)[:40]!r}", field="property", expected="a property name of 1-200 printable characters")
+        raise InputError(f"{str(name)[:40]!r}", field="property",
+                         expected="a property name of 1-200 printable characters")
     if name == "id":
         return "items.id"
     if name == "collection":
@@ -291,19 +292,21 @@ def _node(node: Any, ctx: _Context) -> str:
     # t_intersects / anyinteracts on datetime: interval overlap
     other = args[1] if _is_time(args[0]) else args[0]
     if isinstance(other, dict) and isinstance(other.get("interval"), list) and len(other["interval"]) == 2:
+        lo_s: Any
+        hi_s: Any
         lo_s, hi_s = other["interval"]
-        lo = -1e18 if lo_s in ("..", None) else _epoch(lo_s if isinstance(lo_s, str) else
+        lo_t = -1e18 if lo_s in ("..", None) else _epoch(lo_s if isinstance(lo_s, str) else
                                                        (lo_s.get("timestamp") if isinstance(lo_s, dict) else lo_s))
-        hi = 1e18 if hi_s in ("..", None) else _epoch(hi_s if isinstance(hi_s, str) else
+        hi_t = 1e18 if hi_s in ("..", None) else _epoch(hi_s if isinstance(hi_s, str) else
                                                       (hi_s.get("timestamp") if isinstance(hi_s, dict) else hi_s))
     elif isinstance(other, dict) and "timestamp" in other:
-        lo = hi = _epoch(other["timestamp"])
+        lo_t = hi_t = _epoch(other["timestamp"])
     elif isinstance(other, dict) and "date" in other:
-        lo = hi = _epoch(str(other["date"]) + "T00:00:00Z")
+        lo_t = hi_t = _epoch(str(other["date"]) + "T00:00:00Z")
     else:
         raise _fail(f"{op} needs the datetime property and a time or interval",
                     "T_INTERSECTS(datetime, INTERVAL('2026-01-01T00:00:00Z', '..'))")
-    ctx.params.extend([hi, lo])
+    ctx.params.extend([hi_t, lo_t])
     return "(items.start_dt <= ? AND items.end_dt >= ?)"
 
 

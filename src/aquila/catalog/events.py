@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def append_event(db: sqlite3.Connection, kind: str, collection: str, label: Labe
                  asset: str | None = None) -> None:
     """Append inside the caller's write transaction (so the event commits with the write, or not at all)."""
     assert kind in EVENT_KINDS, kind
-    t = datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    t = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     db.execute("INSERT INTO events (time, kind, collection, item, asset, label) VALUES (?,?,?,?,?,?)",
                (t, kind, collection, item, asset, json.dumps(label.to_properties(), separators=(",", ":"))))
 

@@ -172,8 +172,9 @@ def build_page_sql(q: SearchQuery, pids: list[tuple[int, int]], handles: list[in
     elif spatial:
         if not boxes:
             boxes = [shapely.geometry.shape(q.intersects).bounds]
-        descent = ("SELECT rt.rid AS rid FROM json_each(?) j CROSS JOIN items_rtree rt WHERE rt.minp <= j.value * ? + 0.5 "
-                   "AND rt.maxp >= j.value * ? + 0.5 AND rt.maxx >= ? AND rt.minx <= ? AND rt.maxy >= ? AND rt.miny <= ?")
+        descent = ("SELECT rt.rid AS rid FROM json_each(?) j CROSS JOIN items_rtree rt "
+                   "WHERE rt.minp <= j.value * ? + 0.5 AND rt.maxp >= j.value * ? + 0.5 "
+                   "AND rt.maxx >= ? AND rt.minx <= ? AND rt.maxy >= ? AND rt.miny <= ?")
         src = f"({' UNION '.join([descent] * len(boxes))}) c CROSS JOIN items ON items.rid = c.rid"
         sparams = [v for b in boxes for v in (pid_json, PARTITION_SPACING, PARTITION_SPACING, b[0], b[2], b[1], b[3])]
     elif q.datetime_range is not None:

@@ -265,7 +265,8 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
             db.execute("DELETE FROM items_rtree WHERE rid = ?", (rid,))
         if box is not None:  # an item without geometry is found by time, ids or filters, never by space
             p = pid * PARTITION_SPACING
-            db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?,?,?)", (rid, box[0], box[2], box[1], box[3], p, p + 1))
+            db.execute("INSERT INTO items_rtree VALUES (?,?,?,?,?,?,?)",
+                       (rid, box[0], box[2], box[1], box[3], p, p + 1))
         if old_pid is not None and old_pid[0] != pid:
             self._drop_if_empty(db, old_pid[0])
         assert rid is not None
@@ -339,7 +340,8 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
             pids = json.dumps(self.readable_partitions(user, [cid]))
             for k in range(0, len(ids), 500):
                 chunk = ids[k:k + 500]
-                clash = db.execute(f"SELECT id FROM items WHERE collection = ? AND id IN ({','.join('?' * len(chunk))}) "
+                marks = ",".join("?" * len(chunk))
+                clash = db.execute(f"SELECT id FROM items WHERE collection = ? AND id IN ({marks}) "
                                    "AND pid IN (SELECT value FROM json_each(?)) LIMIT 1",
                                    [cid, *chunk, pids]).fetchone()
                 if clash is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import shapely
@@ -46,7 +46,7 @@ def parse_rfc3339(value: Any, field: str) -> float:
         raise _err(f"{str(value)[:80]!r}", field, "an RFC 3339 date-time such as 2026-03-19T10:00:00Z")
     try:
         t = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00").replace("t", "T"))
-        return (t - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()
+        return (t - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
     except (ValueError, OverflowError):
         raise _err(f"{value!r} is not a valid date-time", field, "e.g. 2026-03-19T10:00:00Z") from None
 

@@ -49,7 +49,8 @@ def run_demo(start: datetime, hours: float, workers: int | None, out: Console, e
             continue
         first = int(np.flatnonzero(m)[np.argmin(col["start_s"][m])])
         t.add_row(owner, str(n_sats), str(int(m.sum())), f"{len(set(col['target'][m].tolist()))}/{len(targets)}",
-                  f"{float(np.min(col['best_gsd_m'][m])):.2f}", res.grid.to_iso(col["start_s"][first:first + 1])[0][5:16].replace("T", " "),
+                  f"{float(np.min(col['best_gsd_m'][m])):.2f}",
+                  res.grid.to_iso(col["start_s"][first:first + 1])[0][5:16].replace("T", " "),
                   res.targets[int(col["target"][first])].id)
     out.print(t)
     out.file.write(render_revisit_tables(sharing_gain(res)))

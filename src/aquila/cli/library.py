@@ -17,7 +17,7 @@ __all__ = ["serve", "token", "ingest", "audit"]
 _err = Console(stderr=True, highlight=False)
 
 
-def _data_option(fn):  # type: ignore[no-untyped-def]
+def _data_option(fn):
     return click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
                         help="instance data directory (created if new)")(fn)
 
@@ -32,7 +32,6 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> No
     import uvicorn
 
     from aquila.api.app import Instance, create_app
-
     from aquila.config import Settings
     from aquila.security.tokens import OidcIssuer
 
@@ -167,6 +166,8 @@ def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
         except InputError as exc:
             raise InputError(exc.reason, source=str(f), field=exc.field, expected=exc.expected) from None
         feats = data.get("features") if isinstance(data, dict) and data.get("type") == "FeatureCollection" else [data]
+        if not isinstance(feats, list):
+            raise InputError("features is not a list", source=str(f), field="features", expected="a list of STAC Items")
         docs += [(f"{f}#{k}" if len(feats) > 1 else str(f), d) for k, d in enumerate(feats)]
     done = 0
     with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_err,
@@ -204,8 +205,8 @@ def audit_verify(data_dir: str, checkpoints: tuple[str, ...]) -> None:
 
     Creates nothing: a missing table, head or key is reported as tampering.
     """
-    from aquila.security.audit import Checkpoint, verify_instance
     from aquila.safejson import loads
+    from aquila.security.audit import Checkpoint, verify_instance
 
     cps = [Checkpoint.from_dict(loads(Path(p).read_bytes(), p)) for p in checkpoints]
     res = verify_instance(data_dir, cps)

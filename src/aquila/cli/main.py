@@ -13,7 +13,7 @@ import io
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,15 +64,15 @@ def parse_time(text: str | None, name: str, default: datetime | None = None) -> 
     if text is None or text == "now":
         if default is not None and text is None:
             return default
-        return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        return datetime.now(UTC).replace(second=0, microsecond=0)
     try:
         t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise TimeWindowError(f"{text!r} is not an ISO-8601 time", field=name,
                               expected="e.g. 2026-03-19T00:00:00Z") from None
     if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return t.astimezone(timezone.utc)
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC)
 
 
 def _window(start: str | None, end: str | None, settings: Settings) -> tuple[datetime, datetime]:
@@ -122,7 +122,7 @@ def _run(c: Constellation, targets: list[Target], t0: datetime, t1: datetime, mo
         res = compute_access(c, targets, t0, t1, mode=mode, min_elevation_deg=min_el, step_s=settings.step_s,
                              workers=workers or settings.workers, max_days=settings.max_window_days,
                              progress=progress)
-    for norad, msg in sorted(res.errors.items()):
+    for _norad, msg in sorted(res.errors.items()):
         _err.print(f"[yellow]warning:[/] satellite left out: {msg}")
     return res
 
@@ -384,7 +384,7 @@ def _sat_row(s: Any, at: datetime) -> dict[str, Any]:
 def constellation_list(fmt: str, owners: tuple[str, ...]) -> None:
     """List the satellites: owner, operator, sensor, and whether elements are nominal or tracked."""
     settings = Settings()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     c = load_constellation(settings.data_dir, now)
     rows = [_sat_row(s, now) for s in c if not owners or s.owner in owners]
     if fmt == "json":
@@ -401,7 +401,7 @@ def constellation_list(fmt: str, owners: tuple[str, ...]) -> None:
 def constellation_show(norad_id: int) -> None:
     """Show one satellite's facts and elements as JSON."""
     settings = Settings()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     c = load_constellation(settings.data_dir, now)
     try:
         s = c[norad_id]
@@ -434,7 +434,7 @@ def constellation_update(url: str | None, path: str | None, data_dir: str | None
         assert path is not None
         sets = load_elements(path)
         text, source = Path(path).read_text(encoding="utf-8-sig"), str(Path(path).resolve())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     c = load_constellation(None, now)
     updated, unknown = c.update_elements(sets)
     ElementStore(settings.data_dir).save(text, source, len(sets))

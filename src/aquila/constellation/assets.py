@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 
 import numpy as np
-from pathlib import Path
 
 from aquila.constellation.elements import ElementSet, load_elements, parse_omm, parse_tle
 from aquila.errors import InputError

@@ -9,7 +9,7 @@ ISO 3166-1 alpha-3; `EU` stands for the European Union's Copernicus programme.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aquila.constellation.assets import Constellation, OwnerKind, Satellite, Sensor, SensorType
 from aquila.constellation.nominal import nominal_elements
@@ -135,7 +135,7 @@ BUILTIN_FACTS: tuple[SatelliteFacts, ...] = (
 
 def builtin_constellation(epoch: datetime | None = None) -> Constellation:
     """The built-in constellation with nominal elements at `epoch` (default: now, UTC)."""
-    when = epoch or datetime.now(timezone.utc)
+    when = epoch or datetime.now(UTC)
     if when.tzinfo is None:
         raise ValueError("epoch must be timezone-aware UTC")
     sats = []

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ class ElementSet:
     def epoch(self) -> datetime:
         """Element set epoch (UTC)."""
         jd = self.satrec.jdsatepoch + self.satrec.jdsatepochF
-        return datetime(2000, 1, 1, 12, tzinfo=timezone.utc) + timedelta(days=jd - 2451545.0)
+        return datetime(2000, 1, 1, 12, tzinfo=UTC) + timedelta(days=jd - 2451545.0)
 
     @property
     def mean_motion_rev_per_day(self) -> float:

@@ -11,7 +11,7 @@ right revisit statistics, not the right pass times. Load real elements with
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sgp4.api import WGS72, Satrec
 
@@ -36,7 +36,7 @@ def sun_synchronous_inclination_deg(altitude_km: float) -> float:
 
 def mean_sun_right_ascension_deg(when: datetime) -> float:
     """Right ascension of the mean Sun (its mean longitude), good to ~1 deg: enough to place a node."""
-    d = (when - datetime(2000, 1, 1, 12, tzinfo=timezone.utc)).total_seconds() / 86400.0
+    d = (when - datetime(2000, 1, 1, 12, tzinfo=UTC)).total_seconds() / 86400.0
     return (280.46061837 + 0.98564736629 * d) % 360.0
 
 
@@ -60,7 +60,7 @@ def nominal_elements(norad_id: int, name: str, epoch: datetime, altitude_km: flo
         phase_deg = (norad_id * _GOLDEN_ANGLE_DEG) % 360.0
     a = _RE + altitude_km
     n_rad_min = math.sqrt(_MU / a**3) * 60.0
-    epoch_1949 = (epoch - datetime(1949, 12, 31, tzinfo=timezone.utc)).total_seconds() / 86400.0
+    epoch_1949 = (epoch - datetime(1949, 12, 31, tzinfo=UTC)).total_seconds() / 86400.0
     sat = Satrec()
     sat.sgp4init(WGS72, "i", norad_id, epoch_1949, 0.0, 0.0, 0.0, 1e-4, 0.0, math.radians(incl),
                  math.radians(phase_deg), n_rad_min, math.radians(raan_deg))

@@ -11,7 +11,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aquila.constellation.assets import Constellation
@@ -51,7 +51,7 @@ class ElementStore:
     def save(self, text: str, source: str, count: int) -> None:
         _atomic_write(self.path, text)
         _atomic_write(self.meta_path, json.dumps({
-            "source": source, "count": count, "saved_at": datetime.now(timezone.utc).isoformat()}, indent=2))
+            "source": source, "count": count, "saved_at": datetime.now(UTC).isoformat()}, indent=2))
 
     def load(self) -> list[ElementSet]:
         return load_elements(self.path) if self.exists() else []

@@ -436,7 +436,7 @@ def compute_access(constellation: Constellation | Sequence[Satellite], targets: 
             with ctx.Pool(min(workers, len(bounds))) as pool:
                 results = pool.imap(_run_chunk, bounds)  # in order: deterministic output
                 done = 0
-                for b, res in zip(bounds, results, strict=False):
+                for res in results:
                     out, errs, miss = res
                     parts.extend(out)
                     errors.update(errs)

@@ -34,9 +34,11 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     try:
         w, s, e, n = (float(x) for x in text.split(","))
     except ValueError:
-        raise InputError(f"{text!r}", field="bbox", expected="west,south,east,north in degrees, e.g. 9,53,31,66") from None
+        raise InputError(f"{text!r}", field="bbox",
+                         expected="west,south,east,north in degrees, e.g. 9,53,31,66") from None
     if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise InputError(f"{text!r}", field="bbox", expected="west < east within -180..180, south < north within -90..90")
+        raise InputError(f"{text!r}", field="bbox",
+                         expected="west < east within -180..180, south < north within -90..90")
     return w, s, e, n
 
 

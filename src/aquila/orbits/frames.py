@@ -8,7 +8,7 @@ match skyfield to milliseconds). UT1 comes from skyfield's built-in tables (no n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -35,7 +35,7 @@ DAY_S = 86400.0
 
 
 @lru_cache(maxsize=1)
-def timescale():  # type: ignore[no-untyped-def]
+def timescale():
     """skyfield's timescale from its built-in leap-second and UT1 tables (no download)."""
     return load.timescale(builtin=True)
 
@@ -62,7 +62,7 @@ class TimeGrid:
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("start and end must be timezone-aware (UTC)")
         ts = timescale()
-        t0 = ts.from_datetime(start.astimezone(timezone.utc))
+        t0 = ts.from_datetime(start.astimezone(UTC))
         span = (end - start).total_seconds()
         n = int(np.ceil(span / step_s)) + 1
         seconds = np.arange(n, dtype=float) * step_s
@@ -95,12 +95,12 @@ class TimeGrid:
 
     def to_datetimes(self, seconds: np.ndarray) -> list[datetime]:
         """UTC datetimes for offsets (microsecond resolution)."""
-        base = self.start.astimezone(timezone.utc)
+        base = self.start.astimezone(UTC)
         return [base + timedelta(microseconds=round(float(s) * 1e6)) for s in np.atleast_1d(seconds)]
 
     def to_iso(self, seconds: np.ndarray) -> list[str]:
         """ISO-8601 UTC strings ('...Z', millisecond resolution) for offsets."""
-        base = np.datetime64(self.start.astimezone(timezone.utc).replace(tzinfo=None), "us")
+        base = np.datetime64(self.start.astimezone(UTC).replace(tzinfo=None), "us")
         us = np.round(np.atleast_1d(seconds) * 1e6).astype("timedelta64[us]")
         return [s + "Z" for s in np.datetime_as_string(base + us, unit="ms")]
 

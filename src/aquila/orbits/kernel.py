@@ -20,7 +20,7 @@ _TOL_TAU = 1e-10  # convergence in units of the grid step (6 ns at 60 s)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _hermite_s(r, v, k, h, gx, gy, gz, ux, uy, uz, tau):  # type: ignore[no-untyped-def]
+def _hermite_s(r, v, k, h, gx, gy, gz, ux, uy, uz, tau):
     """sin(elevation) and its derivative per unit tau at tau in grid segment k."""
     t2 = tau * tau
     t3 = t2 * tau
@@ -45,7 +45,7 @@ def _hermite_s(r, v, k, h, gx, gy, gz, ux, uy, uz, tau):  # type: ignore[no-unty
 
 
 @njit(cache=True, nogil=True)
-def _root(r, v, k, h, gx, gy, gz, ux, uy, uz, level, a, b, fa, fb, da, db):  # type: ignore[no-untyped-def]
+def _root(r, v, k, h, gx, gy, gz, ux, uy, uz, level, a, b, fa, fb, da, db):
     """tau in [a, b] where sin(elevation) == level (fa = f(a), fb = f(b) of opposite signs; da, db slopes)."""
     w = b - a
     # start: root of the cubic through the bracket's values and slopes
@@ -78,7 +78,7 @@ def _root(r, v, k, h, gx, gy, gz, ux, uy, uz, level, a, b, fa, fb, da, db):  # t
 
 
 @njit(cache=True, nogil=True)
-def _peak(r, v, k, h, gx, gy, gz, ux, uy, uz, s0, d0, s1, d1):  # type: ignore[no-untyped-def]
+def _peak(r, v, k, h, gx, gy, gz, ux, uy, uz, s0, d0, s1, d1):
     """tau in [0, 1] of the maximum of sin(elevation) given d0 > 0 >= d1, and the maximum."""
     lo, hi = 0.0, 1.0
     x = d0 / (d0 - d1) if d0 != d1 else 0.5
@@ -110,7 +110,7 @@ def _peak(r, v, k, h, gx, gy, gz, ux, uy, uz, s0, d0, s1, d1):  # type: ignore[n
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _emit(out, n, j, rise, culm, set_, rclip, sclip, smax):  # type: ignore[no-untyped-def]
+def _emit(out, n, j, rise, culm, set_, rclip, sclip, smax):
     """Write one pass at row n of the output arrays; returns the next row, or -1 when full."""
     o_pt, o_rise, o_culm, o_set, o_rclip, o_sclip, o_smax = out
     if n >= o_pt.shape[0]:
@@ -121,7 +121,7 @@ def _emit(out, n, j, rise, culm, set_, rclip, sclip, smax):  # type: ignore[no-u
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _close_run(out, n, j, rise, rclip, best_t, best_s, sec, prev, ps):  # type: ignore[no-untyped-def]
+def _close_run(out, n, j, rise, rclip, best_t, best_s, sec, prev, ps):
     """A run of near samples ended above the mask at sample `prev`: the pass ends there.
 
     That is the period end (the set is clipped) or, anywhere else, a screening miss (counted).
@@ -134,7 +134,7 @@ def _close_run(out, n, j, rise, rclip, best_t, best_s, sec, prev, ps):  # type: 
 
 
 @njit(cache=True, nogil=True)
-def scan_passes(sec, r, v, s_unit, centres, cos_thr_b, block, g, u, g_unit, sin_mask, cos_near,  # type: ignore[no-untyped-def]
+def scan_passes(sec, r, v, s_unit, centres, cos_thr_b, block, g, u, g_unit, sin_mask, cos_near,
                 o_pt, o_rise, o_culm, o_set, o_rclip, o_sclip, o_smax):
     """Fill the output arrays with every pass; returns (count, screening misses), count -1 on overflow."""
     nt = sec.shape[0]

@@ -16,7 +16,7 @@ from aquila.orbits.revisit import SharingGain
 __all__ = ["plot_sharing_gain", "plot_coverage", "save_figure"]
 
 
-def _figure():  # type: ignore[no-untyped-def]
+def _figure():
     import matplotlib
 
     matplotlib.use("Agg")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, Point, Polygon, shape
+from shapely.geometry import MultiPoint, Point, shape
 from shapely.validation import explain_validity
 
 from aquila.errors import TargetError
@@ -112,7 +112,7 @@ def _sample(geom: Any, spacing_km: float) -> tuple[np.ndarray, np.ndarray]:
                 gx, gy = np.meshgrid(xs, ys)
                 cand = shapely.points(gx.ravel(), gy.ravel())
                 inside = shapely.contains(poly, cand)
-                pts.extend(zip(gx.ravel()[inside], gy.ravel()[inside]))
+                pts.extend(zip(gx.ravel()[inside], gy.ravel()[inside], strict=True))
         if len(pts) <= MAX_POINTS_PER_TARGET:
             arr = np.array(pts, dtype=float)
             return arr[:, 1], arr[:, 0]
@@ -125,7 +125,8 @@ def _check_lonlat(geom: Any, where: str, source: str) -> None:
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
         raise TargetError(f"{where}: coordinates out of range (bounds {geom.bounds})", source=source,
-                          field="geometry.coordinates", expected="[longitude, latitude] in degrees, lon -180..180, lat -90..90")
+                          field="geometry.coordinates",
+                          expected="[longitude, latitude] in degrees, lon -180..180, lat -90..90")
 
 
 def parse_targets(data: Any, source: str = "<geojson>") -> list[Target]:
@@ -163,7 +164,8 @@ def parse_targets(data: Any, source: str = "<geojson>") -> list[Target]:
         except Exception as exc:  # shapely raises several types for malformed coordinates
             raise TargetError(f"{where}: malformed coordinates ({exc})", source=source,
                               field=f"features[{i}].geometry.coordinates",
-                              expected="GeoJSON positions [lon, lat]; polygon rings closed with >= 4 positions") from None
+                              expected="GeoJSON positions [lon, lat]; polygon rings closed with >= 4 positions",
+                              ) from None
         if geom.is_empty:
             raise TargetError(f"{where}: empty geometry", source=source, field=f"features[{i}].geometry",
                               expected="a non-empty geometry")
@@ -177,7 +179,8 @@ def parse_targets(data: Any, source: str = "<geojson>") -> list[Target]:
             alt_km = float(alt) / 1000.0
         except (TypeError, ValueError):
             raise TargetError(f"{where}: altitude_m {alt!r} is not a number", source=source,
-                              field=f"features[{i}].properties.altitude_m", expected="metres above the ellipsoid") from None
+                              field=f"features[{i}].properties.altitude_m",
+                              expected="metres above the ellipsoid") from None
         out.append(Target(tid, geom, dict(props), alt_km))
     return out
 

@@ -25,14 +25,12 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-
 from aquila.errors import AquilaError
-from aquila.security.audit_head import (CHECKPOINT_EVERY, CHECKPOINT_SECONDS, HEAD_SCHEMA, AuditKeys,
-                                        Checkpoint)
+from aquila.security.audit_head import CHECKPOINT_EVERY, CHECKPOINT_SECONDS, HEAD_SCHEMA, AuditKeys, Checkpoint
 from aquila.security.labels import Label
 
 __all__ = ["AuditLog", "AuditEntry", "AuditBatch", "AuditTampered", "Checkpoint", "Scope", "VerifyResult", "GENESIS",
@@ -241,7 +239,7 @@ class AuditLog:
         This is how a catalog write and its audit entries commit together, or not at all. Call
         `seal` with the last entry after the commit (an `AuditBatch` does).
         """
-        t = datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        t = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         seq, prev = self._check_reaches_head(db)
         out: list[AuditEntry] = []
         for d in decisions:
@@ -336,9 +334,9 @@ class AuditLog:
                      viewer: tuple[int, frozenset[str]] | None = None) -> tuple[list[AuditEntry], int | None]:
         """(entries, the seq to continue after, or None at the end of the log)."""
         if originator is None:
-            rows = self._db.execute("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
-            out = [self._entry(r) for r in rows]
-            return out, out[-1].seq if len(out) == limit else None
+            everything = [self._entry(r) for r in self._db.execute(
+                "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))]
+            return everything, everything[-1].seq if len(everything) == limit else None
         clearance, caveats = viewer if viewer is not None else (99, frozenset({"*"}))
         out: list[AuditEntry] = []
         cursor = after

@@ -82,8 +82,8 @@ def _codes(value: object, field: str, allow_groups: bool) -> frozenset[str]:
         try:
             out.add(check_nation(v))
         except ValueError as exc:
-            raise LabelError(str(exc), field=field,
-                             expected="ISO 3166-1 alpha-3 codes" + (" or NATO, FVEY, EU" if allow_groups else "")) from None
+            groups = " or NATO, FVEY, EU" if allow_groups else ""
+            raise LabelError(str(exc), field=field, expected="ISO 3166-1 alpha-3 codes" + groups) from None
     return frozenset(out)
 
 
@@ -101,7 +101,8 @@ class Label:
         try:
             check_nation(self.originator)
         except ValueError as exc:
-            raise LabelError(str(exc), field="sec:originator", expected="the owning nation's ISO 3166-1 alpha-3 code") from None
+            raise LabelError(str(exc), field="sec:originator",
+                             expected="the owning nation's ISO 3166-1 alpha-3 code") from None
         object.__setattr__(self, "releasable_to", _codes(list(self.releasable_to), "sec:releasable_to", True))
         if not all(isinstance(c, str) and _CAVEAT.fullmatch(c) for c in self.caveats):
             raise LabelError(f"{sorted(self.caveats)!r}", field="sec:caveats", expected=_CAVEAT_FORM)

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,9 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from aquila.errors import AquilaError, InputError
+from aquila.security.keys import load_or_create_ed25519
 from aquila.security.labels import Classification
 from aquila.security.nations import check_nation
-from aquila.security.keys import load_or_create_ed25519
 from aquila.security.policy import Role, User
 
 __all__ = ["TokenIssuer", "OidcIssuer", "AuthenticationError", "Revocations", "parse_ttl", "MAX_TTL",
@@ -122,7 +122,7 @@ class TokenIssuer:
     def issue(self, user: User, ttl: timedelta = timedelta(hours=8), now: datetime | None = None) -> str:
         if not timedelta(seconds=1) <= ttl <= MAX_TTL:
             raise InputError(f"{ttl}", field="ttl", expected=f"between 1 second and {MAX_TTL.days} days")
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         claims = {
             "iss": self.issuer, "sub": user.subject or f"{user.nation.lower()}-user", "jti": uuid.uuid4().hex,
             "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp()),
