@@ -121,7 +121,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a minute or so (make bench)")
     args = ap.parse_args()
     if args.quick:
-        args.items, args.reps = 10_000, 60
+        args.items, args.reps = 40_000, 60
     with tempfile.TemporaryDirectory(dir=os.environ.get("AQUILA_BENCH_DIR")) as tmp:
         data = Path(tmp) / "inst"
         t = time.perf_counter()

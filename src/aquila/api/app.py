@@ -20,13 +20,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aquila.api import items as items_routes
 from aquila.api import search as search_routes
-from aquila.api.context import STATUS, Api, Busy, Forbidden, Instance, as_own, error_response
+from aquila.api.context import Api, Instance, as_own, error_response
 from aquila.api.schemas import COLLECTION_BODY, CONFORMANCE, OPENAPI
-from aquila.catalog.store import Conflict, NotFound, StoredCollection
+from aquila.catalog.store import StoredCollection
 from aquila.catalog.validate import validate_collection
-from aquila.errors import AquilaError, InputError
+from aquila.errors import STATUS, AquilaError, AuthenticationError, Busy, Conflict, Forbidden, InputError, NotFound
 from aquila.security.policy import Role, User, may_write
-from aquila.security.tokens import AuthenticationError
 
 __all__ = ["create_app", "Forbidden", "CONFORMANCE", "Instance"]
 
@@ -63,10 +62,6 @@ def create_app(instance: Instance) -> FastAPI:
                                           headers={"Connection": "close"} if status == 413 else None)
                 if status in (429, 503):
                     return error_response(status, code, str(exc), headers={"Retry-After": "1"})
-                if status == 413:  # close: the server stops reading the rest of an endless body
-                    return error_response(413, code, str(exc), "body",
-                                          f"at most {instance.max_body_bytes} bytes (AQUILA_MAX_BODY_BYTES)",
-                                          headers={"Connection": "close"})
                 return error_response(status, code, str(exc))
         raise exc  # not user input: a bug, answered 500 by the server
 

@@ -11,45 +11,18 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from aquila.catalog.objects import LocalObjectStore, TooLarge
-from aquila.catalog.store import CatalogStore, Conflict, NotFound, QueryTooExpensive
-from aquila.errors import AquilaError, InputError
+from aquila.catalog.objects import LocalObjectStore
+from aquila.catalog.store import CatalogStore
+from aquila.errors import AuthenticationError, NotFound, PayloadTooLarge
 from aquila.safejson import loads
-from aquila.security.audit import AuditBatch, AuditLog, AuditTampered, Scope
+from aquila.security.audit import AuditBatch, AuditLog, Scope
 from aquila.security.labels import Label
 from aquila.security.policy import User
-from aquila.security.tokens import AuthenticationError, OidcIssuer, TokenIssuer
+from aquila.security.tokens import OidcIssuer, TokenIssuer
 
-__all__ = ["Instance", "Api", "as_own", "Forbidden", "PayloadTooLarge", "TooManyRequests", "Busy", "GEOJSON",
-           "error_response", "STATUS"]
+__all__ = ["Instance", "Api", "as_own", "GEOJSON", "error_response"]
 
 GEOJSON = "application/geo+json"
-
-
-class Forbidden(AquilaError):
-    """Authenticated but not allowed to do this (HTTP 403): wrong role or foreign originator."""
-
-
-class TooManyRequests(AquilaError):
-    """More concurrent requests of one kind than one user may have (HTTP 429, Retry-After)."""
-
-
-class Busy(AquilaError):
-    """The database stayed locked by writes for its whole busy timeout (HTTP 503, Retry-After)."""
-
-
-class PayloadTooLarge(AquilaError):
-    """A request body over the configured limit (HTTP 413)."""
-
-
-# The one exception -> status table (most specific first).
-STATUS: list[tuple[type[Exception], int, str]] = [
-    (TooLarge, 413, "PayloadTooLarge"), (QueryTooExpensive, 400, "QueryTooExpensive"), (InputError, 400, "BadRequest"),
-    (NotFound, 404, "NotFound"), (Conflict, 409, "Conflict"), (AuthenticationError, 401, "Unauthorized"),
-    (Forbidden, 403, "Forbidden"), (PayloadTooLarge, 413, "PayloadTooLarge"),
-    (AuditTampered, 503, "AuditLogTampered"),  # fail closed: no service without an intact audit log
-    (TooManyRequests, 429, "TooManyRequests"), (Busy, 503, "Busy"),
-]
 
 
 def error_response(status: int, code: str, description: str, field: str | None = None, expected: str | None = None,
@@ -131,7 +104,8 @@ class Api:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge(f"body over {limit} bytes")
+                raise PayloadTooLarge(f"body over {limit} bytes", field="body",
+                                      expected=f"at most {limit} bytes (AQUILA_MAX_BODY_BYTES)")
             chunks.append(chunk)
         return await run_in_threadpool(loads, b"".join(chunks))
 

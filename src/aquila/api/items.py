@@ -16,16 +16,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from aquila.api.context import GEOJSON, Api, Forbidden, as_own
+from aquila.api.context import GEOJSON, Api, as_own
 from aquila.api.params import merge_patch
 from aquila.api.schemas import ASSET_BODY, ITEM_BODY, PATCH_BODY
-from aquila.catalog.store import AssetRecord, Conflict, NotFound, Stale, StoredItem
+from aquila.catalog.store import AssetRecord, StoredItem
 from aquila.catalog.validate import ItemRow, check_id, validate_item
-from aquila.errors import InputError
+from aquila.errors import AuthenticationError, Conflict, Forbidden, InputError, NotFound, Stale
 from aquila.security.audit import Scope
 from aquila.security.labels import Label
 from aquila.security.policy import Role, User, may_write
-from aquila.security.tokens import AuthenticationError
 
 __all__ = ["router", "MAX_FEATURES", "SAFE_MEDIA_TYPES", "safe_media_type"]
 

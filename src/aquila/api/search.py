@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from aquila.api.context import GEOJSON, Api, TooManyRequests
+from aquila.api.context import GEOJSON, Api
 from aquila.api.params import (
     apply_fields,
     decode_token,
@@ -26,9 +26,8 @@ from aquila.api.params import (
 from aquila.api.schemas import MAX_LIMIT, SEARCH_BODY_SCHEMA
 from aquila.catalog.cql2sql import parse_filter
 from aquila.catalog.search import SearchQuery
-from aquila.catalog.store import NotFound
 from aquila.catalog.validate import validate_geometry
-from aquila.errors import InputError
+from aquila.errors import InputError, NotFound, TooManyRequests
 from aquila.safejson import loads
 from aquila.security.audit import Scope
 from aquila.security.labels import Label

@@ -16,7 +16,7 @@ from typing import Any
 
 from aquila.catalog.events import append_event
 from aquila.catalog.validate import CollectionRow, validate_collection
-from aquila.errors import AquilaError
+from aquila.errors import Conflict, NotFound
 from aquila.security.labels import Label
 from aquila.security.policy import User
 
@@ -24,14 +24,6 @@ __all__ = ["CollectionStore", "StoredCollection", "NotFound", "Conflict", "PREFE
 
 # preference among several readable instances of one id: own nation, highest classification, oldest
 PREFER = "(originator = ?) DESC, classification DESC, {key} ASC"
-
-
-class NotFound(AquilaError):
-    """No such object — or one the caller may not see (the two are indistinguishable)."""
-
-
-class Conflict(AquilaError):
-    """The object already exists (and the caller can see it)."""
 
 
 @dataclass(frozen=True)

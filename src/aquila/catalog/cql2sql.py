@@ -26,7 +26,7 @@ import cql2
 from shapely.geometry.base import BaseGeometry
 
 from aquila.catalog.validate import parse_rfc3339, validate_geometry
-from aquila.errors import InputError
+from aquila.errors import FilterError, InputError
 from aquila.safejson import MAX_INT, check_tree, has_control, loads
 
 __all__ = ["FilterError", "parse_filter", "to_sql", "property_sql", "SUPPORTED_OPS", "PROMOTED", "MAX_TEXT",
@@ -48,10 +48,6 @@ LIKE_PREFIX_CHARS = 4096
 cannot be interrupted inside one call."""
 _EXPECTED = "CQL2 text such as \"eo:cloud_cover < 20 AND platform = 'sentinel-2a'\" or the equivalent CQL2 JSON"
 _STACK_BYTES = 256 * 1024 * 1024
-
-
-class FilterError(InputError):
-    """A filter that does not parse or uses what the catalog does not support."""
 
 
 def _fail(msg: str, expected: str = _EXPECTED) -> FilterError:

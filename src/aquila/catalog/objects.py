@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from aquila.errors import InputError
+from aquila.errors import InputError, PayloadTooLarge
 
-__all__ = ["ObjectStore", "LocalObjectStore", "StoredObject", "TooLarge"]
+__all__ = ["ObjectStore", "LocalObjectStore", "StoredObject"]
 
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$")
 
@@ -27,10 +27,6 @@ _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$")
 def _sync(f: Any) -> None:
     f.flush()
     os.fsync(f.fileno())
-
-
-class TooLarge(InputError):
-    """The upload exceeds the configured limit (HTTP 413)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,7 @@ class LocalObjectStore:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > max_bytes:
-                        raise TooLarge(f"upload exceeds {max_bytes} bytes", field="body",
+                        raise PayloadTooLarge(f"upload exceeds {max_bytes} bytes", field="body",
                                        expected=f"at most {max_bytes} bytes (AQUILA_MAX_ASSET_BYTES)")
                     digest.update(chunk)
                     await asyncio.to_thread(f.write, chunk)  # disk waits never block the event loop

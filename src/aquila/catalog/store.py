@@ -30,12 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aquila.catalog.collections import (
-    CollectionStore,
-    Conflict,
-    NotFound,
-    StoredCollection,
-)
+from aquila.catalog.collections import CollectionStore, StoredCollection
 from aquila.catalog.cql2sql import PROMOTED
 from aquila.catalog.events import OUTBOX_SCHEMA, append_event, notify_committed
 from aquila.catalog.lifecycle import AssetLifecycle, AssetRecord
@@ -51,7 +46,7 @@ from aquila.catalog.search import (
     span_class,
 )
 from aquila.catalog.validate import ItemRow
-from aquila.errors import AquilaError, InputError
+from aquila.errors import AquilaError, Conflict, InputError, NotFound, QueryTooExpensive, Stale
 from aquila.security.audit import Scope
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import User
@@ -106,10 +101,6 @@ def _scalar(v: Any) -> Any:
     return v if isinstance(v, int | float | str) and not isinstance(v, bool) else None
 
 
-class QueryTooExpensive(InputError):
-    """A query that ran past its time budget (HTTP 400); narrow it."""
-
-
 @dataclass(frozen=True)
 class StoredItem:
     rid: int
@@ -127,10 +118,6 @@ class StoredItem:
     def scope(self) -> Scope:
         """What a viewer must hold to see an audit entry about this item (its and its collection's label)."""
         return Scope.of(self.label, self.collection_label)
-
-
-class Stale(AquilaError):
-    """The item changed (relabelled, replaced, deleted) between the read a write was based on and the write."""
 
 
 class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aquila.errors import AquilaError
+from aquila.errors import AuditTampered
 from aquila.security.audit_head import CHECKPOINT_EVERY, CHECKPOINT_SECONDS, HEAD_SCHEMA, AuditKeys, Checkpoint
 from aquila.security.labels import Label
 
@@ -72,10 +72,6 @@ class Scope:
         if label.originator not in container.audience:
             level = NOBODY
         return cls(label.originator, level, label.caveats | container.caveats)
-
-
-class AuditTampered(AquilaError):
-    """The audit log does not hold what its signed head says: refuse to go on writing to it."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from aquila.errors import InputError
+from aquila.errors import LabelError
 from aquila.security.nations import GROUPS, check_nation, expand
 
 __all__ = ["Classification", "Label", "LabelError", "PROPERTY_KEYS", "STANAG_NS"]
@@ -29,10 +29,6 @@ STANAG_NS = "urn:nato:stanag:4774:confidentialitymetadatalabel:1:0"
 PROPERTY_KEYS = ("sec:classification", "sec:releasable_to", "sec:caveats", "sec:originator")
 _CAVEAT = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
 _CAVEAT_FORM = 'a list of upper-case tags such as ["BALTIC-OPS"] (A-Z, 0-9, - and _, at most 32 characters)'
-
-
-class LabelError(InputError):
-    """A security label that does not parse; the field is the STAC property at fault."""
 
 
 class Classification(IntEnum):

@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from aquila.errors import AquilaError, InputError
+from aquila.errors import AuthenticationError, InputError
 from aquila.security.keys import load_or_create_ed25519
 from aquila.security.labels import Classification
 from aquila.security.nations import check_nation
@@ -34,10 +34,6 @@ MAX_TTL = timedelta(days=7)
 _CLOCK_SKEW_S = 60
 _CAVEAT = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
 _SUBJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:/+-]{0,199}")
-
-
-class AuthenticationError(AquilaError):
-    """No valid token: missing, expired, revoked, forged or malformed (HTTP 401)."""
 
 
 def parse_ttl(text: str) -> timedelta:
