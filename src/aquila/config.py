@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aquila.limits import DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUERY_BUDGET_S
+
 __all__ = ["Settings", "default_data_dir"]
 
 
@@ -26,8 +28,9 @@ class Settings(BaseSettings):
     step_s: float = Field(60.0, ge=1, le=300, description="propagation grid step of the access engine")
     workers: int | None = Field(None, ge=1, description="processes for access computations (default: CPUs)")
     max_window_days: float = Field(92.0, gt=0, description="longest analysis period accepted")
-    max_body_bytes: int = Field(5 * 1024 * 1024, gt=0, description="largest JSON request body")
-    max_asset_bytes: int = Field(1024 * 1024 * 1024, gt=0, description="largest asset upload")
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, gt=0, description="largest JSON request body")
+    max_asset_bytes: int = Field(DEFAULT_MAX_ASSET_BYTES, gt=0, description="largest asset upload")
+    query_budget_s: float = Field(DEFAULT_QUERY_BUDGET_S, gt=0, description="SQL time one search may take")
     oidc_issuer: str | None = Field(None, description="accept tokens of this external OIDC issuer too")
     oidc_jwks_url: str | None = Field(None, description="its JWKS endpoint")
     oidc_audience: str | None = Field(None, description="required audience of its tokens")

@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 
 from aquila.errors import InputError
+from aquila.limits import MAX_DEPTH, MAX_INT
 
 __all__ = ["MAX_DEPTH", "MAX_INT", "loads", "dumps_checked", "nesting_depth", "check_tree", "has_control"]
 
-MAX_DEPTH = 32
 """Deepest nesting of arrays and objects accepted (a STAC item needs 7; CQL2 JSON rarely 20)."""
-MAX_INT = 2**53
 """Largest integer magnitude accepted: exact in every JSON implementation and in SQLite."""
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)

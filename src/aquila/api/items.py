@@ -22,6 +22,7 @@ from aquila.api.schemas import ASSET_BODY, ITEM_BODY, PATCH_BODY
 from aquila.catalog.store import AssetRecord, StoredItem
 from aquila.catalog.validate import ItemRow, check_id, validate_item
 from aquila.errors import AuthenticationError, Conflict, Forbidden, InputError, NotFound, Stale
+from aquila.limits import MAX_FEATURES
 from aquila.security.audit import Scope
 from aquila.security.labels import Label
 from aquila.security.policy import Role, User, may_write
@@ -35,7 +36,6 @@ SAFE_MEDIA_TYPES = frozenset({
     "application/pdf", "application/vnd.google-earth.kml+xml", "application/vnd.google-earth.kmz", "text/csv",
     "text/plain"})
 _CHUNK = 1024 * 1024
-MAX_FEATURES = 1000
 _MEDIA = re.compile(r"([a-z0-9.+-]+/[a-z0-9.+-]+)((?:\s*;\s*[a-z0-9_.-]+=[a-z0-9_.-]+){0,4})")
 
 

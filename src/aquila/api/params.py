@@ -9,8 +9,8 @@ import math
 from typing import Any
 
 from aquila.catalog.search import MAX_OFFSET
-from aquila.catalog.validate import parse_rfc3339
 from aquila.errors import InputError
+from aquila.times import parse_rfc3339
 
 __all__ = ["parse_datetime", "parse_bbox", "parse_sortby", "parse_fields", "apply_fields", "merge_patch",
            "encode_token", "decode_token"]

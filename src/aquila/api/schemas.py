@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from aquila.limits import MAX_LIMIT
+
 __all__ = ["CONFORMANCE", "OPENAPI", "MAX_LIMIT", "SEARCH_BODY_SCHEMA", "ITEM_BODY", "COLLECTION_BODY", "PATCH_BODY",
            "ASSET_BODY"]
 
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
-MAX_LIMIT = 10000
 
 CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/core",

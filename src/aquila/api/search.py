@@ -28,6 +28,7 @@ from aquila.catalog.cql2sql import parse_filter
 from aquila.catalog.search import SearchQuery
 from aquila.catalog.validate import validate_geometry
 from aquila.errors import InputError, NotFound, TooManyRequests
+from aquila.limits import MAX_COLLECTIONS, MAX_IDS, MAX_SEARCHES_PER_USER
 from aquila.safejson import loads
 from aquila.security.audit import Scope
 from aquila.security.labels import Label
@@ -35,9 +36,6 @@ from aquila.security.policy import User
 
 __all__ = ["router"]
 
-MAX_IDS = 1000
-MAX_SEARCHES_PER_USER = 4
-MAX_COLLECTIONS = 100
 
 
 def _id_list(value: Any, field: str, most: int) -> list[str] | None:

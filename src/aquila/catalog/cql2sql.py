@@ -5,12 +5,12 @@ prepared shapely geometry), t_intersects/anyinteracts on `datetime`, and propert
 comparisons. Anything else is a 400 that names the operator. Property names never reach the SQL
 text unquoted: they are JSON paths bound as parameters.
 
-Untrusted filters cannot hurt the service: the text is at most `MAX_TEXT` characters, the
+Untrusted filters cannot hurt the service: the text is at most `MAX_FILTER_TEXT` characters, the
 reference parser (which recurses natively: ~3,000 nested parentheses or ~20,000 `AND` terms
 overflow an 8 MiB stack) runs on a thread with a 256 MiB stack where no text of that length
-can reach the end of it, and gives up after `PARSE_TIMEOUT_S`. Its time doubles with every level
+can reach the end of it, and gives up after `FILTER_PARSE_TIMEOUT_S`. Its time doubles with every level
 of parentheses it fails inside (47 s at 24), so text must balance its parentheses and quotes and
-nest at most `MAX_PARENTHESES` deep (~3 ms worst case). The parsed tree is at most `MAX_NESTING`
+nest at most `MAX_FILTER_PARENTHESES` deep (~3 ms worst case). The parsed tree is at most `MAX_FILTER_NESTING`
 levels deep.
 """
 
@@ -25,12 +25,21 @@ from typing import Any
 import cql2
 from shapely.geometry.base import BaseGeometry
 
-from aquila.catalog.validate import parse_rfc3339, validate_geometry
+from aquila.catalog.validate import validate_geometry
 from aquila.errors import FilterError, InputError
+from aquila.limits import (
+    FILTER_PARSE_TIMEOUT_S,
+    LIKE_PREFIX_CHARS,
+    MAX_FILTER_NESTING,
+    MAX_FILTER_PARENTHESES,
+    MAX_FILTER_TEXT,
+    MAX_LIKE_PATTERN,
+)
 from aquila.safejson import MAX_INT, check_tree, has_control, loads
+from aquila.times import parse_rfc3339
 
-__all__ = ["FilterError", "parse_filter", "to_sql", "property_sql", "SUPPORTED_OPS", "PROMOTED", "MAX_TEXT",
-           "MAX_NESTING", "MAX_PARENTHESES"]
+__all__ = ["FilterError", "parse_filter", "to_sql", "property_sql", "SUPPORTED_OPS", "PROMOTED", "MAX_FILTER_TEXT",
+           "MAX_FILTER_NESTING", "MAX_FILTER_PARENTHESES"]
 
 # Common STAC queryables held as real columns as well as in the JSON document, so that filtering
 # and sorting on them does not parse every document (8 us each; 190 ms for a week of 1M items).
@@ -38,14 +47,6 @@ PROMOTED = {"eo:cloud_cover": "p_eo_cloud_cover", "gsd": "p_gsd", "view:off_nadi
             "platform": "p_platform", "constellation": "p_constellation"}
 SUPPORTED_OPS = {"and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "like", "between", "in", "isNull",
                  "s_intersects", "t_intersects", "anyinteracts"}
-MAX_TEXT = 16 * 1024
-MAX_NESTING = 24
-MAX_PARENTHESES = 10
-PARSE_TIMEOUT_S = 2.0
-MAX_LIKE_PATTERN = 256
-LIKE_PREFIX_CHARS = 4096
-"""LIKE compares a value's first 4,096 characters: SQLite's LIKE costs value x pattern length and
-cannot be interrupted inside one call."""
 _EXPECTED = "CQL2 text such as \"eo:cloud_cover < 20 AND platform = 'sentinel-2a'\" or the equivalent CQL2 JSON"
 _STACK_BYTES = 256 * 1024 * 1024
 
@@ -118,7 +119,7 @@ def parse_filter(value: str | dict[str, Any], lang: str | None) -> dict[str, Any
     if isinstance(value, dict):
         if lang not in (None, "cql2-json"):
             raise FilterError(f"filter-lang {lang!r} with a JSON filter", field="filter-lang", expected="cql2-json")
-        check_tree(value, "filter", MAX_NESTING, paths=False)
+        check_tree(value, "filter", MAX_FILTER_NESTING, paths=False)
         text = json.dumps(value)
         lang = "cql2-json"
     elif isinstance(value, str):
@@ -126,32 +127,32 @@ def parse_filter(value: str | dict[str, Any], lang: str | None) -> dict[str, Any
             raise FilterError(f"{lang[:40]!r}", field="filter-lang", expected="cql2-text or cql2-json")
         text = value
         if lang == "cql2-json":
-            loads(text, "filter", MAX_NESTING)
+            loads(text, "filter", MAX_FILTER_NESTING)
     else:
         raise _fail(f"{type(value).__name__} is not a filter")
-    if len(text) > MAX_TEXT:
-        raise _fail(f"{len(text)} characters long", f"a filter of at most {MAX_TEXT} characters")
+    if len(text) > MAX_FILTER_TEXT:
+        raise _fail(f"{len(text)} characters long", f"a filter of at most {MAX_FILTER_TEXT} characters")
     if "\x00" in text:
         raise _fail("holds a NUL character")
     if lang != "cql2-json":
         deepest, balanced = _scan(text)
         if not balanced:
             raise _fail("unbalanced parentheses or quotes", "every ( closed by ) and every quote closed")
-        if deepest > MAX_PARENTHESES:
+        if deepest > MAX_FILTER_PARENTHESES:
             # the reference parser's time doubles with each level when it fails inside them
-            raise _fail(f"{deepest} levels of parentheses", f"at most {MAX_PARENTHESES} levels of parentheses")
+            raise _fail(f"{deepest} levels of parentheses", f"at most {MAX_FILTER_PARENTHESES} levels of parentheses")
 
     def parse() -> Any:
         expr = cql2.parse_json(text) if lang == "cql2-json" else cql2.parse_text(text)
         return expr.to_json()
 
     try:
-        out = _run_parser(parse, PARSE_TIMEOUT_S)
+        out = _run_parser(parse, FILTER_PARSE_TIMEOUT_S)
     except (cql2.ParseError, cql2.ValidationError, ValueError, TypeError) as exc:
         raise _fail(f"does not parse: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
     if not isinstance(out, dict):
         raise _fail("is not a boolean expression")
-    check_tree(out, "filter", MAX_NESTING, paths=False)
+    check_tree(out, "filter", MAX_FILTER_NESTING, paths=False)
     return out
 
 

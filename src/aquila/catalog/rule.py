@@ -19,12 +19,12 @@ from typing import Any
 import pycountry
 
 from aquila.errors import InputError
+from aquila.limits import MAX_CAVEATS
 from aquila.security.labels import Label
 from aquila.security.policy import User
 
 __all__ = ["LabelRule", "MAX_CAVEATS", "nation_bit", "audience_bits"]
 
-MAX_CAVEATS = 63
 _ALL_BITS = (1 << 63) - 1
 _NATION_INDEX = {c: i for i, c in enumerate(sorted(c.alpha_3 for c in pycountry.countries))}
 assert len(_NATION_INDEX) <= 4 * 63

@@ -30,13 +30,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from aquila.catalog.cql2sql import property_sql, to_sql
+from aquila.limits import COUNT_CAP, MAX_OFFSET
 from aquila.security.labels import Label
 
 __all__ = ["Plan", "SearchQuery", "SearchPage", "COUNT_CAP", "MAX_OFFSET", "PARTITION_SPACING", "SPAN_CLASSES_S",
            "span_class", "build_page_sql", "GeometryRegistry", "GEOMETRIES"]
 
-COUNT_CAP = 10_000
-MAX_OFFSET = 100_000
 PARTITION_SPACING = 1e8
 """R*Tree coordinate distance between partitions, far beyond any lon/lat extent. Entries span one unit
 on that axis: with zero width every node of a partition has zero volume and the R*Tree's

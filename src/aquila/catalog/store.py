@@ -47,6 +47,7 @@ from aquila.catalog.search import (
 )
 from aquila.catalog.validate import ItemRow
 from aquila.errors import AquilaError, Conflict, InputError, NotFound, QueryTooExpensive, Stale
+from aquila.limits import MAX_LABELS_PER_ORIGINATOR
 from aquila.security.audit import Scope
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import User
@@ -55,7 +56,6 @@ __all__ = ["CatalogStore", "Stale", "StoredItem", "StoredCollection", "AssetReco
            "QueryTooExpensive", "MAX_LABELS_PER_ORIGINATOR"]
 
 SCHEMA_VERSION = 2
-MAX_LABELS_PER_ORIGINATOR = 1000
 """Distinct label classes one nation may use in one collection (each adds a partition to readers' searches)."""
 _AUD = "aud0 INTEGER NOT NULL, aud1 INTEGER NOT NULL, aud2 INTEGER NOT NULL, aud3 INTEGER NOT NULL"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import shapely
@@ -16,17 +15,16 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from aquila.errors import InputError
+from aquila.limits import MAX_VERTICES
 from aquila.safejson import dumps_checked
 from aquila.security.labels import Label
+from aquila.times import RFC3339, parse_rfc3339
 
 __all__ = ["ID_FORM", "MAX_VERTICES", "RFC3339", "ItemRow", "CollectionRow", "check_id", "parse_rfc3339",
            "validate_geometry", "validate_item", "validate_collection"]
 
 ID_FORM = "1-256 characters from A-Z a-z 0-9 . _ : - starting with a letter or digit"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
-RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-MAX_VERTICES = 10_000
-"""Most vertices in one geometry (item footprint or query); more is a 400, never a slow query."""
 
 
 def _err(msg: str, field: str, expected: str) -> InputError:
@@ -38,17 +36,6 @@ def check_id(value: Any, field: str = "id") -> str:
     if not isinstance(value, str) or _ID.fullmatch(value) is None:
         raise _err(f"{str(value)[:80]!r}", field, ID_FORM)
     return value
-
-
-def parse_rfc3339(value: Any, field: str) -> float:
-    """Seconds since the epoch of an RFC 3339 date-time with a zone (years 0001-9999)."""
-    if not isinstance(value, str) or RFC3339.fullmatch(value) is None:
-        raise _err(f"{str(value)[:80]!r}", field, "an RFC 3339 date-time such as 2026-03-19T10:00:00Z")
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00").replace("t", "T"))
-        return (t - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
-    except (ValueError, OverflowError):
-        raise _err(f"{value!r} is not a valid date-time", field, "e.g. 2026-03-19T10:00:00Z") from None
 
 
 @dataclass

@@ -31,6 +31,7 @@ from aquila.constellation.store import ElementStore, fetch_url, load_constellati
 from aquila.errors import AquilaError, InputError, TimeWindowError
 from aquila.orbits.access import AccessMode, AccessResult, check_time_window, compute_access
 from aquila.orbits.targets import Target, load_targets
+from aquila.times import parse_instant
 
 __all__ = ["main", "cli"]
 
@@ -65,14 +66,7 @@ def parse_time(text: str | None, name: str, default: datetime | None = None) -> 
         if default is not None and text is None:
             return default
         return datetime.now(UTC).replace(second=0, microsecond=0)
-    try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise TimeWindowError(f"{text!r} is not an ISO-8601 time", field=name,
-                              expected="e.g. 2026-03-19T00:00:00Z") from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    return t.astimezone(UTC)
+    return parse_instant(text, name, TimeWindowError)
 
 
 def _window(start: str | None, end: str | None, settings: Settings) -> tuple[datetime, datetime]:

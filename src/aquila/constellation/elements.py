@@ -21,7 +21,9 @@ from typing import Any
 from sgp4 import omm as sgp4_omm
 from sgp4.api import WGS72, Satrec
 
-from aquila.errors import ElementSetError
+from aquila.constants import MU_EARTH_KM3_S2, WGS84_A_KM
+from aquila.errors import ElementSetError, InputError
+from aquila.times import parse_instant
 
 __all__ = [
     "ElementSet",
@@ -33,8 +35,8 @@ __all__ = [
     "tle_checksum",
 ]
 
-EARTH_RADIUS_KM = 6378.137
-_MU_KM3_S2 = 398600.4418
+EARTH_RADIUS_KM = WGS84_A_KM  # equatorial: what perigee heights are measured from
+_MU_KM3_S2 = MU_EARTH_KM3_S2
 _TLE_LINE_LENGTH = 69
 _EXPECTED_TLE = "69-column TLE lines '1 NNNNNC ...' and '2 NNNNN ...' ending in a mod-10 checksum digit"
 
@@ -267,8 +269,8 @@ def _omm_to_elementset(rec: dict[str, Any], source: str, index: int) -> ElementS
         _fail(f"eccentricity {ecc} puts perigee below the Earth's surface", source, index, "ECCENTRICITY",
               f"e < {1 - EARTH_RADIUS_KM / a_km:.4f} for this mean motion")
     try:
-        datetime.fromisoformat(fields["EPOCH"].replace("Z", "+00:00"))
-    except ValueError:
+        parse_instant(fields["EPOCH"], "EPOCH")
+    except InputError:
         _fail(f"{fields['EPOCH']!r} is not an ISO-8601 time", source, index, "EPOCH", "e.g. 2026-03-19T07:47:26.123456")
     fields["NORAD_CAT_ID"] = str(norad)
     sat = Satrec()

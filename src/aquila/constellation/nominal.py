@@ -15,22 +15,19 @@ from datetime import UTC, datetime
 
 from sgp4.api import WGS72, Satrec
 
+from aquila.constants import J2, MU_EARTH_KM3_S2, SUN_SYNCHRONOUS_RATE_RAD_S, WGS84_A_KM
 from aquila.constellation.elements import ElementSet
 
 __all__ = ["sun_synchronous_inclination_deg", "nominal_elements", "mean_sun_right_ascension_deg"]
 
-_MU = 398600.4418  # km^3/s^2
-_RE = 6378.137  # km
-_J2 = 1.08262668e-3
-_SSO_RATE_RAD_S = 2 * math.pi / (365.2421897 * 86400.0)
 _GOLDEN_ANGLE_DEG = 137.50776405003785
 
 
 def sun_synchronous_inclination_deg(altitude_km: float) -> float:
     """Inclination that makes a circular orbit's node precess with the mean Sun (J2 only)."""
-    a = _RE + altitude_km
-    n = math.sqrt(_MU / a**3)
-    cos_i = -_SSO_RATE_RAD_S / (1.5 * n * _J2 * (_RE / a) ** 2)
+    a = WGS84_A_KM + altitude_km
+    n = math.sqrt(MU_EARTH_KM3_S2 / a**3)
+    cos_i = -SUN_SYNCHRONOUS_RATE_RAD_S / (1.5 * n * J2 * (WGS84_A_KM / a) ** 2)
     return math.degrees(math.acos(cos_i))
 
 
@@ -58,8 +55,8 @@ def nominal_elements(norad_id: int, name: str, epoch: datetime, altitude_km: flo
             raan_deg = (norad_id * _GOLDEN_ANGLE_DEG * 0.61803398875) % 360.0
     if phase_deg is None:
         phase_deg = (norad_id * _GOLDEN_ANGLE_DEG) % 360.0
-    a = _RE + altitude_km
-    n_rad_min = math.sqrt(_MU / a**3) * 60.0
+    a = WGS84_A_KM + altitude_km
+    n_rad_min = math.sqrt(MU_EARTH_KM3_S2 / a**3) * 60.0
     epoch_1949 = (epoch - datetime(1949, 12, 31, tzinfo=UTC)).total_seconds() / 86400.0
     sat = Satrec()
     sat.sgp4init(WGS72, "i", norad_id, epoch_1949, 0.0, 0.0, 0.0, 1e-4, 0.0, math.radians(incl),

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from aquila.constants import WGS84_B_KM
 from aquila.constellation.assets import Constellation, Satellite, SensorType
 from aquila.errors import InputError, TimeWindowError
 from aquila.orbits.engine import PointPasses, SatelliteTrack, illinois, passes_for_satellite, sin_elevation
@@ -37,7 +38,7 @@ from aquila.orbits.targets import Target, TargetSet
 __all__ = ["AccessMode", "Window", "AccessResult", "compute_access", "MAX_WINDOW_DAYS", "check_time_window"]
 
 MAX_WINDOW_DAYS = 92.0
-_EARTH_R_MIN_KM = 6356.752
+_EARTH_R_MIN_KM = WGS84_B_KM
 
 
 class AccessMode(str, Enum):

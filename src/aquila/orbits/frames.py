@@ -15,6 +15,8 @@ import numpy as np
 from skyfield.api import load
 from skyfield.sgp4lib import theta_GMST1982
 
+from aquila.constants import SECONDS_PER_DAY, WGS84_A_KM, WGS84_B_KM, WGS84_E2, WGS84_F
+
 __all__ = [
     "WGS84_A_KM",
     "WGS84_F",
@@ -27,11 +29,8 @@ __all__ = [
     "ecef_to_geodetic",
 ]
 
-WGS84_A_KM = 6378.137
-WGS84_F = 1.0 / 298.257223563
-WGS84_B_KM = WGS84_A_KM * (1.0 - WGS84_F)
-_E2 = WGS84_F * (2.0 - WGS84_F)
-DAY_S = 86400.0
+_E2 = WGS84_E2
+DAY_S = SECONDS_PER_DAY
 
 
 @lru_cache(maxsize=1)

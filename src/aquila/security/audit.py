@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from aquila.errors import AuditTampered
+from aquila.limits import AUDIT_SCAN_PER_PAGE as SCAN_PER_PAGE
 from aquila.security.audit_head import CHECKPOINT_EVERY, CHECKPOINT_SECONDS, HEAD_SCHEMA, AuditKeys, Checkpoint
 from aquila.security.labels import Label
 
@@ -37,7 +38,6 @@ __all__ = ["AuditLog", "AuditEntry", "AuditBatch", "AuditTampered", "Checkpoint"
            "verify_instance"]
 
 GENESIS = "0" * 64
-SCAN_PER_PAGE = 20_000
 """Index entries one view page may examine: a viewer who may see few entries pages on, never waits long."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (

@@ -20,6 +20,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from aquila.errors import AuthenticationError, InputError
+from aquila.limits import MAX_TOKEN_TTL as MAX_TTL
 from aquila.security.keys import load_or_create_ed25519
 from aquila.security.labels import Classification
 from aquila.security.nations import check_nation
@@ -29,7 +30,6 @@ __all__ = ["TokenIssuer", "OidcIssuer", "AuthenticationError", "Revocations", "p
            "user_from_claims"]
 
 _ALGORITHM = "EdDSA"
-MAX_TTL = timedelta(days=7)
 """Longest token lifetime accepted (issued or verified): a leaked token dies within a week at worst."""
 _CLOCK_SKEW_S = 60
 _CAVEAT = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
