@@ -14,7 +14,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from aquila.security.audit import AuditLog
+from aquila.catalog.backends.sqlite import AuditLog
 from aquila.security.tokens import AuthenticationError, TokenIssuer, parse_ttl
 from library_helpers import user
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from aquila.api.app import Instance
-from aquila.security.audit import AuditLog
+from aquila.catalog.backends.sqlite import AuditLog
 from library_helpers import collection, item
 
 BATCH = 250

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aquila.catalog import CatalogStore, validate_item
-from aquila.catalog.events import Outbox
-from aquila.catalog.store import Conflict
+from aquila.catalog.backends.sqlite import Outbox
+from aquila.errors import Conflict
 from library_helpers import collection, item, user
 
 ADMIN = user("FRA", "CTS", roles=("admin",))

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from aquila.api.app import Instance
-from aquila.security.audit import AuditLog, Checkpoint, verify_instance
+from aquila.catalog.backends.sqlite import AuditLog, verify_instance
+from aquila.security.audit import Checkpoint
 from library_helpers import collection, item, user
 
 
@@ -345,7 +346,7 @@ def test_entries_about_items_are_scoped_by_their_collection_too(live) -> None:  
 
 
 def test_a_view_page_examines_a_bounded_number_of_entries(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from aquila.security import audit as audit_module
+    from aquila.catalog.backends.sqlite import audit_log as audit_module
     from aquila.security.labels import Classification, Label
 
     monkeypatch.setattr(audit_module, "SCAN_PER_PAGE", 1000)

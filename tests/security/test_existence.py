@@ -246,7 +246,7 @@ def test_a_slow_upload_cannot_revert_a_relabel_made_while_it_streamed(live) -> N
 
 
 def test_the_label_class_limit_counts_only_classes_the_writer_can_read(live, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from aquila.catalog import store as store_module
+    from aquila.catalog.backends.sqlite import store as store_module
 
     monkeypatch.setattr(store_module, "MAX_LABELS_PER_ORIGINATOR", 3)
     with live.client(FRA_ADMIN) as c:
@@ -299,7 +299,7 @@ def test_a_download_stops_when_its_item_is_relabelled_away_from_the_reader(live)
 
 def test_writes_based_on_a_collection_that_changed_meanwhile_are_refused(live) -> None:  # type: ignore[no-untyped-def]
     """Create racing a collection delete used to store an acknowledged item in a purged collection."""
-    from aquila.catalog.store import Stale
+    from aquila.errors import Stale
 
     with live.client(FRA_ADMIN) as c:
         assert c.post("/collections", json=collection("victim", rel=["NATO"])).status_code == 201

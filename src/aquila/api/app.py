@@ -8,7 +8,6 @@ error shape: {"code", "description", "field", "expected"}, from one exception ta
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,9 +21,9 @@ from aquila.api import items as items_routes
 from aquila.api import search as search_routes
 from aquila.api.context import Api, Instance, as_own, error_response
 from aquila.api.schemas import COLLECTION_BODY, CONFORMANCE, OPENAPI
-from aquila.catalog.store import StoredCollection
+from aquila.catalog.model import StoredCollection
 from aquila.catalog.validate import validate_collection
-from aquila.errors import STATUS, AquilaError, AuthenticationError, Busy, Conflict, Forbidden, InputError, NotFound
+from aquila.errors import STATUS, AquilaError, AuthenticationError, Conflict, Forbidden, InputError, NotFound
 from aquila.security.policy import Role, User, may_write
 
 __all__ = ["create_app", "Forbidden", "CONFORMANCE", "Instance"]
@@ -65,11 +64,14 @@ def create_app(instance: Instance) -> FastAPI:
                 return error_response(status, code, str(exc))
         raise exc  # not user input: a bug, answered 500 by the server
 
-    @app.exception_handler(sqlite3.OperationalError)
-    async def _locked(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
-        if "locked" in str(exc) or "busy" in str(exc):  # load, not input: ask to come back
-            return await _aquila_error(request, Busy("the library is busy with writes; retry in a moment"))
-        raise exc
+    async def _transient(request: Request, exc: Exception) -> JSONResponse:
+        mapped = store.transient_error(exc)  # load, not input (a locked database): ask to come back
+        if mapped is None:
+            raise exc
+        return await _aquila_error(request, mapped)
+
+    for kind in store.transient_types:
+        app.add_exception_handler(kind, _transient)
 
     @app.exception_handler(RequestValidationError)
     async def _val(request: Request, exc: RequestValidationError) -> JSONResponse:

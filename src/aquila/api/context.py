@@ -11,11 +11,11 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from aquila.catalog.backends.sqlite import AuditBatch, AuditLog, CatalogStore
 from aquila.catalog.objects import LocalObjectStore
-from aquila.catalog.store import CatalogStore
 from aquila.errors import AuthenticationError, NotFound, PayloadTooLarge
 from aquila.safejson import loads
-from aquila.security.audit import AuditBatch, AuditLog, Scope
+from aquila.security.audit import Scope
 from aquila.security.labels import Label
 from aquila.security.policy import User
 from aquila.security.tokens import OidcIssuer, TokenIssuer

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from aquila.api.context import GEOJSON, Api, as_own
 from aquila.api.params import merge_patch
 from aquila.api.schemas import ASSET_BODY, ITEM_BODY, PATCH_BODY
-from aquila.catalog.store import AssetRecord, StoredItem
+from aquila.catalog.model import AssetRecord, StoredItem
 from aquila.catalog.validate import ItemRow, check_id, validate_item
 from aquila.errors import AuthenticationError, Conflict, Forbidden, InputError, NotFound, Stale
 from aquila.limits import MAX_FEATURES

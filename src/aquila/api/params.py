@@ -8,8 +8,8 @@ import json
 import math
 from typing import Any
 
-from aquila.catalog.search import MAX_OFFSET
 from aquila.errors import InputError
+from aquila.limits import MAX_OFFSET
 from aquila.times import parse_rfc3339
 
 __all__ = ["parse_datetime", "parse_bbox", "parse_sortby", "parse_fields", "apply_fields", "merge_patch",

@@ -24,8 +24,8 @@ from aquila.api.params import (
     parse_sortby,
 )
 from aquila.api.schemas import MAX_LIMIT, SEARCH_BODY_SCHEMA
-from aquila.catalog.cql2sql import parse_filter
-from aquila.catalog.search import SearchQuery
+from aquila.catalog.filters import parse_filter
+from aquila.catalog.model import SearchQuery
 from aquila.catalog.validate import validate_geometry
 from aquila.errors import InputError, NotFound, TooManyRequests
 from aquila.limits import MAX_COLLECTIONS, MAX_IDS, MAX_SEARCHES_PER_USER

@@ -91,7 +91,7 @@ def token_issue(data_dir: str, nation: str, clearance: str, caveats: tuple[str, 
     user = User(nation, level, frozenset(caveats), frozenset(Role(r) for r in roles), subject)
     ttl_delta = parse_ttl(ttl)
     if caveats:
-        from aquila.catalog.store import CatalogStore
+        from aquila.catalog.backends.sqlite import CatalogStore
 
         store = CatalogStore(Path(data_dir) / "catalog.db")
         try:
@@ -205,8 +205,9 @@ def audit_verify(data_dir: str, checkpoints: tuple[str, ...]) -> None:
 
     Creates nothing: a missing table, head or key is reported as tampering.
     """
+    from aquila.catalog.backends.sqlite import verify_instance
     from aquila.safejson import loads
-    from aquila.security.audit import Checkpoint, verify_instance
+    from aquila.security.audit import Checkpoint
 
     cps = [Checkpoint.from_dict(loads(Path(p).read_bytes(), p)) for p in checkpoints]
     res = verify_instance(data_dir, cps)
@@ -224,7 +225,7 @@ def audit_verify(data_dir: str, checkpoints: tuple[str, ...]) -> None:
 @_data_option
 def audit_checkpoint(data_dir: str) -> None:
     """Sign the log's current head and print it (JSON): give it to a provider to hold."""
-    from aquila.security.audit import AuditLog
+    from aquila.catalog.backends.sqlite import AuditLog
 
     log = AuditLog(Path(data_dir) / "catalog.db")
     click.echo(json.dumps(log.checkpoint().as_dict()))
@@ -238,7 +239,7 @@ def audit_checkpoint(data_dir: str) -> None:
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
 def audit_list(data_dir: str, originator: str | None, after: int, limit: int) -> None:
     """Print entries as JSON lines (the operator's view of the whole log)."""
-    from aquila.security.audit import AuditLog
+    from aquila.catalog.backends.sqlite import AuditLog
 
     log = AuditLog(Path(data_dir) / "catalog.db")
     for e in log.entries(originator=originator, after=after, limit=limit):

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from aquila.catalog import CatalogStore, SearchQuery, validate_item
+from aquila.catalog.backends.sqlite import AuditLog
 from aquila.orbits.access import AccessResult
-from aquila.security.audit import AuditLog
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import User, decide
 

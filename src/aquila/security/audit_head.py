@@ -17,20 +17,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from aquila.errors import AquilaError
+from aquila.errors import InputError
 from aquila.security.keys import load_or_create_ed25519, load_or_create_secret
 
-__all__ = ["Checkpoint", "AuditKeys", "HEAD_SCHEMA", "CHECKPOINT_EVERY", "CHECKPOINT_SECONDS"]
+__all__ = ["Checkpoint", "AuditKeys", "CHECKPOINT_EVERY", "CHECKPOINT_SECONDS"]
 
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_SECONDS = 300.0
 
-HEAD_SCHEMA = """
-CREATE TABLE IF NOT EXISTS head (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL,
-  time REAL NOT NULL, sig TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, time REAL NOT NULL,
-  sig TEXT NOT NULL);
-"""
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,9 @@ class Checkpoint:
         try:
             return cls(int(d["seq"]), str(d["hash"]), float(d["time"]), str(d["sig"]), str(d.get("public_key", "")))
         except (KeyError, TypeError, ValueError):
-            raise AquilaError("not an Aquila audit checkpoint (expected seq, hash, time, sig, public_key)") from None
+            raise InputError("not an Aquila audit checkpoint", field="checkpoint",
+                             expected="the JSON `aquila audit checkpoint` prints: seq, hash, time, sig, public_key",
+                             ) from None
 
 
 def _public_hex(key: Ed25519PublicKey) -> str:

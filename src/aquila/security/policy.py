@@ -9,7 +9,7 @@ and an item only if its collection is readable too (`decide_item`).
 A user may write (create, replace, relabel, delete) an object with a label iff they hold the
 role for it, the label's originator is their own nation and they could read it themselves
 (`may_write`): nobody publishes for another nation, or above their own clearance and caveats.
-Catalog queries push the same rules into SQL (`aquila.catalog.store`); property tests check the
+Catalog queries push the same rules into SQL (`aquila.catalog.backends.sqlite.rule`); property tests check the
 two agree exactly.
 """
 

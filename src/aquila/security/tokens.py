@@ -7,14 +7,12 @@ never leaves it. Verification rejects missing, expired, forged and malformed tok
 from __future__ import annotations
 
 import re
-import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -26,7 +24,7 @@ from aquila.security.labels import Classification
 from aquila.security.nations import check_nation
 from aquila.security.policy import Role, User
 
-__all__ = ["TokenIssuer", "OidcIssuer", "AuthenticationError", "Revocations", "parse_ttl", "MAX_TTL",
+__all__ = ["TokenIssuer", "OidcIssuer", "AuthenticationError", "RevocationList", "parse_ttl", "MAX_TTL",
            "user_from_claims"]
 
 _ALGORITHM = "EdDSA"
@@ -48,45 +46,14 @@ def parse_ttl(text: str) -> timedelta:
     return ttl
 
 
-class Revocations:
-    """Revoked token ids and subjects (`aquila token revoke`), in `<data>/revocations.db`.
+class RevocationList(Protocol):
+    """Revoked token ids and subjects, checked on every request (a backend stores them)."""
 
-    Checked on every request, so a revocation takes effect at once on a running server.
-    """
+    def revoke_token(self, jti: str, expires: float) -> None: ...
 
-    def __init__(self, data_dir: str | Path) -> None:
-        path = Path(data_dir) / "revocations.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(
-            "CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, revoked_at REAL NOT NULL, "
-            "expires REAL NOT NULL);"
-            "CREATE TABLE IF NOT EXISTS revoked_subjects (subject TEXT PRIMARY KEY, issued_before REAL NOT NULL);")
-        self._lock = threading.Lock()
+    def revoke_subject(self, subject: str, issued_before: float | None = None) -> float: ...
 
-    def revoke_token(self, jti: str, expires: float) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO revoked_tokens VALUES (?, ?, ?)", (jti, time.time(), expires))
-
-    def revoke_subject(self, subject: str, issued_before: float | None = None) -> float:
-        """Every token of `subject` issued before `issued_before` stops working; returns that time.
-
-        The default is the end of the current second: `iat` has a resolution of one second, so a
-        token issued in the second of the revocation is revoked too.
-        """
-        before = float(int(time.time()) + 1) if issued_before is None else issued_before
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO revoked_subjects VALUES (?, ?)", (subject, before))
-        return before
-
-    def is_revoked(self, jti: str, subject: str, issued_at: float) -> bool:
-        with self._lock:
-            if self._db.execute("SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,)).fetchone():
-                return True
-            row = self._db.execute("SELECT issued_before FROM revoked_subjects WHERE subject = ?",
-                                   (subject,)).fetchone()
-        return row is not None and issued_at < row[0]
+    def is_revoked(self, jti: str, subject: str, issued_at: float) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -106,13 +73,19 @@ class OidcIssuer:
 class TokenIssuer:
     """Issues and verifies this instance's tokens (and, optionally, an external OIDC issuer's)."""
 
-    def __init__(self, data_dir: str | Path, issuer: str = "aquila", oidc: OidcIssuer | None = None) -> None:
+    def __init__(self, data_dir: str | Path, issuer: str = "aquila", oidc: OidcIssuer | None = None,
+                 revocations: RevocationList | None = None) -> None:
+        """`revocations` defaults to the embedded store in `data_dir` (what `aquila token revoke` writes)."""
         self.key_path = Path(data_dir) / "keys" / "token-signing-ed25519.pem"
         self._key = load_or_create_ed25519(self.key_path)
         self._public: Ed25519PublicKey = self._key.public_key()
         self.issuer = issuer
         self.oidc = oidc
-        self.revocations = Revocations(data_dir)
+        if revocations is None:  # the embedded default, opened where the CLI and the server both find it
+            from aquila.catalog.backends.sqlite.revocations import Revocations
+
+            revocations = Revocations(data_dir)
+        self.revocations = revocations
         self._jwks = jwt.PyJWKClient(oidc.jwks_url, cache_keys=True, timeout=10) if oidc else None
 
     def issue(self, user: User, ttl: timedelta = timedelta(hours=8), now: datetime | None = None) -> str:

@@ -26,37 +26,34 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aquila.catalog.collections import CollectionStore, StoredCollection
-from aquila.catalog.cql2sql import PROMOTED
-from aquila.catalog.events import OUTBOX_SCHEMA, append_event, notify_committed
-from aquila.catalog.lifecycle import AssetLifecycle, AssetRecord
-from aquila.catalog.rule import LabelRule
-from aquila.catalog.search import (
+from aquila.catalog.backends.sqlite.collections import CollectionStore
+from aquila.catalog.backends.sqlite.cql2sql import PROMOTED
+from aquila.catalog.backends.sqlite.db import TRANSIENT, connect, transaction, transient_error
+from aquila.catalog.backends.sqlite.lifecycle import AssetLifecycle
+from aquila.catalog.backends.sqlite.outbox import OUTBOX_SCHEMA, append_event, notify_committed
+from aquila.catalog.backends.sqlite.rule import LabelRule
+from aquila.catalog.backends.sqlite.search_sql import (
     COUNT_CAP,
     GEOMETRIES,
     MAX_OFFSET,
     PARTITION_SPACING,
-    SearchPage,
-    SearchQuery,
     build_page_sql,
     span_class,
 )
+from aquila.catalog.model import SearchPage, SearchQuery, StoredCollection, StoredItem
 from aquila.catalog.validate import ItemRow
-from aquila.errors import AquilaError, Conflict, InputError, NotFound, QueryTooExpensive, Stale
-from aquila.limits import MAX_LABELS_PER_ORIGINATOR
+from aquila.errors import AquilaError, Conflict, InputError, QueryTooExpensive, Stale
+from aquila.limits import DEFAULT_QUERY_BUDGET_S, MAX_LABELS_PER_ORIGINATOR
 from aquila.security.audit import Scope
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import User
 
-__all__ = ["CatalogStore", "Stale", "StoredItem", "StoredCollection", "AssetRecord", "NotFound", "Conflict",
-           "QueryTooExpensive", "MAX_LABELS_PER_ORIGINATOR"]
+__all__ = ["CatalogStore", "MAX_LABELS_PER_ORIGINATOR"]
 
 SCHEMA_VERSION = 2
-"""Distinct label classes one nation may use in one collection (each adds a partition to readers' searches)."""
 _AUD = "aud0 INTEGER NOT NULL, aud1 INTEGER NOT NULL, aud2 INTEGER NOT NULL, aud3 INTEGER NOT NULL"
 
 _SCHEMA = f"""
@@ -101,29 +98,13 @@ def _scalar(v: Any) -> Any:
     return v if isinstance(v, int | float | str) and not isinstance(v, bool) else None
 
 
-@dataclass(frozen=True)
-class StoredItem:
-    rid: int
-    crid: int
-    collection: str
-    id: str
-    label: Label
-    doc: dict[str, Any]
-    version: int = 0
-    """Incremented by every write: a write based on an older read is refused (`Stale`)."""
-    collection_label: Label | None = None
-    collection_version: int = 0
-
-    @property
-    def scope(self) -> Scope:
-        """What a viewer must hold to see an audit entry about this item (its and its collection's label)."""
-        return Scope.of(self.label, self.collection_label)
-
-
 class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
-    """Collections and items of one instance, in `<data>/catalog.db`."""
+    """Collections and items of one instance, in `<data>/catalog.db` (a `aquila.catalog.port.CatalogBackend`)."""
 
-    def __init__(self, path: str | Path, query_budget_s: float = 10.0) -> None:
+    transient_types = TRANSIENT
+    transient_error = staticmethod(transient_error)
+
+    def __init__(self, path: str | Path, query_budget_s: float = DEFAULT_QUERY_BUDGET_S) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.query_budget_s = query_budget_s
@@ -143,9 +124,7 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
     def _conn(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+            db = connect(self.path, synchronous="FULL")
             db.execute("PRAGMA cache_size=-65536")
             db.create_function("st_intersects", 2, GEOMETRIES.intersects, deterministic=True)
             db.set_progress_handler(self._over_budget, 1000)
@@ -168,21 +147,18 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
         """Run `body` (then `in_transaction`, e.g. the audit entries) in one durable transaction."""
         db = self._conn()
         with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            self._partition_cache = {}
             try:
-                out = body(db)
-                if in_transaction is not None:
-                    in_transaction(db)
-                db.execute("COMMIT")
+                with transaction(db):
+                    self._partition_cache = {}
+                    out = body(db)
+                    if in_transaction is not None:
+                        in_transaction(db)
             except sqlite3.IntegrityError as exc:
-                db.execute("ROLLBACK")
                 self._reload_caveats()
                 if "UNIQUE" in str(exc):
                     raise Conflict("an object with this id and label already exists") from None
                 raise
             except BaseException:
-                db.execute("ROLLBACK")
                 self._reload_caveats()
                 raise
         after_commit = getattr(in_transaction, "after_commit", None)

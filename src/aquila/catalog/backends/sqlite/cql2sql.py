@@ -1,160 +1,33 @@
-"""CQL2 (text or JSON) to a parameterised SQLite expression over the item table.
+"""CQL2 JSON (from `aquila.catalog.filters`) to a parameterised SQLite expression over the item table.
 
-Supported: and/or/not, = <> < <= > >=, like, between, in, isNull, s_intersects (exact, via a
-prepared shapely geometry), t_intersects/anyinteracts on `datetime`, and property-property
-comparisons. Anything else is a 400 that names the operator. Property names never reach the SQL
-text unquoted: they are JSON paths bound as parameters.
-
-Untrusted filters cannot hurt the service: the text is at most `MAX_FILTER_TEXT` characters, the
-reference parser (which recurses natively: ~3,000 nested parentheses or ~20,000 `AND` terms
-overflow an 8 MiB stack) runs on a thread with a 256 MiB stack where no text of that length
-can reach the end of it, and gives up after `FILTER_PARSE_TIMEOUT_S`. Its time doubles with every level
-of parentheses it fails inside (47 s at 24), so text must balance its parentheses and quotes and
-nest at most `MAX_FILTER_PARENTHESES` deep (~3 ms worst case). The parsed tree is at most `MAX_FILTER_NESTING`
-levels deep.
+Exact s_intersects via a prepared shapely geometry registered by handle; property names never
+reach the SQL text unquoted: they are JSON paths bound as parameters. An operator outside
+`SUPPORTED_OPS` is a 400 that names it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Callable
 from typing import Any
 
-import cql2
 from shapely.geometry.base import BaseGeometry
 
+from aquila.catalog.filters import SUPPORTED_OPS, filter_error
 from aquila.catalog.validate import validate_geometry
-from aquila.errors import FilterError, InputError
-from aquila.limits import (
-    FILTER_PARSE_TIMEOUT_S,
-    LIKE_PREFIX_CHARS,
-    MAX_FILTER_NESTING,
-    MAX_FILTER_PARENTHESES,
-    MAX_FILTER_TEXT,
-    MAX_LIKE_PATTERN,
-)
-from aquila.safejson import MAX_INT, check_tree, has_control, loads
+from aquila.errors import InputError
+from aquila.limits import LIKE_PREFIX_CHARS, MAX_LIKE_PATTERN
+from aquila.safejson import MAX_INT, has_control
 from aquila.times import parse_rfc3339
 
-__all__ = ["FilterError", "parse_filter", "to_sql", "property_sql", "SUPPORTED_OPS", "PROMOTED", "MAX_FILTER_TEXT",
-           "MAX_FILTER_NESTING", "MAX_FILTER_PARENTHESES"]
+__all__ = ["to_sql", "property_sql", "PROMOTED"]
 
 # Common STAC queryables held as real columns as well as in the JSON document, so that filtering
 # and sorting on them does not parse every document (8 us each; 190 ms for a week of 1M items).
 PROMOTED = {"eo:cloud_cover": "p_eo_cloud_cover", "gsd": "p_gsd", "view:off_nadir": "p_view_off_nadir",
             "platform": "p_platform", "constellation": "p_constellation"}
-SUPPORTED_OPS = {"and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "like", "between", "in", "isNull",
-                 "s_intersects", "t_intersects", "anyinteracts"}
-_EXPECTED = "CQL2 text such as \"eo:cloud_cover < 20 AND platform = 'sentinel-2a'\" or the equivalent CQL2 JSON"
-_STACK_BYTES = 256 * 1024 * 1024
-
-
-def _fail(msg: str, expected: str = _EXPECTED) -> FilterError:
-    return FilterError(msg, field="filter", expected=expected)
-
-
-def _run_parser(fn: Callable[[], Any], timeout_s: float) -> Any:
-    """Run the native parser on a fresh thread with a large stack; give up (400) after `timeout_s`.
-
-    A thread per call, so one slow parse never queues the others behind it.
-    """
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except Exception as exc:  # handed back to the caller
-            box["error"] = exc
-
-    with _STACK_LOCK:
-        old = threading.stack_size(_STACK_BYTES)
-        try:
-            t = threading.Thread(target=run, name="cql2-parser", daemon=True)
-            t.start()
-        finally:
-            threading.stack_size(old)
-    t.join(timeout_s)
-    if t.is_alive():
-        raise _fail(f"took over {timeout_s:g} s to parse", "a simpler filter: fewer nested parentheses")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-_STACK_LOCK = threading.Lock()
-
-
-def _scan(text: str) -> tuple[int, bool]:
-    """(deepest parenthesis nesting, balanced?) outside '...' strings ('' escapes) and "..." identifiers."""
-    depth = deepest = 0
-    quote = ""
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                if i + 1 < n and text[i + 1] == quote:  # doubled quote: an escaped one
-                    i += 1
-                else:
-                    quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return deepest, False
-        i += 1
-    return deepest, depth == 0 and not quote
-
-
-def parse_filter(value: str | dict[str, Any], lang: str | None) -> dict[str, Any]:
-    """CQL2 JSON (dict) from the `filter` parameter, validated by the cql2 reference parser."""
-    if lang is not None and not isinstance(lang, str):
-        raise FilterError(f"{str(lang)[:40]!r}", field="filter-lang", expected="cql2-text or cql2-json")
-    if isinstance(value, dict):
-        if lang not in (None, "cql2-json"):
-            raise FilterError(f"filter-lang {lang!r} with a JSON filter", field="filter-lang", expected="cql2-json")
-        check_tree(value, "filter", MAX_FILTER_NESTING, paths=False)
-        text = json.dumps(value)
-        lang = "cql2-json"
-    elif isinstance(value, str):
-        if lang not in (None, "cql2-text", "cql2-json"):
-            raise FilterError(f"{lang[:40]!r}", field="filter-lang", expected="cql2-text or cql2-json")
-        text = value
-        if lang == "cql2-json":
-            loads(text, "filter", MAX_FILTER_NESTING)
-    else:
-        raise _fail(f"{type(value).__name__} is not a filter")
-    if len(text) > MAX_FILTER_TEXT:
-        raise _fail(f"{len(text)} characters long", f"a filter of at most {MAX_FILTER_TEXT} characters")
-    if "\x00" in text:
-        raise _fail("holds a NUL character")
-    if lang != "cql2-json":
-        deepest, balanced = _scan(text)
-        if not balanced:
-            raise _fail("unbalanced parentheses or quotes", "every ( closed by ) and every quote closed")
-        if deepest > MAX_FILTER_PARENTHESES:
-            # the reference parser's time doubles with each level when it fails inside them
-            raise _fail(f"{deepest} levels of parentheses", f"at most {MAX_FILTER_PARENTHESES} levels of parentheses")
-
-    def parse() -> Any:
-        expr = cql2.parse_json(text) if lang == "cql2-json" else cql2.parse_text(text)
-        return expr.to_json()
-
-    try:
-        out = _run_parser(parse, FILTER_PARSE_TIMEOUT_S)
-    except (cql2.ParseError, cql2.ValidationError, ValueError, TypeError) as exc:
-        raise _fail(f"does not parse: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
-    if not isinstance(out, dict):
-        raise _fail("is not a boolean expression")
-    check_tree(out, "filter", MAX_FILTER_NESTING, paths=False)
-    return out
-
+_fail = filter_error
 
 def _epoch(text: Any) -> float:
     if not isinstance(text, str):

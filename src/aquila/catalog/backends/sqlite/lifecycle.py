@@ -12,25 +12,15 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aquila.catalog.events import append_event
+from aquila.catalog.backends.sqlite.outbox import append_event
+from aquila.catalog.model import AssetRecord, StoredItem
 
 if TYPE_CHECKING:
-    from aquila.catalog.store import StoredItem
     from aquila.catalog.validate import ItemRow
 
-__all__ = ["AssetRecord", "AssetLifecycle"]
-
-
-@dataclass(frozen=True)
-class AssetRecord:
-    name: str
-    object_key: str
-    size: int
-    sha256: str
-    media_type: str
+__all__ = ["AssetLifecycle"]
 
 
 class AssetLifecycle:

@@ -11,29 +11,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from aquila.catalog.events import append_event
+from aquila.catalog.backends.sqlite.outbox import append_event
+from aquila.catalog.model import StoredCollection
 from aquila.catalog.validate import CollectionRow, validate_collection
 from aquila.errors import Conflict, NotFound
 from aquila.security.labels import Label
 from aquila.security.policy import User
 
-__all__ = ["CollectionStore", "StoredCollection", "NotFound", "Conflict", "PREFER"]
+__all__ = ["CollectionStore", "PREFER"]
 
 # preference among several readable instances of one id: own nation, highest classification, oldest
 PREFER = "(originator = ?) DESC, classification DESC, {key} ASC"
-
-
-@dataclass(frozen=True)
-class StoredCollection:
-    crid: int
-    id: str
-    label: Label
-    doc: dict[str, Any]
-    version: int = 0
-    """Incremented by every relabel or replace: writes into it check they were based on this one."""
 
 
 class CollectionStore:

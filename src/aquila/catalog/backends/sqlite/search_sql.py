@@ -23,17 +23,17 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from aquila.catalog.cql2sql import property_sql, to_sql
+from aquila.catalog.backends.sqlite.cql2sql import property_sql, to_sql
+from aquila.catalog.model import SearchQuery
 from aquila.limits import COUNT_CAP, MAX_OFFSET
-from aquila.security.labels import Label
 
-__all__ = ["Plan", "SearchQuery", "SearchPage", "COUNT_CAP", "MAX_OFFSET", "PARTITION_SPACING", "SPAN_CLASSES_S",
+__all__ = ["Plan", "COUNT_CAP", "MAX_OFFSET", "PARTITION_SPACING", "SPAN_CLASSES_S",
            "span_class", "build_page_sql", "GeometryRegistry", "GEOMETRIES"]
 
 PARTITION_SPACING = 1e8
@@ -49,30 +49,6 @@ centuries widens only the scan of its own (rare) class, never that of the instan
 def span_class(span_s: float) -> int:
     return next(k for k, most in enumerate(SPAN_CLASSES_S) if span_s <= most)
 _UNION_CHUNK = 400  # below SQLite's 500-term compound select limit
-
-
-@dataclass
-class SearchQuery:
-    """Parsed item-search parameters (after validation in the API layer)."""
-
-    collections: list[str] | None = None
-    ids: list[str] | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    intersects: dict[str, Any] | None = None
-    datetime_range: tuple[float, float] | None = None
-    filter: dict[str, Any] | None = None
-    sortby: list[tuple[str, str]] = field(default_factory=list)
-    limit: int = 10
-    offset: int = 0
-
-
-@dataclass
-class SearchPage:
-    features: list[dict[str, Any]]
-    matched: int | None  # None when more than COUNT_CAP match
-    next_offset: int | None
-    collection_labels: list[Label] = field(default_factory=list)
-    """The label of each feature's collection instance (audit entries are scoped by both)."""
 
 
 class GeometryRegistry:
