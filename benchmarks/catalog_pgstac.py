@@ -33,8 +33,8 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from aquila.api.app import Instance  # noqa: E402
 from aquila.catalog import validate_item  # noqa: E402
+from aquila.instance import Instance  # noqa: E402
 from aquila.security.labels import Label  # noqa: E402
 from catalog import CAVEATS, USERS, make_items, pct, queries  # noqa: E402
 

@@ -57,7 +57,8 @@ class LiveServer:
 
         import uvicorn
 
-        from aquila.api.app import Instance, create_app
+        from aquila.api.app import create_app
+        from aquila.instance import Instance
 
         self.instance = Instance.open(data_dir, max_body_bytes=256 * 1024)
         sock = socket.socket()

@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from aquila.api.app import Instance
 from aquila.catalog.backends.sqlite import AuditLog
+from aquila.instance import Instance
 from library_helpers import collection, item
 
 BATCH = 250

@@ -51,3 +51,42 @@ def test_cli_imports_the_api_only_lazily() -> None:
     code = "import sys, aquila.cli.main; print(sorted(m for m in ('fastapi', 'starlette') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+ROUTER_MODULES = sorted(p.stem for p in (SRC / "api" / "routes").glob("*.py") if p.stem != "__init__")
+
+
+@pytest.mark.parametrize("name", ROUTER_MODULES)
+def test_each_router_module_imports_alone(name: str) -> None:
+    """A router is a module of its own: importable alone, with its routes and conformance classes."""
+    code = (f"import aquila.api.routes.{name} as m; "
+            "assert m.router.routes, 'no routes'; assert isinstance(m.CONFORMANCE, list); "
+            "print(len(m.router.routes))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_every_router_is_assembled_and_no_route_is_declared_twice() -> None:
+    from aquila.api.routes import ROUTERS
+
+    assert sorted(m.__name__.rsplit(".", 1)[1] for m in ROUTERS) == ROUTER_MODULES
+    seen: set[tuple[str, str]] = set()
+    for module in ROUTERS:
+        for route in module.router.routes:
+            for method in getattr(route, "methods", ()):
+                key = (method, route.path)
+                assert key not in seen, f"{key} declared twice"
+                seen.add(key)
+
+
+def test_conformance_is_the_union_of_the_routers() -> None:
+    from aquila.api.app import conformance_classes
+    from aquila.api.routes import ROUTERS
+
+    classes = conformance_classes()
+    assert len(classes) == len(set(classes))
+    assert set(classes) == {c for m in ROUTERS for c in m.CONFORMANCE}
+    for needed in ("https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search#filter",
+                   "https://api.stacspec.org/v1.0.0/ogcapi-features/extensions/transaction",
+                   "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json"):
+        assert needed in classes

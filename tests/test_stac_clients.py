@@ -73,7 +73,7 @@ def test_aquila_serve_command_with_pystac_client(tmp_path) -> None:  # type: ign
     import httpx
 
     data = tmp_path / "inst"
-    from aquila.api.app import Instance
+    from aquila.instance import Instance
 
     inst = Instance.open(data)
     inst.store.put_collection(collection("sar", rel=["NATO"]), create=True)

@@ -22,8 +22,9 @@ Every error says what was wrong, where, and the expected form, so the user can f
     └── PropagationError           SGP4 could not propagate a satellite (reported per satellite)
 
 `STATUS` maps each to its HTTP status and error code (most specific first); `status_of` looks one
-up. The API answers every `AquilaError` from this table and nothing else; the CLI exits 2 on
-`InputError` and 1 on any other `AquilaError`.
+up. The API answers every `AquilaError` from this table and nothing else; the CLI prints one line
+and exits 2 on any `AquilaError` (exit 1 is kept for a check that ran and found a fault, such as
+`aquila audit verify` on a broken chain).
 """
 
 from __future__ import annotations
@@ -178,5 +179,5 @@ def status_of(exc: AquilaError) -> tuple[int, str] | None:
 
 
 def exit_code(exc: AquilaError) -> int:
-    """The CLI's exit status: 2 for input the user can fix, 1 for everything else."""
-    return 2 if isinstance(exc, InputError) else 1
+    """The CLI's exit status for an error it explains: 2 (1 means a check ran and found a fault)."""
+    return 2

@@ -18,7 +18,8 @@ import numpy as np
 from aquila.errors import InputError
 from aquila.limits import MAX_DEPTH, MAX_INT
 
-__all__ = ["MAX_DEPTH", "MAX_INT", "loads", "dumps_checked", "nesting_depth", "check_tree", "has_control"]
+__all__ = ["MAX_DEPTH", "MAX_INT", "loads", "dumps_checked", "nesting_depth", "check_tree", "has_control",
+           "merge_patch"]
 
 """Deepest nesting of arrays and objects accepted (a STAC item needs 7; CQL2 JSON rarely 20)."""
 """Largest integer magnitude accepted: exact in every JSON implementation and in SQLite."""
@@ -154,3 +155,16 @@ def loads(raw: bytes | str, field: str = "body", max_depth: int = MAX_DEPTH) -> 
     if odd or _suspect(data):  # only then walk the tree to name what is wrong
         check_tree(value, field, max_depth)
     return value
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out

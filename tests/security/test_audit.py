@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from aquila.api.app import Instance
 from aquila.catalog.backends.sqlite import AuditLog, verify_instance
+from aquila.instance import Instance
 from aquila.security.audit import Checkpoint
 from library_helpers import collection, item, user
 

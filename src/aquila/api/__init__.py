@@ -1,5 +1,6 @@
-"""HTTP API over the catalog and the security core."""
+"""The STAC API over HTTP (FastAPI): routers per concern, assembled by `create_app`."""
 
-from aquila.api.app import CONFORMANCE, Instance, create_app
+from aquila.api.app import conformance_classes, create_app
+from aquila.instance import Instance
 
-__all__ = ["CONFORMANCE", "Instance", "create_app"]
+__all__ = ["Instance", "conformance_classes", "create_app"]

@@ -12,8 +12,8 @@ from aquila.errors import InputError
 from aquila.limits import MAX_OFFSET
 from aquila.times import parse_rfc3339
 
-__all__ = ["parse_datetime", "parse_bbox", "parse_sortby", "parse_fields", "apply_fields", "merge_patch",
-           "encode_token", "decode_token"]
+__all__ = ["parse_datetime", "parse_bbox", "parse_sortby", "parse_fields", "apply_fields", "encode_token",
+           "decode_token"]
 
 
 def parse_datetime(value: str) -> tuple[float, float]:
@@ -153,19 +153,6 @@ def apply_fields(item: dict[str, Any], fields: tuple[list[str], list[str], bool]
             d = d.get(p) if isinstance(d, dict) else None
         if isinstance(d, dict):
             d.pop(parts[-1], None)
-    return out
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    out = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = merge_patch(out.get(k), v)
     return out
 
 

@@ -1,37 +1,13 @@
-"""The API's published shapes: conformance classes and the request bodies declared in OpenAPI."""
+"""The API's published shapes: the request bodies declared in OpenAPI (conformance: each router's own)."""
 
 from __future__ import annotations
 
 from aquila.limits import MAX_LIMIT
 
-__all__ = ["CONFORMANCE", "OPENAPI", "MAX_LIMIT", "SEARCH_BODY_SCHEMA", "ITEM_BODY", "COLLECTION_BODY", "PATCH_BODY",
+__all__ = ["OPENAPI", "MAX_LIMIT", "SEARCH_BODY_SCHEMA", "ITEM_BODY", "COLLECTION_BODY", "PATCH_BODY",
            "ASSET_BODY"]
 
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
-
-CONFORMANCE = [
-    "https://api.stacspec.org/v1.0.0/core",
-    "https://api.stacspec.org/v1.0.0/collections",
-    "https://api.stacspec.org/v1.0.0/ogcapi-features",
-    "https://api.stacspec.org/v1.0.0/item-search",
-    "https://api.stacspec.org/v1.0.0/item-search#filter",
-    "https://api.stacspec.org/v1.0.0/item-search#sort",
-    "https://api.stacspec.org/v1.0.0/item-search#fields",
-    "https://api.stacspec.org/v1.0.0/ogcapi-features#sort",
-    "https://api.stacspec.org/v1.0.0/ogcapi-features#fields",
-    "https://api.stacspec.org/v1.0.0/ogcapi-features/extensions/transaction",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
-    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/simpletx",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
-    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-operators",
-]
-
 
 _LABEL_PROPS = {
     "sec:classification": {"type": "string", "enum": ["NU", "NR", "NC", "NS", "CTS"]},

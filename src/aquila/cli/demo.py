@@ -10,6 +10,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from aquila.cli.render import render_revisit_tables
 from aquila.config import Settings
 from aquila.constellation.store import load_constellation
 from aquila.orbits.access import AccessMode, compute_access
@@ -22,8 +23,7 @@ DEMO_TARGETS = Path(str(resources.files("aquila") / "data" / "demo_aois.geojson"
 
 
 def run_demo(start: datetime, hours: float, workers: int | None, out: Console, err: Console) -> None:
-    from aquila.cli.main import render_revisit_tables
-
+    """Access and sharing gain over the demo areas, then the shared-library half (who sees what)."""
     settings = Settings()
     end = start + timedelta(hours=hours)
     targets = load_targets(DEMO_TARGETS)

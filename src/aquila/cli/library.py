@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from aquila.cli.errors import handle_errors
+from aquila.cli.render import err
 from aquila.errors import InputError
 
 __all__ = ["serve", "token", "ingest", "audit"]
 
-_err = Console(stderr=True, highlight=False)
 
 
 def _data_option(fn):
@@ -27,12 +27,14 @@ def _data_option(fn):
 @click.option("--host", default="127.0.0.1", show_default=True, help="bind address (loopback by default)")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--max-body-bytes", type=int, default=None, help="largest request body (default 5 MiB)")
+@handle_errors
 def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> None:
     """Serve the STAC API of an instance (creates it when DIR is new)."""
     import uvicorn
 
-    from aquila.api.app import Instance, create_app
+    from aquila.api.app import create_app
     from aquila.config import Settings
+    from aquila.instance import Instance
     from aquila.security.tokens import OidcIssuer
 
     settings = Settings()
@@ -44,7 +46,7 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> No
         oidc = OidcIssuer(settings.oidc_issuer, settings.oidc_jwks_url, settings.oidc_audience)
     app = create_app(Instance.open(data_dir, max_body_bytes=max_body_bytes or settings.max_body_bytes,
                                    max_asset_bytes=settings.max_asset_bytes, oidc=oidc))
-    _err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})")
+    err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -71,13 +73,15 @@ def token() -> None:
               type=click.Choice(["analyst", "provider", "collection-manager", "admin"]), help="repeatable")
 @click.option("--subject", default="", help="who the token is for (default: <nation>-user)")
 @click.option("--ttl", default="8h", show_default=True, help="lifetime: 90s, 30m, 8h, 2d (at most 7d)")
+@handle_errors
 def token_issue(data_dir: str, nation: str, clearance: str, caveats: tuple[str, ...], roles: tuple[str, ...],
                 subject: str, ttl: str) -> None:
     """Print a signed bearer token (only the token, on stdout)."""
+    from aquila.instance import Instance
     from aquila.security.labels import Classification, Label
     from aquila.security.nations import check_nation
     from aquila.security.policy import Role, User
-    from aquila.security.tokens import TokenIssuer, parse_ttl
+    from aquila.security.tokens import parse_ttl
 
     try:
         check_nation(nation)
@@ -90,17 +94,16 @@ def token_issue(data_dir: str, nation: str, clearance: str, caveats: tuple[str, 
         raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
     user = User(nation, level, frozenset(caveats), frozenset(Role(r) for r in roles), subject)
     ttl_delta = parse_ttl(ttl)
-    if caveats:
-        from aquila.catalog.backends.sqlite import CatalogStore
-
-        store = CatalogStore(Path(data_dir) / "catalog.db")
-        try:
-            store.register_caveats(caveats)
-        except InputError as exc:
-            raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
-        finally:
-            store.close()
-    click.echo(TokenIssuer(data_dir).issue(user, ttl_delta))
+    inst = Instance.open(data_dir)
+    try:
+        if caveats:
+            try:
+                inst.store.register_caveats(caveats)
+            except InputError as exc:
+                raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
+        click.echo(inst.tokens.issue(user, ttl_delta))
+    finally:
+        inst.close()
 
 
 @token.command("revoke")
@@ -108,15 +111,17 @@ def token_issue(data_dir: str, nation: str, clearance: str, caveats: tuple[str, 
 @click.option("--token", "tok", default=None, help="revoke this token (as printed by `aquila token`)")
 @click.option("--jti", default=None, help="revoke the token with this id (its jti claim)")
 @click.option("--subject", default=None, help="revoke every token issued to this subject until now")
+@handle_errors
 def token_revoke(data_dir: str, tok: str | None, jti: str | None, subject: str | None) -> None:
     """Revoke tokens at once, also on a running server (checked on every request)."""
     import time
 
-    from aquila.security.tokens import MAX_TTL, TokenIssuer
+    from aquila.instance import Instance
+    from aquila.security.tokens import MAX_TTL
 
     if sum(x is not None for x in (tok, jti, subject)) != 1:
         raise InputError("give exactly one", field="--token/--jti/--subject", expected="one of the three options")
-    issuer = TokenIssuer(data_dir)
+    issuer = Instance.tokens_of(data_dir)
     if tok is not None:
         claims = issuer.claims(tok.strip())
         issuer.revocations.revoke_token(claims["jti"], float(claims["exp"]))
@@ -148,13 +153,14 @@ def _item_files(paths: tuple[str, ...]) -> list[Path]:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--batch", default=1000, show_default=True, type=click.IntRange(1, 100000),
               help="items per transaction")
+@handle_errors
 def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
     """Publish STAC items (files, FeatureCollections or directories) with a progress bar.
 
     Each batch is one transaction: when the command reports a count, those items are durable.
     """
-    from aquila.api.app import Instance
     from aquila.catalog.validate import validate_item
+    from aquila.instance import Instance
     from aquila.safejson import loads
 
     inst = Instance.open(data_dir)
@@ -170,8 +176,8 @@ def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
             raise InputError("features is not a list", source=str(f), field="features", expected="a list of STAC Items")
         docs += [(f"{f}#{k}" if len(feats) > 1 else str(f), d) for k, d in enumerate(feats)]
     done = 0
-    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_err,
-                  disable=not _err.is_terminal) as bar:
+    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  disable=not err.is_terminal) as bar:
         task = bar.add_task("ingest", total=len(docs))
         for i in range(0, len(docs), batch):
             rows = []
@@ -180,13 +186,9 @@ def ingest(data_dir: str, paths: tuple[str, ...], batch: int) -> None:
                     rows.append(validate_item(d))
                 except InputError as exc:
                     raise InputError(exc.reason, source=src, field=exc.field, expected=exc.expected) from None
-            entries = [dict(subject="aquila-ingest", nation=r.label.originator, action="ingest item",
-                            obj=f"{r.collection}/{r.id}", allowed=True, reason="operator bulk ingest",
-                            labels=[r.label]) for r in rows]
-            inst.store.add_items(rows, upsert=True, in_transaction=inst.audit.batch(entries))
-            done += len(rows)
+            done += inst.library.ingest(rows)
             bar.update(task, completed=done)
-            if not _err.is_terminal:  # a line per durable batch, for scripts (and the crash test)
+            if not err.is_terminal:  # a line per durable batch, for scripts (and the crash test)
                 print(f"committed {done}", file=sys.stderr, flush=True)
     click.echo(json.dumps({"ingested": done}))
 
@@ -200,17 +202,18 @@ def audit() -> None:
 @_data_option
 @click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="an exported checkpoint (from `aquila audit checkpoint`) the log must still contain (repeatable)")
+@handle_errors
 def audit_verify(data_dir: str, checkpoints: tuple[str, ...]) -> None:
     """Walk the keyed chain and check its signed head; exit 1 and say where it breaks.
 
     Creates nothing: a missing table, head or key is reported as tampering.
     """
-    from aquila.catalog.backends.sqlite import verify_instance
+    from aquila.instance import Instance
     from aquila.safejson import loads
     from aquila.security.audit import Checkpoint
 
     cps = [Checkpoint.from_dict(loads(Path(p).read_bytes(), p)) for p in checkpoints]
-    res = verify_instance(data_dir, cps)
+    res = Instance.verify_audit(data_dir, cps)
     if res.ok:
         click.echo(json.dumps({"ok": True, "entries": res.entries}))
         return
@@ -223,13 +226,14 @@ def audit_verify(data_dir: str, checkpoints: tuple[str, ...]) -> None:
 
 @audit.command("checkpoint")
 @_data_option
+@handle_errors
 def audit_checkpoint(data_dir: str) -> None:
     """Sign the log's current head and print it (JSON): give it to a provider to hold."""
-    from aquila.catalog.backends.sqlite import AuditLog
+    from aquila.instance import Instance
 
-    log = AuditLog(Path(data_dir) / "catalog.db")
-    click.echo(json.dumps(log.checkpoint().as_dict()))
-    log.close()
+    inst = Instance.open(data_dir)
+    click.echo(json.dumps(inst.audit.checkpoint().as_dict()))
+    inst.close()
 
 
 @audit.command("list")
@@ -237,11 +241,18 @@ def audit_checkpoint(data_dir: str) -> None:
 @click.option("--originator", default=None, help="only entries about this nation's objects")
 @click.option("--after", default=0, show_default=True, type=click.IntRange(0, 2**62))
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+@handle_errors
 def audit_list(data_dir: str, originator: str | None, after: int, limit: int) -> None:
     """Print entries as JSON lines (the operator's view of the whole log)."""
-    from aquila.catalog.backends.sqlite import AuditLog
+    from aquila.instance import Instance
 
-    log = AuditLog(Path(data_dir) / "catalog.db")
-    for e in log.entries(originator=originator, after=after, limit=limit):
-        click.echo(json.dumps(e.as_dict()))
-    log.close()
+    inst = Instance.open(data_dir)
+    while limit > 0:  # the whole log, page by page (the operator's view: no viewer filter)
+        entries, nxt = inst.audit.entries_page(originator=originator, after=after, limit=min(limit, 1000))
+        for e in entries:
+            click.echo(json.dumps(e.as_dict()))
+        limit -= len(entries)
+        if nxt is None:
+            break
+        after = nxt
+    inst.close()

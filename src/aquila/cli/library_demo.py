@@ -10,10 +10,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from aquila.catalog import CatalogStore, SearchQuery, validate_item
-from aquila.catalog.backends.sqlite import AuditLog
+from aquila.catalog import SearchQuery, validate_item
+from aquila.instance import Instance
 from aquila.orbits.access import AccessResult
-from aquila.security.labels import Classification, Label
+from aquila.security.labels import Classification
 from aquila.security.policy import User, decide
 
 __all__ = ["run_library_demo", "DEMO_LABELS"]
@@ -36,11 +36,11 @@ _NATION_OF_OWNER = {"EU": "BEL"}  # Copernicus products are published here by th
 def run_library_demo(res: AccessResult, out: Console, data_dir: Path | None = None) -> None:
     """Publish one product per imaging opportunity (labelled by its owner), then compare two users."""
     d = Path(data_dir or tempfile.mkdtemp(prefix="aquila-demo-"))
-    store = CatalogStore(d / "catalog.db")
-    audit = AuditLog(d / "catalog.db")
-    store.put_collection({"type": "Collection", "id": "demo-isr", "description": "Demo products: one per imaging "
-                          "opportunity over the Baltic and Black Sea areas", "sec:classification": "NU",
-                          "sec:releasable_to": ["NATO"], "sec:originator": "BEL"}, create=True)
+    inst = Instance.open(d)
+    library = inst.library
+    library.operator_collection({"type": "Collection", "id": "demo-isr", "description": "Demo products: one per "
+                                 "imaging opportunity over the Baltic and Black Sea areas", "sec:classification": "NU",
+                                 "sec:releasable_to": ["NATO"], "sec:originator": "BEL"}, subject="aquila-demo")
     rows = []
     c = res.columns
     starts = res.grid.to_iso(c["start_s"])
@@ -57,20 +57,17 @@ def run_library_demo(res: AccessResult, out: Console, data_dir: Path | None = No
             "properties": {"datetime": starts[k], "platform": sat.name, "constellation": sat.owner,
                            "sensor": sat.sensor.type.value, "gsd": round(float(c["best_gsd_m"][k]), 2),
                            "sec:originator": nation, **label}}))
-    store.add_items(rows)
+    library.ingest(rows, subject="aquila-demo")
     users = {"DEU analyst (NS)": User("DEU", Classification.NS, subject="deu-analyst"),
              "EST analyst (NR, BALTIC)": User("EST", Classification.NR, frozenset({"BALTIC"}), subject="est-analyst")}
     seen: dict[str, Counter[str]] = {}
     for name, u in users.items():
         cnt: Counter[str] = Counter()
         q = SearchQuery(limit=10000)
-        page = store.search(u, q)
+        page = library.search(u, q)  # decided in the query and audited, as over HTTP
         for f in page.features:
             cnt[f["properties"]["constellation"]] += 1
         seen[name] = cnt
-        audit.append(subject=u.subject, nation=u.nation, action="search", obj="demo-isr", allowed=True,
-                     reason=f"returned {len(page.features)} releasable",
-                     labels=[Label.from_properties(f["properties"]) for f in page.features])
     owners = sorted({r.doc["properties"]["constellation"] for r in rows})
     t = Table(title=f"Shared library: {len(rows)} products published with their owners' labels - who sees what")
     for h in ("owner", "label", "published", *users):
@@ -88,6 +85,6 @@ def run_library_demo(res: AccessResult, out: Console, data_dir: Path | None = No
         for name, u in users.items():
             dec = decide(u, fra.label)
             out.print(f"  {name} asks for {fra.id}: {'200 OK' if dec else '404 Not Found'} ({dec.reason})")
-    out.print(f"  audit chain: {audit.verify().entries} entries, intact = {audit.verify().ok}  (data: {d})")
-    store.close()
-    audit.close()
+    check = inst.audit.verify()
+    out.print(f"  audit chain: {check.entries} entries, intact = {check.ok}  (data: {d})")
+    inst.close()

@@ -7,28 +7,23 @@ or field and the expected form.
 
 from __future__ import annotations
 
-import csv
-import functools
-import io
 import json
-import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 import numpy as np
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from aquila.cli.errors import handle_errors
+from aquila.cli.render import csv_text, emit, err, html_gain_table, out, render_revisit_tables, table_text
 from aquila.config import Settings
 from aquila.constellation.assets import Constellation
 from aquila.constellation.elements import load_elements, parse_omm, parse_tle
 from aquila.constellation.store import ElementStore, fetch_url, load_constellation
-from aquila.errors import AquilaError, InputError, TimeWindowError
+from aquila.errors import InputError, TimeWindowError
 from aquila.orbits.access import AccessMode, AccessResult, check_time_window, compute_access
 from aquila.orbits.targets import Target, load_targets
 from aquila.times import parse_instant
@@ -36,28 +31,8 @@ from aquila.times import parse_instant
 __all__ = ["main", "cli"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_err = Console(stderr=True, highlight=False)
-_out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
-def _fail(message: str) -> None:
-    click.echo(f"aquila: error: {message}", err=True)
-    sys.exit(2)
-
-
-def handle_errors(fn: F) -> F:
-    """Turn Aquila's errors into one line on stderr and exit code 2 (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except AquilaError as exc:
-            _fail(str(exc))
-        except OSError as exc:
-            _fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
-
-    return wrapper  # type: ignore[return-value]
 
 
 def parse_time(text: str | None, name: str, default: datetime | None = None) -> datetime:
@@ -83,18 +58,18 @@ def _constellation(tle_files: Sequence[str], settings: Settings, epoch: datetime
         c = Constellation.from_files(tle_files, known=known)
         stale = c.stale(epoch, settings.stale_after_days)
         for s in stale:
-            _err.print(f"[yellow]warning:[/] {s.name} ({s.norad_id}): elements are "
+            err.print(f"[yellow]warning:[/] {s.name} ({s.norad_id}): elements are "
                        f"{s.elements.age_days(epoch):.1f} days old at the period start "
                        f"(older than {settings.stale_after_days:g}); positions may be off by kilometres")
     else:
         c = known
         nominal = sum(1 for s in c if s.nominal)
         if nominal:
-            _err.print(f"[yellow]note:[/] {nominal} of {len(c)} built-in satellites use nominal elements from "
+            err.print(f"[yellow]note:[/] {nominal} of {len(c)} built-in satellites use nominal elements from "
                        "published orbit facts (representative revisit, not actual pass times); "
                        "load current ones with `aquila constellation update`")
         for s in c.stale(epoch, settings.stale_after_days):
-            _err.print(f"[yellow]warning:[/] {s.name} ({s.norad_id}): stored elements are "
+            err.print(f"[yellow]warning:[/] {s.name} ({s.norad_id}): stored elements are "
                        f"{s.elements.age_days(epoch):.1f} days old; run `aquila constellation update`")
     if owners:
         c = Constellation([s for s in c if s.owner in set(owners)])
@@ -107,7 +82,7 @@ def _constellation(tle_files: Sequence[str], settings: Settings, epoch: datetime
 def _run(c: Constellation, targets: list[Target], t0: datetime, t1: datetime, mode: AccessMode,
          min_el: float | None, settings: Settings, workers: int | None) -> AccessResult:
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=_err, transient=True, disable=not _err.is_terminal) as bar:
+                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"{mode.value}: {len(c)} satellites x {len(targets)} targets", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -117,35 +92,11 @@ def _run(c: Constellation, targets: list[Target], t0: datetime, t1: datetime, mo
                              workers=workers or settings.workers, max_days=settings.max_window_days,
                              progress=progress)
     for _norad, msg in sorted(res.errors.items()):
-        _err.print(f"[yellow]warning:[/] satellite left out: {msg}")
+        err.print(f"[yellow]warning:[/] satellite left out: {msg}")
     return res
 
 
-def _emit(text: str, output: str | None) -> None:
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-        _err.print(f"wrote {output}")
-    else:
-        sys.stdout.write(text)
 
-
-def _csv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
-
-
-def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str) -> str:
-    t = Table(title=title, show_lines=False)
-    for col in columns:
-        t.add_column(col, justify="right" if rows and isinstance(rows[0].get(col), (int, float)) else "left")
-    for r in rows:
-        t.add_row(*("" if r.get(col) is None else str(r.get(col)) for col in columns))
-    con = Console(file=io.StringIO(), width=200, highlight=False)
-    con.print(t)
-    return con.file.getvalue()  # type: ignore[attr-defined]
 
 
 def _meta(res: AccessResult) -> dict[str, Any]:
@@ -205,11 +156,11 @@ def passes(tle_files: tuple[str, ...], targets_path: str, start: str | None, end
              "rise_clipped": r["start_clipped"], "set_clipped": r["end_clipped"]} for r in res.records()]
     cols = ["norad_id", "satellite", "target", "rise", "culmination", "set", "max_elevation_deg"]
     if fmt == "json":
-        _emit(json.dumps({"passes": rows, **_meta(res)}, indent=1) + "\n", output)
+        emit(json.dumps({"passes": rows, **_meta(res)}, indent=1) + "\n", output)
     elif fmt == "csv":
-        _emit(_csv(rows, cols + ["owner", "duration_s", "rise_clipped", "set_clipped"]), output)
+        emit(csv_text(rows, cols + ["owner", "duration_s", "rise_clipped", "set_clipped"]), output)
     else:
-        _emit(_table(rows, cols, f"{len(rows)} passes above {min_el:g} deg"), output)
+        emit(table_text(rows, cols, f"{len(rows)} passes above {min_el:g} deg"), output)
 
 
 @cli.command()
@@ -238,11 +189,11 @@ def access(tle_files: tuple[str, ...], targets_path: str, start: str | None, end
     cols = ["satellite", "owner", "sensor", "target", "start", "end", "max_elevation_deg", "min_off_nadir_deg",
             "best_gsd_m"]
     if fmt == "json":
-        _emit(json.dumps({"opportunities": rows, **_meta(res)}, indent=1) + "\n", output)
+        emit(json.dumps({"opportunities": rows, **_meta(res)}, indent=1) + "\n", output)
     elif fmt == "csv":
-        _emit(_csv(rows, list(rows[0].keys()) if rows else cols), output)
+        emit(csv_text(rows, list(rows[0].keys()) if rows else cols), output)
     else:
-        _emit(_table(rows, cols, f"{len(rows)} imaging opportunities"), output)
+        emit(table_text(rows, cols, f"{len(rows)} imaging opportunities"), output)
 
 
 @cli.command()
@@ -287,14 +238,14 @@ def revisit(tle_files: tuple[str, ...], targets_path: str | None, bbox: str | No
                "mean_gap_h": (grid.mean_gap_s / 3600).round(3).tolist(),
                "accesses_per_day": grid.accesses_per_day.round(3).tolist()}
         if fmt == "json":
-            _emit(json.dumps(doc) + "\n", output)
+            emit(json.dumps(doc) + "\n", output)
         else:
-            _emit(f"{grid.max_gap_s.size} cells: max gap {np.max(grid.max_gap_s) / 3600:.2f} h worst, "
+            emit(f"{grid.max_gap_s.size} cells: max gap {np.max(grid.max_gap_s) / 3600:.2f} h worst, "
                   f"{np.median(grid.max_gap_s) / 3600:.2f} h median; "
                   f"{np.mean(grid.accesses_per_day):.1f} accesses/day per cell on average\n", output)
         if plot:
             save_figure(plot_coverage(grid, f"Maximum revisit gap, {mode} (hours)"), plot)
-            _err.print(f"wrote {plot}")
+            err.print(f"wrote {plot}")
         return
     assert targets_path is not None
     targets = load_targets(targets_path)
@@ -305,53 +256,15 @@ def revisit(tle_files: tuple[str, ...], targets_path: str | None, bbox: str | No
                       "after the last count as gaps; a target never accessed has one gap of the whole period"},
            **gain.as_dict()}
     if fmt == "json":
-        _emit(json.dumps(doc, indent=1) + "\n", output)
+        emit(json.dumps(doc, indent=1) + "\n", output)
     else:
-        _emit(render_revisit_tables(gain), output)
+        emit(render_revisit_tables(gain), output)
     if plot:
-        save_figure(plot_sharing_gain(gain), plot, table_html=_html_gain_table(gain))
-        _err.print(f"wrote {plot}")
+        save_figure(plot_sharing_gain(gain), plot, table_html=html_gain_table(gain))
+        err.print(f"wrote {plot}")
 
 
-def _hours(s: float | None) -> str:
-    return "-" if s is None else f"{s / 3600:.1f}"
 
-
-def render_revisit_tables(gain: Any) -> str:
-    con = Console(file=io.StringIO(), width=160, highlight=False)
-    t = Table(title="Revisit per target (pooled constellation)")
-    for col in ("target", "accesses", "per day", "first access h", "mean gap h", "p90 gap h", "max gap h"):
-        t.add_column(col, justify="left" if col == "target" else "right")
-    for s in gain.pooled:
-        t.add_row(s.target, str(s.accesses), f"{s.accesses_per_day:.1f}", _hours(s.time_to_first_access_s),
-                  _hours(s.mean_gap_s), _hours(s.p90_gap_s), _hours(s.max_gap_s))
-    con.print(t)
-    t = Table(title="Sharing gain: worst gap over all targets, own satellites vs the pool")
-    for col in ("nation", "sats", "own worst gap h", "pooled worst gap h", "reduction", "best single partner"):
-        t.add_column(col, justify="left" if col in ("nation", "best single partner") else "right")
-    for n in gain.nations:
-        partner = "-" if n.best_partner is None else f"{n.best_partner} ({_hours(n.best_partner_worst_gap_s)} h)"
-        t.add_row(n.nation, str(n.satellites), _hours(n.own_worst_gap_s), _hours(n.pooled_worst_gap_s),
-                  f"{100 * n.worst_gap_reduction:.0f}%", partner)
-    con.print(t)
-    t = Table(title="Contributions: what the pool loses without each owner")
-    for col in ("owner", "sats", "worst gap without h", "worst gap +h", "mean max gap +h"):
-        t.add_column(col, justify="left" if col == "owner" else "right")
-    for k in gain.contributions:
-        t.add_row(k.owner, str(k.satellites), _hours(k.worst_gap_without_s), f"{k.worst_gap_increase_s / 3600:+.2f}",
-                  f"{k.mean_max_gap_increase_s / 3600:+.2f}")
-    con.print(t)
-    return con.file.getvalue()  # type: ignore[attr-defined]
-
-
-def _html_gain_table(gain: Any) -> str:
-    import html
-
-    rows = "".join(f"<tr><td>{html.escape(n.nation)}</td><td>{n.satellites}</td><td>{_hours(n.own_worst_gap_s)}</td>"
-                   f"<td>{_hours(n.pooled_worst_gap_s)}</td><td>{100 * n.worst_gap_reduction:.0f}%</td></tr>"
-                   for n in gain.nations)
-    return ("<table border=1 cellpadding=4><tr><th>nation</th><th>satellites</th><th>own worst gap h</th>"
-            f"<th>pooled worst gap h</th><th>reduction</th></tr>{rows}</table>")
 
 
 @cli.group()
@@ -382,11 +295,11 @@ def constellation_list(fmt: str, owners: tuple[str, ...]) -> None:
     c = load_constellation(settings.data_dir, now)
     rows = [_sat_row(s, now) for s in c if not owners or s.owner in owners]
     if fmt == "json":
-        _emit(json.dumps({"satellites": rows}, indent=1) + "\n", None)
+        emit(json.dumps({"satellites": rows}, indent=1) + "\n", None)
     else:
         cols = ["norad_id", "name", "owner", "operator", "kind", "sensor", "gsd_m", "max_off_nadir_deg", "elements",
                 "altitude_km", "inclination_deg"]
-        _emit(_table(rows, cols, f"{len(rows)} satellites, {len({r['owner'] for r in rows})} owners"), None)
+        emit(table_text(rows, cols, f"{len(rows)} satellites, {len({r['owner'] for r in rows})} owners"), None)
 
 
 @constellation.command("show")
@@ -405,7 +318,7 @@ def constellation_show(norad_id: int) -> None:
     row = _sat_row(s, now)
     row["sensor_mode"] = s.sensor.mode
     row["source"] = s.elements.source
-    _emit(json.dumps(row, indent=1) + "\n", None)
+    emit(json.dumps(row, indent=1) + "\n", None)
 
 
 @constellation.command("update")
@@ -433,10 +346,10 @@ def constellation_update(url: str | None, path: str | None, data_dir: str | None
     updated, unknown = c.update_elements(sets)
     ElementStore(settings.data_dir).save(text, source, len(sets))
     old = [s for s in sets if s.age_days(now) > settings.stale_after_days]
-    _err.print(f"loaded {len(sets)} element sets from {source}: {updated} built-in satellites now tracked, "
+    err.print(f"loaded {len(sets)} element sets from {source}: {updated} built-in satellites now tracked, "
                f"{len(unknown)} not in the built-in catalogue (usable with --tle)")
     if old:
-        _err.print(f"[yellow]warning:[/] {len(old)} element sets are older than {settings.stale_after_days:g} days")
+        err.print(f"[yellow]warning:[/] {len(old)} element sets are older than {settings.stale_after_days:g} days")
     click.echo(json.dumps({"loaded": len(sets), "updated": updated, "unknown": len(unknown),
                            "stale": len(old), "store": str(ElementStore(settings.data_dir).path)}))
 
@@ -451,16 +364,12 @@ def demo(start: str | None, hours: float, workers: int | None) -> None:
     from aquila.cli.demo import run_demo
 
     t0 = parse_time(start, "--start")
-    run_demo(t0, hours, workers, _out, _err)
+    run_demo(t0, hours, workers, out, err)
 
 
 def _register_library_commands() -> None:
     from aquila.cli import library
 
-    for cmd in (library.ingest, library.serve, library.token_issue, library.token_revoke, library.audit_verify,
-                library.audit_checkpoint, library.audit_list):
-        assert cmd.callback is not None
-        cmd.callback = handle_errors(cmd.callback)
     for group in (library.ingest, library.serve, library.token, library.audit):
         cli.add_command(group)
 
@@ -470,7 +379,3 @@ _register_library_commands()
 
 def main() -> None:
     cli(prog_name="aquila")
-
-
-def demo_targets_path() -> Path:
-    return Path(str(resources.files("aquila") / "data" / "demo_aois.geojson"))

@@ -1,0 +1,66 @@
+"""What routes depend on, as FastAPI dependencies: the instance, its library, the caller, the JSON body.
+
+Blocking work never runs on the event loop: the caller is a sync dependency (thread pool: token
+check, revocation lookup, the audit entry of a refusal), and the body is read as it streams (stops
+at the limit) and parsed in the thread pool.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from aquila.catalog.library import Library
+from aquila.errors import AuthenticationError, PayloadTooLarge
+from aquila.instance import Instance
+from aquila.safejson import loads
+from aquila.security.policy import User
+
+__all__ = ["get_instance", "get_library", "current_user", "json_body", "CurrentUser", "JsonBody", "Lib", "Inst"]
+
+
+def get_instance(request: Request) -> Instance:
+    instance: Instance = request.app.state.instance
+    return instance
+
+
+def get_library(request: Request) -> Library:
+    return get_instance(request).library
+
+
+def current_user(request: Request) -> User:
+    """The verified caller; every failure is a 401, audited as an anonymous denial."""
+    instance = get_instance(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    reason = "no bearer token"
+    if scheme.lower() == "bearer" and token.strip():
+        try:
+            return instance.tokens.verify(token.strip())
+        except AuthenticationError as exc:
+            reason = str(exc)
+    instance.audit.append(subject="anonymous", nation="", action=f"{request.method} {request.url.path}"[:300],
+                          obj="", allowed=False, reason=reason)
+    raise AuthenticationError("missing bearer token" if reason == "no bearer token" else reason)
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON, read while it streams (stops at the limit), parsed strictly off the event loop."""
+    limit = get_instance(request).max_body_bytes
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body over {limit} bytes", field="body",
+                                  expected=f"at most {limit} bytes (AQUILA_MAX_BODY_BYTES)")
+        chunks.append(chunk)
+    return await run_in_threadpool(loads, b"".join(chunks))
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+JsonBody = Annotated[Any, Depends(json_body)]
+Lib = Annotated[Library, Depends(get_library)]
+Inst = Annotated[Instance, Depends(get_instance)]

@@ -1,0 +1,8 @@
+"""The API's routers, one module per concern; each declares the conformance classes it implements."""
+
+from aquila.api.routes import assets, audit, collections, core, items, search
+
+ROUTERS = (core, collections, items, assets, search, audit)
+"""In the order `create_app` includes them."""
+
+__all__ = ["ROUTERS"]

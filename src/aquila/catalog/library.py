@@ -1,0 +1,162 @@
+"""The library service: the one way to read and write the shared library, whoever asks.
+
+The API, `aquila ingest`, the demo and analytics all come through here. Every operation
+
+1. validates its input (`aquila.catalog.validate`),
+2. decides with the policy (`security.policy.decide` inside the backend's queries for reads,
+   `security.policy.may_write` for writes),
+3. stores through the backend port, which writes the decision's audit entries and the change's
+   events in the same transaction — or, when refused, audits the denial and raises.
+
+Addressing by id follows the store's identity rule: a read gets the caller's preferred readable
+instance; a write targets the preferred instance of the caller's own nation. A target the caller
+cannot read is `NotFound` exactly like a missing one; one it can read but not change is `Forbidden`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from aquila.catalog.library_assets import AssetService
+from aquila.catalog.library_base import NO_COLLECTION, as_own
+from aquila.catalog.library_collections import CollectionService
+from aquila.catalog.model import SearchPage, SearchQuery, StoredItem
+from aquila.catalog.validate import ItemRow, validate_collection, validate_item
+from aquila.errors import Conflict, Forbidden, InputError, Stale
+from aquila.limits import MAX_FEATURES
+from aquila.safejson import merge_patch
+from aquila.security.audit import Scope
+from aquila.security.labels import Label
+from aquila.security.policy import Role, User
+
+__all__ = ["Library", "as_own"]
+
+
+class Library(CollectionService, AssetService):
+    """Reads, searches and writes of one instance's library, each decided and audited."""
+
+    # --- reads -----------------------------------------------------------------------------------
+    def get_item(self, user: User, cid: str, iid: str) -> StoredItem:
+        item = self.readable(user, cid, iid, "read item", f"{cid}/{iid}")
+        self.record(user, "read item", f"{cid}/{iid}", True, "clearance, releasability and caveats satisfied",
+                    [item.scope])
+        return item
+
+    def search(self, user: User, q: SearchQuery, collection: str | None = None) -> SearchPage:
+        """A page of what `user` may read; audited once for the search and once per originator of what it
+        returned (naming only that originator's items, so each provider sees accesses to its own products)."""
+        if collection is not None:
+            self.collection(user, collection, "list items", NO_COLLECTION)
+        page = self.store.search(user, q)
+        action = "search" if collection is None else "list items"
+        by_origin: dict[str, list[tuple[str, Scope]]] = defaultdict(list)
+        for f, coll in zip(page.features, page.collection_labels, strict=True):
+            label = Label.from_properties(f["properties"])
+            by_origin[label.originator].append((f"{f['collection']}/{f['id']}", Scope.of(label, coll)))
+        matched = page.matched if page.matched is not None else "over 10000"
+        decisions = [self.decision(user, action, collection or "search", True,
+                                   f"returned {len(page.features)} of {matched} releasable")]
+        decisions += [self.decision(user, action, ",".join(o for o, _ in objs), True,
+                                    f"returned {len(objs)} of this originator's items", [lab for _, lab in objs])
+                      for _, objs in sorted(by_origin.items())]
+        self.audit.append_many(decisions)
+        return page
+
+    # --- item writes -----------------------------------------------------------------------------
+    def publish(self, user: User, cid: str, docs: Sequence[Any]) -> list[ItemRow]:
+        """A provider publishes items into collection `cid`: all of them, or none."""
+        if not user.has(Role.PROVIDER):
+            raise self.deny(user, "create item", cid, "needs the provider role", (),
+                            Forbidden("create item needs the provider role"))
+        target = self.collection(user, cid, "create item", NO_COLLECTION)
+        if not docs:
+            raise InputError("no features", field="features", expected="a STAC Item or a FeatureCollection of Items")
+        if len(docs) > MAX_FEATURES:  # one write transaction holds the database: keep it short for everyone
+            raise InputError(f"{len(docs)} features", field="features",
+                             expected=f"at most {MAX_FEATURES} per request (or `aquila ingest` for bulk loads)")
+        rows = []
+        for k, d in enumerate(docs):
+            try:
+                rows.append(validate_item(d, cid))
+            except InputError as exc:
+                if len(docs) == 1:
+                    raise
+                raise InputError(exc.reason, field=f"features[{k}].{exc.field}", expected=exc.expected) from None
+        for row in rows:
+            self.check_label(user, row.label, "create item", f"{cid}/{row.id}",
+                             Scope.of(as_own(row.label, user.nation), target.label))
+        try:
+            self.store.create_items(user, cid, rows, target, self.batch([self.decision(
+                user, "create item", f"{cid}/{row.id}", True, "provider publishing its own product",
+                [Scope.of(row.label, target.label)]) for row in rows]))
+        except Stale:  # the collection was deleted, retired or relabelled meanwhile: answer as afresh
+            self.collection(user, cid, "create item", NO_COLLECTION)
+            raise self.deny(user, "create item", cid, "collection changed meanwhile", [],
+                            Conflict("the collection changed while the items were prepared; retry")) from None
+        except Conflict as exc:  # only ever an item the caller can read (see the backend)
+            raise self.deny(user, "create item", cid, str(exc), [Scope.of(r.label, target.label) for r in rows],
+                            exc) from None
+        return rows
+
+    def _replace(self, user: User, item: StoredItem, action: str, doc: Any) -> ItemRow:
+        obj = f"{item.collection}/{item.id}"
+        row = validate_item(self.with_assets(item, doc), item.collection)
+        self.check_label(user, row.label, action, obj, item.scope)
+        new_scope = Scope.of(row.label, item.collection_label)
+        try:
+            self.store.replace_item(item, row, self.batch([self.decision(
+                user, action, obj, True, "originator's provider", [item.scope, new_scope])]), writer=user)
+        except Stale:
+            raise self.lost_race(user, item.collection, item.id, action, obj) from None
+        except Conflict as exc:  # the new label clashes with another instance the caller can read
+            raise self.deny(user, action, obj, str(exc), [new_scope], exc) from None
+        return row
+
+    def update(self, user: User, cid: str, iid: str, doc: Any) -> ItemRow:
+        """Replace an item (PUT): the body's id, if any, must be the item's."""
+        item = self.writable(user, cid, iid, "update item")
+        if isinstance(doc, dict) and doc.get("id", iid) != iid:
+            raise InputError(f"{str(doc.get('id'))[:80]!r} does not match the URL", field="id", expected=repr(iid))
+        return self._replace(user, item, "update item", dict(doc, id=iid) if isinstance(doc, dict) else doc)
+
+    def patch(self, user: User, cid: str, iid: str, patch: Any) -> ItemRow:
+        """JSON merge patch (RFC 7396) of an item: null removes a member, objects merge."""
+        item = self.writable(user, cid, iid, "patch item")
+        if not isinstance(patch, dict):
+            raise InputError("body is not a JSON object", field="body", expected="a JSON merge patch object")
+        if patch.get("id", iid) != iid:
+            raise InputError(f"{str(patch.get('id'))[:80]!r} cannot change", field="id", expected=repr(iid))
+        return self._replace(user, item, "patch item", merge_patch(item.doc, patch))
+
+    def delete(self, user: User, cid: str, iid: str) -> None:
+        """Delete an item, its asset records and (after the commit) their bytes."""
+        item = self.writable(user, cid, iid, "delete item")
+        try:
+            self.store.delete_item(item, self.batch([self.decision(
+                user, "delete item", f"{cid}/{iid}", True, "originator's provider; assets deleted with it",
+                [item.scope])]))
+        except Stale:
+            raise self.lost_race(user, cid, iid, "delete item", f"{cid}/{iid}") from None
+        self.store.collect(self.objects.delete)
+
+    def operator_collection(self, doc: Any, subject: str = "aquila-operator") -> bool:
+        """Create a collection as the instance's operator (trusted: its own CLI), audited; an existing
+        instance with the same identity is left as it is (False)."""
+        row = validate_collection(doc)
+        try:
+            self.store.create_collection(None, row)
+        except Conflict:
+            return False
+        self.audit.append(subject=subject, nation=row.label.originator, action="create collection", obj=row.id,
+                          allowed=True, reason="operator", labels=[row.label])
+        return True
+
+    def ingest(self, rows: Sequence[ItemRow], subject: str = "aquila-ingest", upsert: bool = True) -> int:
+        """The operator's bulk load (trusted: the instance's own CLI): one batch atomically, audited per item."""
+        entries = [dict(subject=subject, nation=r.label.originator, action="ingest item",
+                        obj=f"{r.collection}/{r.id}", allowed=True, reason="operator bulk ingest",
+                        labels=[r.label]) for r in rows]
+        self.store.add_items(rows, upsert=upsert, in_transaction=self.batch(entries))
+        return len(rows)
