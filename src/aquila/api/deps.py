@@ -21,18 +21,24 @@ from aquila.security.policy import User
 __all__ = ["get_instance", "get_library", "current_user", "json_body", "CurrentUser", "JsonBody", "Lib", "Inst"]
 
 
-def get_instance(request: Request) -> Instance:
+def _instance(request: Request) -> Instance:
     instance: Instance = request.app.state.instance
     return instance
 
 
-def get_library(request: Request) -> Library:
-    return get_instance(request).library
+async def get_instance(request: Request) -> Instance:
+    """The application's instance (async: no work, so no thread-pool hop)."""
+    return _instance(request)
+
+
+async def get_library(request: Request) -> Library:
+    """The instance's library service (async: no work, so no thread-pool hop)."""
+    return _instance(request).library
 
 
 def current_user(request: Request) -> User:
     """The verified caller; every failure is a 401, audited as an anonymous denial."""
-    instance = get_instance(request)
+    instance = _instance(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     reason = "no bearer token"
@@ -48,7 +54,7 @@ def current_user(request: Request) -> User:
 
 async def json_body(request: Request) -> Any:
     """The request's JSON, read while it streams (stops at the limit), parsed strictly off the event loop."""
-    limit = get_instance(request).max_body_bytes
+    limit = _instance(request).max_body_bytes
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

@@ -45,7 +45,8 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> No
                              expected="the issuer's JWKS endpoint, e.g. https://idp.example/.well-known/jwks.json")
         oidc = OidcIssuer(settings.oidc_issuer, settings.oidc_jwks_url, settings.oidc_audience)
     app = create_app(Instance.open(data_dir, max_body_bytes=max_body_bytes or settings.max_body_bytes,
-                                   max_asset_bytes=settings.max_asset_bytes, oidc=oidc))
+                                   max_asset_bytes=settings.max_asset_bytes, oidc=oidc,
+                                   query_budget_s=settings.query_budget_s))
     err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
