@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from aquila.api.errors import error_response, install_error_handlers
 from aquila.api.routes import ROUTERS
+from aquila.config import Settings
 from aquila.instance import Instance
 
 __all__ = ["create_app", "conformance_classes"]
@@ -37,11 +38,12 @@ def _is_asset_path(path: str) -> bool:
     return len(parts) == 6 and parts[0] == "collections" and parts[2] == "items" and parts[4] == "assets"
 
 
-def create_app(instance: Instance) -> FastAPI:
+def create_app(instance: Instance, settings: Settings | None = None) -> FastAPI:
     """The FastAPI application over one instance (no global state; tests make several)."""
     app = FastAPI(title="Aquila shared library", version="0.1.0", docs_url=None, openapi_url=None,
                   description="STAC API with security labels enforced per user and every decision audited.")
     app.state.instance = instance
+    app.state.settings = settings if settings is not None else Settings()
     app.state.conformance = conformance_classes()
     install_error_handlers(app, instance)
 

@@ -1,4 +1,4 @@
-"""What routes depend on, as FastAPI dependencies: the instance, its library, the caller, the JSON body.
+"""What routes depend on, as FastAPI dependencies: the instance, its library, settings, the caller, the body.
 
 Blocking work never runs on the event loop: the caller is a sync dependency (thread pool: token
 check, revocation lookup, the audit entry of a refusal), and the body is read as it streams (stops
@@ -13,12 +13,14 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from aquila.catalog.library import Library
+from aquila.config import Settings
 from aquila.errors import AuthenticationError, PayloadTooLarge
 from aquila.instance import Instance
 from aquila.safejson import loads
 from aquila.security.policy import User
 
-__all__ = ["get_instance", "get_library", "current_user", "json_body", "CurrentUser", "JsonBody", "Lib", "Inst"]
+__all__ = ["get_instance", "get_library", "get_settings", "current_user", "json_body", "CurrentUser", "JsonBody",
+           "Lib", "Inst", "AppSettings"]
 
 
 def _instance(request: Request) -> Instance:
@@ -29,6 +31,12 @@ def _instance(request: Request) -> Instance:
 async def get_instance(request: Request) -> Instance:
     """The application's instance (async: no work, so no thread-pool hop)."""
     return _instance(request)
+
+
+async def get_settings(request: Request) -> Settings:
+    """The settings the application was created with (environment `AQUILA_*` by default)."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_library(request: Request) -> Library:
@@ -70,3 +78,4 @@ CurrentUser = Annotated[User, Depends(current_user)]
 JsonBody = Annotated[Any, Depends(json_body)]
 Lib = Annotated[Library, Depends(get_library)]
 Inst = Annotated[Instance, Depends(get_instance)]
+AppSettings = Annotated[Settings, Depends(get_settings)]

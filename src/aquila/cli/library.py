@@ -46,7 +46,7 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> No
         oidc = OidcIssuer(settings.oidc_issuer, settings.oidc_jwks_url, settings.oidc_audience)
     app = create_app(Instance.open(data_dir, max_body_bytes=max_body_bytes or settings.max_body_bytes,
                                    max_asset_bytes=settings.max_asset_bytes, oidc=oidc,
-                                   query_budget_s=settings.query_budget_s))
+                                   query_budget_s=settings.query_budget_s), settings)
     err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
