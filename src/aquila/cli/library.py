@@ -13,7 +13,7 @@ from aquila.cli.errors import handle_errors
 from aquila.cli.render import err
 from aquila.errors import InputError
 
-__all__ = ["serve", "token", "ingest", "audit"]
+__all__ = ["serve", "token", "collection", "ingest", "audit"]
 
 
 
@@ -134,6 +134,38 @@ def token_revoke(data_dir: str, tok: str | None, jti: str | None, subject: str |
         assert subject is not None
         before = issuer.revocations.revoke_subject(subject)
         click.echo(json.dumps({"revoked": {"subject": subject, "issued_before": before}}))
+
+
+@click.group()
+def collection() -> None:
+    """Collections of the shared library, as the instance's operator."""
+
+
+@collection.command("create")
+@_data_option
+@click.argument("path", type=click.Path(dir_okay=False))
+@handle_errors
+def collection_create(data_dir: str, path: str) -> None:
+    """Create the STAC Collection in PATH (with its four sec: label members at the top level).
+
+    An existing collection with the same id and label is left as it is. Over HTTP, an admin of the
+    originator nation does the same with POST /collections.
+    """
+    from aquila.instance import Instance
+    from aquila.safejson import loads
+
+    try:
+        doc = loads(Path(path).read_bytes(), "json")
+    except InputError as exc:
+        raise InputError(exc.reason, source=path, field=exc.field, expected=exc.expected) from None
+    inst = Instance.open(data_dir)
+    try:
+        created = inst.library.operator_collection(doc, subject="aquila-collection-create")
+    except InputError as exc:
+        raise InputError(exc.reason, source=path, field=exc.field, expected=exc.expected) from None
+    finally:
+        inst.close()
+    click.echo(json.dumps({"created" if created else "exists": doc["id"]}))
 
 
 def _item_files(paths: tuple[str, ...]) -> list[Path]:

@@ -370,7 +370,7 @@ def demo(start: str | None, hours: float, workers: int | None) -> None:
 def _register_library_commands() -> None:
     from aquila.cli import library
 
-    for group in (library.ingest, library.serve, library.token, library.audit):
+    for group in (library.collection, library.ingest, library.serve, library.token, library.audit):
         cli.add_command(group)
 
 

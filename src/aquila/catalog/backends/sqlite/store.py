@@ -330,7 +330,8 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
                                        "LIMIT 1", (r.collection,)).fetchone()
                     if found is None:
                         raise InputError(f"collection {r.collection!r} does not exist", field="collection",
-                                         expected="the id of an existing collection (create it first)")
+                                         expected="the id of an existing collection (create it first: "
+                                                  "aquila collection create --data DIR COLLECTION.json)")
                     crids[r.collection] = found[0]
                 crid = crids[r.collection]
                 old = db.execute("SELECT rid FROM items WHERE id=? AND crid=? AND originator=? AND classification=? "
