@@ -69,3 +69,46 @@ def test_polygon_windows_cover_its_points_windows() -> None:
         m = P["sat"] == s
         st, en = P["start_s"][m], P["end_s"][m]
         assert np.all(st[1:] > en[:-1])
+
+
+def _multi(fid: str, parts: list) -> dict:
+    return {"type": "Feature", "id": fid, "properties": {},
+            "geometry": {"type": "MultiPolygon", "coordinates": [[p] for p in parts]}}
+
+
+@pytest.mark.parametrize("ring", [
+    [[179, 60], [-179, 60], [-179, 62], [179, 62], [179, 60]],  # counter-clockwise
+    [[179, 60], [179, 62], [-179, 62], [-179, 60], [179, 60]],  # clockwise
+])
+def test_a_polygon_across_the_antimeridian_is_split_not_read_as_a_band(ring: list) -> None:
+    (t,) = parse_targets(_fc(_poly("dateline", ring)))
+    assert t.geometry.geom_type == "MultiPolygon"
+    assert sorted(g.bounds for g in t.geometry.geoms) == [(-180.0, 60.0, -179.0, 62.0), (179.0, 60.0, 180.0, 62.0)]
+    assert t.geometry.area == pytest.approx(4.0)  # 2 x 2 degrees, not 358 x 2
+    (away,) = parse_targets(_fc(_poly("away", [[9, 60], [11, 60], [11, 62], [9, 62], [9, 60]])))
+    assert away.geometry.geom_type == "Polygon"  # nothing else is touched
+
+
+def test_antimeridian_box_has_the_access_of_its_rfc7946_split_form() -> None:
+    crossing = parse_targets(_fc(_poly("x", [[179, 60], [-179, 60], [-179, 62], [179, 62], [179, 60]])))
+    split = parse_targets(_fc(_multi("x", [[[179, 60], [180, 60], [180, 62], [179, 62], [179, 60]],
+                                           [[-180, 60], [-179, 60], [-179, 62], [-180, 62], [-180, 60]]])))
+    band = parse_targets(_fc(_poly("x", [[-179, 60], [0, 60], [179, 60], [179, 62], [0, 62], [-179, 62],
+                                         [-179, 60]])))  # what the box was misread as: 358 degrees wide
+    sets = generated_elements(8, seed=4)
+    c = Constellation([Satellite(e.name, e.norad_id, "T", "t", OwnerKind.NATIONAL, GENERIC_SENSOR, e) for e in sets])
+    end = EPOCH + timedelta(hours=24)
+    got, want, wide = (compute_access(c, t, EPOCH, end, workers=1) for t in (crossing, split, band))
+    assert 0 < len(got) < len(wide)
+    g, w = got.columns, want.columns
+    assert len(got) == len(want)
+    np.testing.assert_array_equal(g["sat"], w["sat"])
+    np.testing.assert_allclose(g["start_s"], w["start_s"], atol=1.0)
+    np.testing.assert_allclose(g["end_s"], w["end_s"], atol=1.0)
+
+
+def test_longitude_beyond_180_is_refused_with_the_fix_named() -> None:
+    with pytest.raises(TargetError) as ei:
+        parse_targets(_fc(_poly("east", [[179, 0], [181, 0], [181, 2], [179, 2], [179, 0]])), "aoi.geojson")
+    assert ei.value.field == "features[0].geometry.coordinates"
+    assert "181 is -179" in str(ei.value)

@@ -4,6 +4,11 @@ A polygon is accessible when any part of it is within reach. It is represented b
 points (its densified boundary plus an interior lattice at `spacing_km`), and the windows of its
 points are merged; window edges are then accurate to about spacing / (2 x ground speed), i.e.
 < 1 s at the default 10 km.
+
+A polygon whose edge jumps more than 180 degrees of longitude crosses the antimeridian (written,
+say, 179 -> -179): it is split there into a MultiPolygon, as RFC 7946 section 3.1.9 asks writers
+to do (with the `antimeridian` package; edges stay straight in longitude and latitude, like every
+other polygon here), rather than read as a band around the rest of the world.
 """
 
 from __future__ import annotations
@@ -14,15 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import antimeridian
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, Point, shape
+from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon, shape
 from shapely.validation import explain_validity
 
 from aquila.errors import TargetError
 from aquila.orbits.frames import geodetic_to_ecef, up_vector
 
-__all__ = ["Target", "TargetSet", "load_targets", "parse_targets", "MAX_POINTS_PER_TARGET"]
+__all__ = ["Target", "TargetSet", "load_targets", "parse_targets", "split_at_antimeridian", "MAX_POINTS_PER_TARGET"]
 
 MAX_POINTS_PER_TARGET = 4000
 _EXPECTED = 'a GeoJSON FeatureCollection: {"type": "FeatureCollection", "features": [{"type": "Feature", ' \
@@ -121,12 +127,34 @@ def _sample(geom: Any, spacing_km: float) -> tuple[np.ndarray, np.ndarray]:
     return arr[:, 1], arr[:, 0]
 
 
-def _check_lonlat(geom: Any, where: str, source: str) -> None:
+def _check_lonlat(geom: Any, where: str, source: str, field: str) -> None:
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
         raise TargetError(f"{where}: coordinates out of range (bounds {geom.bounds})", source=source,
-                          field="geometry.coordinates",
-                          expected="[longitude, latitude] in degrees, lon -180..180, lat -90..90")
+                          field=field,
+                          expected="[longitude, latitude] in degrees, lon -180..180, lat -90..90 (longitude first; "
+                                   "east of 180 is negative: 181 is -179, and a polygon may cross 180 from 179 to "
+                                   "-179)")
+
+
+def _crosses_antimeridian(geom: Any) -> bool:
+    """Does any polygon ring have an edge that jumps more than 180 degrees of longitude?"""
+    polys = list(geom.geoms) if isinstance(geom, MultiPolygon) else [geom] if isinstance(geom, Polygon) else []
+    for p in polys:
+        for ring in (p.exterior, *p.interiors):
+            lon = np.asarray(ring.coords)[:, 0]
+            if len(lon) > 1 and np.any(np.abs(np.diff(lon)) > 180.0):
+                return True
+    return False
+
+
+def split_at_antimeridian(geom: Any) -> Any:
+    """A polygon crossing the antimeridian as the RFC 7946 MultiPolygon of its parts; others unchanged."""
+    if not _crosses_antimeridian(geom):
+        return geom
+    if isinstance(geom, MultiPolygon):
+        return antimeridian.fix_multi_polygon(geom, great_circle=False, fix_winding=True)
+    return antimeridian.fix_polygon(geom, great_circle=False, fix_winding=True)
 
 
 def parse_targets(data: Any, source: str = "<geojson>") -> list[Target]:
@@ -169,7 +197,8 @@ def parse_targets(data: Any, source: str = "<geojson>") -> list[Target]:
         if geom.is_empty:
             raise TargetError(f"{where}: empty geometry", source=source, field=f"features[{i}].geometry",
                               expected="a non-empty geometry")
-        _check_lonlat(geom, where, source)
+        _check_lonlat(geom, where, source, f"features[{i}].geometry.coordinates")
+        geom = split_at_antimeridian(geom)
         if not geom.is_valid:
             raise TargetError(f"{where}: invalid polygon: {explain_validity(geom)}", source=source,
                               field=f"features[{i}].geometry",
