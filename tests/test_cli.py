@@ -173,9 +173,57 @@ def test_bad_time_window_is_one_line_exit_2(start: str, end: str, word: str, tle
     assert len(lines) == 1 and word in lines[0] and "expected" in lines[0] and "Traceback" not in out.stderr
 
 
-def test_stale_elements_warn_but_run(tle: Path, targets: Path, tmp_path: Path) -> None:
-    out = run("passes", "--tle", str(tle), "--targets", str(targets), "--start", "2008-10-20T00:00:00Z",
-              "--end", "2008-10-20T06:00:00Z", data_dir=tmp_path)
-    assert out.returncode == 0
-    assert "warning" in out.stderr and "days old" in out.stderr and "ISS (ZARYA)" in out.stderr
+def test_stale_elements_warn_in_one_line_judged_at_the_period_end(tle: Path, targets: Path, tmp_path: Path) -> None:
+    # epoch 2008-09-20 12:25: 6.5 days old at this period's start, 7.5 at its end -> a warning
+    out = run("passes", "--tle", str(tle), "--targets", str(targets), "--start", "2008-09-27T00:00:00Z",
+              "--end", "2008-09-28T00:00:00Z", data_dir=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = [ln for ln in out.stderr.splitlines() if "warning" in ln]
+    assert len(lines) == 1 and "7.5 days old" in lines[0] and "ISS (ZARYA)" in lines[0]
     json.loads(out.stdout)
+    verbose = run("passes", "--tle", str(tle), "--targets", str(targets), "--start", "2008-09-27T00:00:00Z",
+                  "--end", "2008-09-28T00:00:00Z", "-v", data_dir=tmp_path)
+    assert "epoch 2008-09-20" in verbose.stderr
+
+
+def test_elements_past_the_age_limit_are_refused_unless_allowed(tle: Path, targets: Path, tmp_path: Path) -> None:
+    args = ("passes", "--tle", str(tle), "--targets", str(targets), "--start", "2026-03-19T00:00:00Z",
+            "--end", "2026-03-19T06:00:00Z")
+    out = run(*args, data_dir=tmp_path)  # a 2008 element set run for 2026
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "ISS (ZARYA) (25544)" in out.stderr and "--allow-stale" in out.stderr
+    allowed = run(*args, "--allow-stale", data_dir=tmp_path)
+    assert allowed.returncode == 0 and "days old" in allowed.stderr
+    json.loads(allowed.stdout)
+
+
+def test_the_same_satellite_twice_counts_once_with_its_newest_elements(tle: Path, targets: Path,
+                                                                        tmp_path: Path) -> None:
+    older = tmp_path / "older.tle"  # the same ISS a day earlier (epoch day 263 instead of 264)
+    line1 = ISS[1].replace("08264.51782528", "08263.51782528")
+    older.write_text("\n".join([ISS[0], line1[:68] + str(tle_checksum(line1[:68])), ISS[2]]) + "\n")
+    out = run("passes", "--tle", str(older), "--tle", str(tle), "--targets", str(targets), "--start", START,
+              "--end", END, data_dir=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count("duplicate element set") == 1
+    doc = json.loads(out.stdout)
+    assert doc["satellites"] == 1
+    single = json.loads(run("passes", "--tle", str(tle), "--targets", str(targets), "--start", START, "--end", END,
+                            data_dir=tmp_path).stdout)
+    assert doc["passes"] == single["passes"]  # the newest (the file's own) elements were used
+
+
+def test_selection_by_owner_case_norad_name_and_sensor(tmp_path: Path, targets: Path) -> None:
+    common = ("access", "--targets", str(targets), "--start", "2026-03-19T00:00:00Z", "--end",
+              "2026-03-19T12:00:00Z", "--format", "json")
+    by_owner = json.loads(run(*common, "--owner", "fra", data_dir=tmp_path).stdout)
+    assert by_owner["opportunities"] and {o["owner"] for o in by_owner["opportunities"]} == {"FRA"}
+    sar = json.loads(run(*common, "--sensor", "sar", data_dir=tmp_path).stdout)
+    assert sar["opportunities"] and {o["sensor"] for o in sar["opportunities"]} == {"sar"}
+    one = sar["opportunities"][0]
+    by_id = json.loads(run(*common, "--norad", str(one["norad_id"]), data_dir=tmp_path).stdout)
+    assert {o["norad_id"] for o in by_id["opportunities"]} == {one["norad_id"]}
+    by_name = json.loads(run(*common, "--name", one["satellite"][:4].lower() + "*", data_dir=tmp_path).stdout)
+    assert one["satellite"] in {o["satellite"] for o in by_name["opportunities"]}
+    none = run(*common, "--name", "NO-SUCH-*", data_dir=tmp_path)
+    assert none.returncode == 2 and "--name" in none.stderr

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir, description="where updated element sets are kept")
     stale_after_days: float = Field(7.0, gt=0, description="warn when tracked elements are older than this")
+    max_element_age_days: float = Field(30.0, gt=0, description="refuse older elements (at the period's end) "
+                                        "unless --allow-stale")
     step_s: float = Field(60.0, ge=1, le=300, description="propagation grid step of the access engine")
     workers: int | None = Field(None, ge=1, description="processes for access computations (default: CPUs)")
     max_window_days: float = Field(92.0, gt=0, description="longest analysis period accepted")

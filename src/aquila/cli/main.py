@@ -8,7 +8,7 @@ or field and the expected form.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aquila.cli.errors import handle_errors
 from aquila.cli.render import csv_text, emit, err, html_gain_table, out, render_revisit_tables, table_text
+from aquila.cli.selection import Selection, select_constellation, selection_options, summarise
 from aquila.config import Settings
 from aquila.constellation.assets import Constellation
 from aquila.constellation.elements import load_elements, parse_omm, parse_tle
@@ -51,36 +52,8 @@ def _window(start: str | None, end: str | None, settings: Settings) -> tuple[dat
     return t0, t1
 
 
-def _constellation(tle_files: Sequence[str], settings: Settings, epoch: datetime, owners: Sequence[str] = ()
-                   ) -> Constellation:
-    known = load_constellation(settings.data_dir, epoch)
-    if tle_files:
-        c = Constellation.from_files(tle_files, known=known)
-        stale = c.stale(epoch, settings.stale_after_days)
-        for s in stale:
-            err.print(f"[yellow]warning:[/] {s.name} ({s.norad_id}): elements are "
-                       f"{s.elements.age_days(epoch):.1f} days old at the period start "
-                       f"(older than {settings.stale_after_days:g}); positions may be off by kilometres")
-    else:
-        c = known
-        nominal = sum(1 for s in c if s.nominal)
-        if nominal:
-            err.print(f"[yellow]note:[/] {nominal} of {len(c)} built-in satellites use nominal elements from "
-                       "published orbit facts (representative revisit, not actual pass times); "
-                       "load current ones with `aquila constellation update`")
-        for s in c.stale(epoch, settings.stale_after_days):
-            err.print(f"[yellow]warning:[/] {s.name} ({s.norad_id}): stored elements are "
-                       f"{s.elements.age_days(epoch):.1f} days old; run `aquila constellation update`")
-    if owners:
-        c = Constellation([s for s in c if s.owner in set(owners)])
-        if not len(c):
-            raise InputError(f"no satellite belongs to {', '.join(owners)}", field="--owner",
-                             expected="an owner code listed by `aquila constellation list`")
-    return c
-
-
 def _run(c: Constellation, targets: list[Target], t0: datetime, t1: datetime, mode: AccessMode,
-         min_el: float | None, settings: Settings, workers: int | None) -> AccessResult:
+         min_el: float | None, settings: Settings, workers: int | None, verbose: bool = False) -> AccessResult:
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"{mode.value}: {len(c)} satellites x {len(targets)} targets", total=None)
@@ -91,8 +64,9 @@ def _run(c: Constellation, targets: list[Target], t0: datetime, t1: datetime, mo
         res = compute_access(c, targets, t0, t1, mode=mode, min_elevation_deg=min_el, step_s=settings.step_s,
                              workers=workers or settings.workers, max_days=settings.max_window_days,
                              progress=progress)
-    for _norad, msg in sorted(res.errors.items()):
-        err.print(f"[yellow]warning:[/] satellite left out: {msg}")
+    failed = [s for s in res.satellites if s.norad_id in res.errors]
+    summarise("satellites left out (SGP4 could not propagate them: decayed or elements out of range)", failed,
+              lambda s: res.errors[s.norad_id], verbose)
     return res
 
 
@@ -112,15 +86,12 @@ def _meta(res: AccessResult) -> dict[str, Any]:
 
 
 common_opts = [
-    click.option("--tle", "tle_files", multiple=True, type=click.Path(dir_okay=False),
-                 help="TLE or OMM file (repeatable); default: the built-in constellation"),
     click.option("--targets", "targets_path", required=True, type=click.Path(dir_okay=False),
                  help="GeoJSON FeatureCollection of points/polygons; target name = feature id or properties.name"),
     click.option("--start", help="ISO-8601 UTC start (default: now)"),
     click.option("--end", help="ISO-8601 UTC end (default: start + 24 h)"),
     click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="json", show_default=True),
     click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout"),
-    click.option("--owner", "owners", multiple=True, help="only satellites of this owner (repeatable), e.g. FRA"),
     click.option("--workers", type=click.IntRange(1, 64), help="processes (default: CPU count)"),
 ]
 
@@ -128,7 +99,7 @@ common_opts = [
 def with_common(fn: F) -> F:
     for opt in reversed(common_opts):
         fn = opt(fn)
-    return fn
+    return selection_options(fn)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -142,14 +113,14 @@ def cli() -> None:
 @click.option("--min-elevation", "min_el", type=float, default=10.0, show_default=True,
               help="elevation mask, degrees")
 @handle_errors
-def passes(tle_files: tuple[str, ...], targets_path: str, start: str | None, end: str | None, fmt: str,
-           output: str | None, owners: tuple[str, ...], workers: int | None, min_el: float) -> None:
+def passes(selection: Selection, targets_path: str, start: str | None, end: str | None, fmt: str,
+           output: str | None, workers: int | None, min_el: float) -> None:
     """Visibility passes (rise, culmination, set) of satellites over targets."""
     settings = Settings()
     t0, t1 = _window(start, end, settings)
     targets = load_targets(targets_path)
-    c = _constellation(tle_files, settings, t0, owners)
-    res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers)
+    c = select_constellation(selection, settings, t0, t1)
+    res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers, selection.verbose)
     rows = [{"norad_id": r["norad_id"], "satellite": r["satellite"], "owner": r["owner"], "target": r["target"],
              "rise": r["start"], "culmination": r["culmination"], "set": r["end"],
              "max_elevation_deg": r["max_elevation_deg"], "duration_s": r["duration_s"],
@@ -168,14 +139,14 @@ def passes(tle_files: tuple[str, ...], targets_path: str, start: str | None, end
 @click.option("--min-elevation", "min_el", type=float, default=0.0, show_default=True,
               help="lowest elevation the sensor may look at, degrees")
 @handle_errors
-def access(tle_files: tuple[str, ...], targets_path: str, start: str | None, end: str | None, fmt: str,
-           output: str | None, owners: tuple[str, ...], workers: int | None, min_el: float) -> None:
+def access(selection: Selection, targets_path: str, start: str | None, end: str | None, fmt: str,
+           output: str | None, workers: int | None, min_el: float) -> None:
     """Imaging opportunities: field of regard, SAR incidence band, optical Sun elevation."""
     settings = Settings()
     t0, t1 = _window(start, end, settings)
     targets = load_targets(targets_path)
-    c = _constellation(tle_files, settings, t0, owners)
-    res = _run(c, targets, t0, t1, AccessMode.IMAGING, min_el, settings, workers)
+    c = select_constellation(selection, settings, t0, t1)
+    res = _run(c, targets, t0, t1, AccessMode.IMAGING, min_el, settings, workers, selection.verbose)
     sensor = {s.norad_id: s.sensor for s in res.satellites}
     rows = []
     for r in res.records():
@@ -197,8 +168,7 @@ def access(tle_files: tuple[str, ...], targets_path: str, start: str | None, end
 
 
 @cli.command()
-@click.option("--tle", "tle_files", multiple=True, type=click.Path(dir_okay=False),
-              help="TLE or OMM file (repeatable); default: the built-in constellation")
+@selection_options
 @click.option("--targets", "targets_path", type=click.Path(dir_okay=False), help="GeoJSON targets")
 @click.option("--grid", "bbox", help="coverage grid instead of targets: west,south,east,north (deg)")
 @click.option("--resolution", type=float, default=2.0, show_default=True, help="grid cell size, degrees")
@@ -209,12 +179,11 @@ def access(tle_files: tuple[str, ...], targets_path: str, start: str | None, end
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout")
 @click.option("--plot", type=click.Path(dir_okay=False), help="also draw a chart: FILE.png or FILE.html")
-@click.option("--owner", "owners", multiple=True, help="only satellites of this owner (repeatable)")
 @click.option("--workers", type=click.IntRange(1, 64), help="processes (default: CPU count)")
 @handle_errors
-def revisit(tle_files: tuple[str, ...], targets_path: str | None, bbox: str | None, resolution: float,
+def revisit(selection: Selection, targets_path: str | None, bbox: str | None, resolution: float,
             start: str | None, end: str | None, mode: str, min_el: float | None, fmt: str, output: str | None,
-            plot: str | None, owners: tuple[str, ...], workers: int | None) -> None:
+            plot: str | None, workers: int | None) -> None:
     """Revisit statistics per target, and the sharing gain of pooling (or a coverage heat map with --grid)."""
     from aquila.orbits.coverage import coverage_grid, parse_bbox
     from aquila.orbits.plots import plot_coverage, plot_sharing_gain, save_figure
@@ -227,7 +196,7 @@ def revisit(tle_files: tuple[str, ...], targets_path: str | None, bbox: str | No
         raise InputError("give exactly one of --targets and --grid", field="--targets/--grid",
                          expected="--targets FILE.geojson, or --grid west,south,east,north")
     t0, t1 = _window(start, end, settings)
-    c = _constellation(tle_files, settings, t0, owners)
+    c = select_constellation(selection, settings, t0, t1)
     amode = AccessMode(mode)
     if bbox is not None:
         box = parse_bbox(bbox)
@@ -249,7 +218,7 @@ def revisit(tle_files: tuple[str, ...], targets_path: str | None, bbox: str | No
         return
     assert targets_path is not None
     targets = load_targets(targets_path)
-    res = _run(c, targets, t0, t1, amode, min_el, settings, workers)
+    res = _run(c, targets, t0, t1, amode, min_el, settings, workers, selection.verbose)
     gain = sharing_gain(res)
     doc = {"period": {"start": t0.isoformat().replace("+00:00", "Z"), "end": t1.isoformat().replace("+00:00", "Z"),
                       "mode": mode, "gaps": "closed period: the lead-in before the first access and the tail "
@@ -280,6 +249,7 @@ def _sat_row(s: Any, at: datetime) -> dict[str, Any]:
             if s.sensor.type.value == "sar" else None,
             "min_sun_elevation_deg": s.sensor.min_sun_elevation_deg,
             "elements": "nominal" if es.nominal else "tracked",
+            "source": "published orbit facts" if es.nominal else Path(es.source).name,
             "epoch": es.epoch.isoformat().replace("+00:00", "Z"), "age_days": round(es.age_days(at), 2),
             "altitude_km": round(es.mean_altitude_km, 1), "inclination_deg": round(es.inclination_deg, 3)}
 
@@ -293,12 +263,13 @@ def constellation_list(fmt: str, owners: tuple[str, ...]) -> None:
     settings = Settings()
     now = datetime.now(UTC)
     c = load_constellation(settings.data_dir, now)
-    rows = [_sat_row(s, now) for s in c if not owners or s.owner in owners]
+    wanted = {o.upper() for o in owners}
+    rows = [_sat_row(s, now) for s in c if not wanted or s.owner.upper() in wanted]
     if fmt == "json":
         emit(json.dumps({"satellites": rows}, indent=1) + "\n", None)
     else:
         cols = ["norad_id", "name", "owner", "operator", "kind", "sensor", "gsd_m", "max_off_nadir_deg", "elements",
-                "altitude_km", "inclination_deg"]
+                "age_days", "source", "altitude_km", "inclination_deg"]
         emit(table_text(rows, cols, f"{len(rows)} satellites, {len({r['owner'] for r in rows})} owners"), None)
 
 
@@ -317,7 +288,7 @@ def constellation_show(norad_id: int) -> None:
                          expected="a NORAD id listed by `aquila constellation list`") from None
     row = _sat_row(s, now)
     row["sensor_mode"] = s.sensor.mode
-    row["source"] = s.elements.source
+    row["source"] = s.elements.source if not s.elements.nominal else row["source"]
     emit(json.dumps(row, indent=1) + "\n", None)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aquila.constellation.elements import ElementSet, load_elements, parse_omm, parse_tle
+from aquila.constellation.elements import ElementSet, load_elements, newest_per_norad, parse_omm, parse_tle
 from aquila.errors import InputError
 
 __all__ = ["SensorType", "OwnerKind", "Sensor", "Satellite", "Constellation", "GENERIC_SENSOR"]
@@ -154,7 +154,7 @@ class Constellation:
 
     def update_elements(self, sets: Sequence[ElementSet]) -> tuple[int, list[ElementSet]]:
         """Replace elements by NORAD id; return (number updated, sets that matched no satellite)."""
-        by_id = {es.norad_id: es for es in sets}
+        by_id = {es.norad_id: es for es in newest_per_norad(sets)}
         updated = 0
         for i, sat in enumerate(self.satellites):
             es = by_id.pop(sat.norad_id, None)
@@ -169,7 +169,7 @@ class Constellation:
         """Wrap element sets as satellites; facts (owner, sensor) come from `known` where the NORAD id matches."""
         facts = {s.norad_id: s for s in known} if known is not None else {}
         sats = []
-        for es in sets:
+        for es in newest_per_norad(sets):
             k = facts.get(es.norad_id)
             if k is not None:
                 sats.append(k.with_elements(es))

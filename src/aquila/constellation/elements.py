@@ -33,6 +33,7 @@ __all__ = [
     "parse_omm",
     "load_elements",
     "tle_checksum",
+    "newest_per_norad",
 ]
 
 EARTH_RADIUS_KM = WGS84_A_KM  # equatorial: what perigee heights are measured from
@@ -333,3 +334,13 @@ def load_elements(path: str | Path) -> list[ElementSet]:
     if stripped[0] in "[{<" or stripped.upper().startswith(("OBJECT_NAME", "CCSDS", "NORAD_CAT_ID")):
         return parse_omm(text, str(p))
     return parse_tle(text, str(p))
+
+
+def newest_per_norad(sets: Iterable[ElementSet]) -> list[ElementSet]:
+    """One element set per NORAD id, the newest epoch (first seen on a tie), in first-seen order."""
+    best: dict[int, ElementSet] = {}
+    for es in sets:
+        old = best.get(es.norad_id)
+        if old is None or es.epoch > old.epoch:
+            best[es.norad_id] = es
+    return list(best.values())

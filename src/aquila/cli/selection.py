@@ -1,0 +1,154 @@
+"""Which satellites a command uses: element files or the built-in constellation, filters, element hygiene.
+
+Shared by `passes`, `access` and `revisit` as one set of options collapsed into a `Selection`.
+Element hygiene: the same NORAD id given twice keeps its newest elements (said once); staleness is
+judged at the end of the period (the last position computed is the worst); elements older than
+`AQUILA_MAX_ELEMENT_AGE_DAYS` (30) there are refused unless `--allow-stale`; warnings are one line
+each, with the satellites listed under `-v`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+
+from aquila.cli.render import err
+from aquila.config import Settings
+from aquila.constellation.assets import Constellation, Satellite
+from aquila.constellation.elements import ElementSet, load_elements, newest_per_norad
+from aquila.constellation.store import load_constellation
+from aquila.errors import InputError
+
+__all__ = ["Selection", "selection_options", "select_constellation", "summarise"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The satellites a command was asked to use."""
+
+    tle_files: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    norad_ids: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
+    sensor: str | None = None
+    allow_stale: bool = False
+    verbose: bool = False
+
+
+_OPTIONS = [
+    click.option("--tle", "tle_files", multiple=True, type=click.Path(dir_okay=False),
+                 help="TLE or OMM file (repeatable); default: the built-in constellation"),
+    click.option("--owner", "owners", multiple=True, help="only satellites of this owner (repeatable, any case)"),
+    click.option("--norad", "norad_ids", multiple=True, type=int, help="only this NORAD id (repeatable)"),
+    click.option("--name", "names", multiple=True, help="only satellites whose name matches this glob (repeatable)"),
+    click.option("--sensor", type=click.Choice(["optical", "sar"]), help="only optical or only SAR satellites"),
+    click.option("--allow-stale", is_flag=True, help="use elements older than the age limit (positions drift)"),
+    click.option("-v", "--verbose", is_flag=True, help="list the satellites behind each warning"),
+]
+
+
+def selection_options(fn: F) -> F:
+    """Add the selection options to a command and hand them to it as one `selection` argument."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, tle_files: tuple[str, ...], owners: tuple[str, ...], norad_ids: tuple[int, ...],
+                names: tuple[str, ...], sensor: str | None, allow_stale: bool, verbose: bool, **kwargs: Any) -> Any:
+        sel = Selection(tle_files, owners, norad_ids, names, sensor, allow_stale, verbose)
+        return fn(*args, selection=sel, **kwargs)
+
+    out: Any = wrapper
+    for opt in reversed(_OPTIONS):
+        out = opt(out)
+    return out
+
+
+def summarise(what: str, sats: Sequence[Satellite], detail: Callable[[Satellite], str], verbose: bool,
+              level: str = "warning", short: Callable[[Satellite], str] | None = None) -> None:
+    """One line for a group of satellites (the first few named), each on its own line with -v."""
+    if not sats:
+        return
+
+    def name(s: Satellite) -> str:
+        return f"{s.name} ({s.norad_id}{', ' + short(s) if short else ''})"
+
+    named = ", ".join(name(s) for s in sats[:3]) + (", ..." if len(sats) > 3 else "")
+    more = "" if verbose or len(sats) <= 3 else " (all of them with -v)"
+    err.print(f"[yellow]{level}:[/] {len(sats)} {what}: {named}{more}", highlight=False, soft_wrap=True)
+    if verbose:
+        for s in sats:
+            err.print(f"  {s.name} ({s.norad_id}): {detail(s)}", highlight=False, soft_wrap=True)
+
+
+def _filter(c: Constellation, sel: Selection) -> Constellation:
+    sats = list(c)
+    if sel.owners:
+        wanted = {o.upper() for o in sel.owners}
+        sats = [s for s in sats if s.owner.upper() in wanted]
+    if sel.norad_ids:
+        ids = set(sel.norad_ids)
+        sats = [s for s in sats if s.norad_id in ids]
+    if sel.names:
+        sats = [s for s in sats if any(fnmatch.fnmatchcase(s.name.upper(), g.upper()) for g in sel.names)]
+    if sel.sensor:
+        sats = [s for s in sats if s.sensor.type.value == sel.sensor]
+    if not sats:
+        asked = {"--owner": sel.owners, "--norad": sel.norad_ids, "--name": sel.names,
+                 "--sensor": (sel.sensor,) if sel.sensor else ()}
+        used = [f"{k} {' '.join(str(v) for v in vs)}" for k, vs in asked.items() if vs]
+        raise InputError(f"no satellite matches {'; '.join(used) or 'the selection'}",
+                         field=", ".join(k for k, vs in asked.items() if vs) or "--tle",
+                         expected="values listed by `aquila constellation list` (owners, NORAD ids, names)")
+    return Constellation(sats)
+
+
+def _load_files(paths: Sequence[str], verbose: bool) -> list[ElementSet]:
+    sets: list[ElementSet] = []
+    for p in paths:
+        sets.extend(load_elements(p))
+    kept = newest_per_norad(sets)
+    if len(kept) < len(sets):
+        dropped = len(sets) - len(kept)
+        err.print(f"[yellow]note:[/] {dropped} duplicate element set{'s' if dropped > 1 else ''} (same NORAD id) "
+                  "left out; the newest of each is used", highlight=False, soft_wrap=True)
+    return kept
+
+
+def select_constellation(sel: Selection, settings: Settings, start: datetime, end: datetime) -> Constellation:
+    """The satellites to use over [start, end], filtered, with element hygiene applied."""
+    known = load_constellation(settings.data_dir, start)
+    if sel.tle_files:
+        c = Constellation.from_element_sets(_load_files(sel.tle_files, sel.verbose), known=known)
+    else:
+        c = known
+        nominal = sum(1 for s in c if s.nominal)
+        if nominal:
+            err.print(f"[yellow]note:[/] {nominal} of {len(c)} built-in satellites use nominal elements from "
+                      "published orbit facts (representative revisit, not actual pass times); "
+                      "load current ones with `aquila constellation update`", highlight=False, soft_wrap=True)
+    c = _filter(c, sel)
+    limit = settings.max_element_age_days
+    too_old = sorted((s for s in c if not s.nominal and s.elements.age_days(end) > limit),
+                     key=lambda s: -s.elements.age_days(end))
+    if too_old and not sel.allow_stale:
+        oldest = too_old[0]
+        raise InputError(f"{len(too_old)} satellite(s) have elements older than {limit:g} days at the period's end "
+                         f"(oldest: {oldest.name} ({oldest.norad_id}), {oldest.elements.age_days(end):.0f} days)",
+                         field="--tle" if sel.tle_files else "elements",
+                         expected="current elements (`aquila constellation update`, or a fresh --tle file), a "
+                                  "period near their epoch, or --allow-stale to use them anyway")
+    stale = sorted(c.stale(end, settings.stale_after_days), key=lambda s: -s.elements.age_days(end))
+    fix = "fresh --tle files" if sel.tle_files else "`aquila constellation update`"
+    summarise(f"satellites have elements older than {settings.stale_after_days:g} days at the period's end "
+              f"(positions may be off by kilometres; {fix})", stale,
+              lambda s: f"{s.elements.age_days(end):.1f} days old at {end:%Y-%m-%d %H:%M}Z "
+                        f"(epoch {s.elements.epoch:%Y-%m-%d %H:%M}Z, {s.elements.source})", sel.verbose,
+              short=lambda s: f"{s.elements.age_days(end):.1f} days old")
+    return c
