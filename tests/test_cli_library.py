@@ -48,3 +48,30 @@ def test_collection_create_refuses_a_bad_label_naming_the_field(tmp_path: Path) 
     bad.write_text(json.dumps({**collection("x"), "sec:classification": "TOP"}))
     out = _run("collection", "create", "--data", str(tmp_path / "inst"), str(bad))
     assert out.returncode == 2 and "sec:classification" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_token_is_issued_while_a_writer_holds_the_catalog(tmp_path: Path) -> None:
+    """Issuing a token never touches the catalog (unless it registers caveats)."""
+    import sqlite3
+
+    data = tmp_path / "inst"
+    Instance.open(data).close()
+    writer = sqlite3.connect(data / "catalog.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        out = subprocess.run([*RUN, "token", "--data", str(data), "--nation", "FRA", "--clearance", "NS"],
+                             capture_output=True, text=True, timeout=20)
+        assert out.returncode == 0 and out.stdout.count(".") == 2, out.stderr
+        listing = subprocess.run([*RUN, "audit", "list", "--data", str(data)], capture_output=True, text=True,
+                                 timeout=20)
+        assert listing.returncode == 0, listing.stderr
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_token_creates_no_catalog(tmp_path: Path) -> None:
+    data = tmp_path / "fresh"
+    out = _run("token", "--data", str(data), "--nation", "FRA", "--clearance", "NS")
+    assert out.returncode == 0
+    assert not (data / "catalog.db").exists()

@@ -90,3 +90,29 @@ def test_conformance_is_the_union_of_the_routers() -> None:
                    "https://api.stacspec.org/v1.0.0/ogcapi-features/extensions/transaction",
                    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json"):
         assert needed in classes
+
+
+def test_openapi_operation_ids_are_stable(tmp_path: Path) -> None:
+    """Clients generated from the OpenAPI description keep working: route names are part of the contract."""
+    from aquila.api.app import create_app
+    from aquila.instance import Instance
+
+    inst = Instance.open(tmp_path / "inst")
+    try:
+        spec = create_app(inst).openapi()
+    finally:
+        inst.close()
+    ops = {op["operationId"]
+           for path in spec["paths"].values() for op in path.values()}
+    assert ops == {
+        "landing__get", "conformance_conformance_get", "queryables_queryables_get",
+        "collection_queryables_collections__cid__queryables_get", "collections_collections_get",
+        "collection_collections__cid__get", "create_collection_collections_post",
+        "update_collection_collections__cid__put", "delete_collection_collections__cid__delete",
+        "items_collections__cid__items_get", "get_item_collections__cid__items__iid__get",
+        "create_item_collections__cid__items_post", "update_item_collections__cid__items__iid__put",
+        "patch_item_collections__cid__items__iid__patch", "delete_item_collections__cid__items__iid__delete",
+        "put_asset_collections__cid__items__iid__assets__key__put",
+        "get_asset_collections__cid__items__iid__assets__key__get",
+        "delete_asset_collections__cid__items__iid__assets__key__delete", "search_get_search_get",
+        "search_post_search_post", "audit_list_audit_get"}

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aquila.catalog.backends.sqlite import AuditLog, CatalogStore, Outbox, Revocations, verify_instance
+from aquila.catalog.backends.sqlite.db import transient_error
 from aquila.catalog.events import EventLog
 from aquila.catalog.library import Library
 from aquila.catalog.objects import LocalObjectStore, ObjectStore
 from aquila.catalog.port import CatalogBackend
+from aquila.errors import AquilaError
 from aquila.limits import DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUERY_BUDGET_S
 from aquila.security.audit import AuditTrail, Checkpoint, VerifyResult
 from aquila.security.tokens import OidcIssuer, TokenIssuer
@@ -54,8 +56,25 @@ class Instance:
 
     @staticmethod
     def tokens_of(data_dir: str | Path) -> TokenIssuer:
-        """Only the token issuer of an instance (issue, revoke) without opening its catalog."""
+        """Only the token issuer of an instance (issue, revoke): its catalog is not opened, so a long
+        write elsewhere never delays a token."""
         return TokenIssuer(data_dir, revocations=Revocations(data_dir))
+
+    @staticmethod
+    def catalog_of(data_dir: str | Path) -> CatalogBackend:
+        """Only the catalog store of an instance (e.g. to register caveats); close it when done."""
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        return CatalogStore(Path(data_dir) / "catalog.db")
+
+    @staticmethod
+    def audit_of(data_dir: str | Path) -> AuditTrail:
+        """Only the audit trail of an instance (checkpoint, the operator's listing); close it when done."""
+        return AuditLog(Path(data_dir) / "catalog.db")
+
+    @staticmethod
+    def transient_error(exc: BaseException) -> AquilaError | None:
+        """The project error a backend failure stands for when it means load (a locked database), else None."""
+        return transient_error(exc)
 
     @staticmethod
     def verify_audit(data_dir: str | Path, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResult:

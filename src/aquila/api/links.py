@@ -55,7 +55,7 @@ class Links:
                 a = dict(a, href=self.base + a["href"])
             assets[k] = a
         item["assets"] = assets
-        coll = self.href("get_collection", cid=c)
+        coll = self.href("collection", cid=c)
         item["links"] = own + [
             {"rel": "self", "type": GEOJSON, "href": self.href("get_item", cid=c, iid=str(item["id"]))},
             {"rel": "parent", "type": JSON, "href": coll},
@@ -71,10 +71,10 @@ class Links:
         own = [lk for lk in coll.get("links", []) if isinstance(lk, dict) and
                lk.get("rel") not in ("self", "parent", "root", "items", QUERYABLES_REL)]
         coll["links"] = own + [
-            {"rel": "self", "type": JSON, "href": self.href("get_collection", cid=cid)},
+            {"rel": "self", "type": JSON, "href": self.href("collection", cid=cid)},
             {"rel": "parent", "type": JSON, "href": self.root},
             {"rel": "root", "type": JSON, "href": self.root},
-            {"rel": "items", "type": GEOJSON, "href": self.href("list_items", cid=cid)},
+            {"rel": "items", "type": GEOJSON, "href": self.href("items", cid=cid)},
             {"rel": QUERYABLES_REL, "type": "application/schema+json",
              "href": self.href("collection_queryables", cid=cid)},
         ]

@@ -32,5 +32,12 @@ def handle_errors(fn: F) -> F:
             fail(str(exc), exit_code(exc))
         except OSError as exc:
             fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
+        except Exception as exc:  # a backend's load error (a database locked by writers) is not a bug
+            from aquila.instance import Instance
+
+            mapped = Instance.transient_error(exc)
+            if mapped is None:
+                raise
+            fail(str(mapped), exit_code(mapped))
 
     return wrapper  # type: ignore[return-value]

@@ -95,16 +95,15 @@ def token_issue(data_dir: str, nation: str, clearance: str, caveats: tuple[str, 
         raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
     user = User(nation, level, frozenset(caveats), frozenset(Role(r) for r in roles), subject)
     ttl_delta = parse_ttl(ttl)
-    inst = Instance.open(data_dir)
-    try:
-        if caveats:
-            try:
-                inst.store.register_caveats(caveats)
-            except InputError as exc:
-                raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
-        click.echo(inst.tokens.issue(user, ttl_delta))
-    finally:
-        inst.close()
+    if caveats:  # only then is the catalog opened: issuing never waits for its writers
+        store = Instance.catalog_of(data_dir)
+        try:
+            store.register_caveats(caveats)
+        except InputError as exc:
+            raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
+        finally:
+            store.close()
+    click.echo(Instance.tokens_of(data_dir).issue(user, ttl_delta))
 
 
 @token.command("revoke")
@@ -264,9 +263,9 @@ def audit_checkpoint(data_dir: str) -> None:
     """Sign the log's current head and print it (JSON): give it to a provider to hold."""
     from aquila.instance import Instance
 
-    inst = Instance.open(data_dir)
-    click.echo(json.dumps(inst.audit.checkpoint().as_dict()))
-    inst.close()
+    log = Instance.audit_of(data_dir)
+    click.echo(json.dumps(log.checkpoint().as_dict()))
+    log.close()
 
 
 @audit.command("list")
@@ -279,13 +278,13 @@ def audit_list(data_dir: str, originator: str | None, after: int, limit: int) ->
     """Print entries as JSON lines (the operator's view of the whole log)."""
     from aquila.instance import Instance
 
-    inst = Instance.open(data_dir)
+    log = Instance.audit_of(data_dir)
     while limit > 0:  # the whole log, page by page (the operator's view: no viewer filter)
-        entries, nxt = inst.audit.entries_page(originator=originator, after=after, limit=min(limit, 1000))
+        entries, nxt = log.entries_page(originator=originator, after=after, limit=min(limit, 1000))
         for e in entries:
             click.echo(json.dumps(e.as_dict()))
         limit -= len(entries)
         if nxt is None:
             break
         after = nxt
-    inst.close()
+    log.close()

@@ -41,7 +41,7 @@ def safe_media_type(header: str | None) -> str:
 @router.put("/collections/{cid}/items/{iid}/assets/{key}", status_code=201, openapi_extra=ASSET_BODY)
 async def put_asset(cid: str, iid: str, key: str, request: Request, user: CurrentUser,
                     instance: Inst) -> JSONResponse:
-    """Stream the body into the object store (decided before, and again after, the bytes)."""
+    # the body streams into the object store; decided before, and again after, the bytes
     library = instance.library
     item, object_key = await run_in_threadpool(library.reserve_upload, user, cid, iid, key)
     try:

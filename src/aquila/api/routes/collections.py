@@ -21,17 +21,17 @@ router = APIRouter()
 
 
 @router.get("/collections")
-def list_collections(request: Request, user: CurrentUser, library: Lib) -> JSONResponse:
+def collections(request: Request, user: CurrentUser, library: Lib) -> JSONResponse:
     links = Links(request)
     cols = [links.collection(c) for c in library.collections(user)]
     return JSONResponse({"collections": cols, "links": [
-        {"rel": "self", "type": JSON, "href": links.href("list_collections")},
+        {"rel": "self", "type": JSON, "href": links.href("collections")},
         {"rel": "root", "type": JSON, "href": links.root},
         {"rel": "parent", "type": JSON, "href": links.root}]})
 
 
 @router.get("/collections/{cid}")
-def get_collection(cid: str, request: Request, user: CurrentUser, library: Lib) -> JSONResponse:
+def collection(cid: str, request: Request, user: CurrentUser, library: Lib) -> JSONResponse:
     return JSONResponse(Links(request).collection(library.get_collection(user, cid).doc))
 
 

@@ -43,7 +43,7 @@ def landing(request: Request, user: CurrentUser) -> JSONResponse:
             {"rel": "self", "type": JSON, "href": links.root},
             {"rel": "root", "type": JSON, "href": links.root},
             {"rel": "conformance", "type": JSON, "href": links.href("conformance")},
-            {"rel": "data", "type": JSON, "href": links.href("list_collections")},
+            {"rel": "data", "type": JSON, "href": links.href("collections")},
             {"rel": "search", "type": GEOJSON, "href": links.href("search_get"), "method": "GET"},
             {"rel": "search", "type": GEOJSON, "href": links.href("search_post"), "method": "POST"},
             {"rel": "service-desc", "type": OPENAPI, "href": links.href("openapi_doc")},

@@ -26,8 +26,8 @@ def get_item(cid: str, iid: str, request: Request, user: CurrentUser, library: L
 
 
 @router.post("/collections/{cid}/items", status_code=201, openapi_extra=ITEM_BODY)
-def create_items(cid: str, request: Request, user: CurrentUser, body: JsonBody, library: Lib) -> JSONResponse:
-    """One item, or a FeatureCollection of items (all or none)."""
+def create_item(cid: str, request: Request, user: CurrentUser, body: JsonBody, library: Lib) -> JSONResponse:
+    # one item, or a FeatureCollection of items (all or none)
     many = isinstance(body, dict) and body.get("type") == "FeatureCollection"
     docs: Any = body.get("features") if many else [body]
     if not isinstance(docs, list):

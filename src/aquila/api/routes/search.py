@@ -140,13 +140,13 @@ def _run(request: Request, user: User, library: Library, params: dict[str, Any],
     if collection is None:
         path = links.href("search_get")
     else:
-        path = links.href("list_items", cid=collection)
+        path = links.href("items", cid=collection)
     self_href = f"{path}?{urlencode(dict(request.query_params))}" if method == "GET" and request.query_params \
         else path
     out: list[dict[str, Any]] = [{"rel": "root", "type": "application/json", "href": links.root},
                                  {"rel": "self", "type": GEOJSON, "href": self_href}]
     if collection is not None:
-        coll = links.href("get_collection", cid=collection)
+        coll = links.href("collection", cid=collection)
         out.append({"rel": "collection", "type": "application/json", "href": coll})
         out.append({"rel": "parent", "type": "application/json", "href": coll})
     if page.next_offset is not None:
@@ -185,7 +185,7 @@ def search_post(request: Request, user: CurrentUser, body: JsonBody, library: Li
 
 
 @router.get("/collections/{cid}/items")
-def list_items(cid: str, request: Request, user: CurrentUser, library: Lib, bbox: str | None = None,
+def items(cid: str, request: Request, user: CurrentUser, library: Lib, bbox: str | None = None,
                datetime: str | None = None, limit: str | None = None, token: str | None = None,
                filter: str | None = None, filter_lang: str | None = Query(None, alias="filter-lang"),
                sortby: str | None = None, fields: str | None = None) -> JSONResponse:
