@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/passes.py                      # 1000 satellites x 1000 targets x 7 days
     .venv/bin/python benchmarks/passes.py --satellites 100 --targets 100 --days 1
+    .venv/bin/python benchmarks/passes.py --tle ../shared/data/tle/eo-sar_2026-03-19.tle --satellites 200 \
+        --targets 1000 --days 2 --end-to-end json,parquet,csv,ndjson    # also `aquila passes -o F` as a user runs it
 
 Satellites are real-looking LEO element sets generated here (400-900 km, 30-100 deg, small e,
 real drag terms); `--tle FILE` puts real element sets first. Targets are uniform on the sphere
@@ -9,6 +11,10 @@ up to 85 deg latitude; mask 10 deg. skyfield runs on a random sample of satellit
 is extrapolated to all pairs; the sampled pairs are also compared pass by pass. Peak memory is the
 largest sum of the proportional set sizes (PSS) of this process and its workers, polled
 every 50 ms.
+
+`--end-to-end FORMATS` also runs the command a user runs, `aquila passes --tle F --targets T -o out.<fmt>`
+(a fresh process: parse, propagate, write), once per format, and reports its wall time, the file,
+the peak memory of the process tree, and the speed-up per pair over skyfield end to end.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import argparse
 import json
 import math
 import os
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from sgp4.api import WGS72, Satrec
+from sgp4.exporter import export_tle
 from skyfield.api import EarthSatellite, wgs84
 
 from aquila.constellation.assets import GENERIC_SENSOR, Constellation, OwnerKind, Satellite
@@ -105,9 +115,11 @@ def main() -> None:
     ap.add_argument("--tle", help="real element sets to put first")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a minute or so (make bench)")
+    ap.add_argument("--end-to-end", default="", help="formats to time through the CLI, e.g. json,parquet,csv")
     args = ap.parse_args()
     if args.quick:
         args.satellites, args.targets, args.days, args.skyfield_pairs = 100, 200, 1.0, 10
+        args.end_to_end = args.end_to_end or "json,parquet"
 
     sets: list[ElementSet] = load_elements(args.tle)[: args.satellites] if args.tle else []
     sets += generated(args.satellites - len(sets), seed=1)
@@ -168,11 +180,36 @@ def main() -> None:
         "sampled_events": n_events, "sampled_missed": missed, "sampled_worst_dt_s": round(worst, 3),
         "screening_misses": res.screening_misses, "sgp4_errors": len(res.errors),
     }
+    for fmt in [f for f in args.end_to_end.split(",") if f]:
+        figures[f"cli_{fmt}"] = end_to_end(fmt, sets, lat, lon, start, end, sf_per_pair * pairs)
     w = max(len(k) for k in figures)
     for k, v in figures.items():
         print(f"{k:<{w}}  {v}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
+
+
+def end_to_end(fmt: str, sets: list[ElementSet], lat: np.ndarray, lon: np.ndarray, start: datetime, end: datetime,
+               skyfield_s: float) -> dict[str, object]:
+    """`aquila passes ... -o out.<fmt>` in a fresh process, as a user runs it."""
+    with tempfile.TemporaryDirectory() as d:
+        tle, aoi, out = Path(d) / "sats.tle", Path(d) / "aoi.geojson", Path(d) / f"out.{fmt}"
+        tle.write_text("".join(f"{e.name}\n" + "\n".join(export_tle(e.satrec)) + "\n" for e in sets))
+        aoi.write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": f"p{k}", "properties": {},
+             "geometry": {"type": "Point", "coordinates": [float(lon[k]), float(lat[k])]}} for k in range(len(lat))]}))
+        cmd = [sys.executable, "-m", "aquila", "passes", "--tle", str(tle), "--targets", str(aoi), "--start",
+               start.isoformat(), "--end", end.isoformat(), "--min-elevation", str(MASK_DEG), "-o", str(out),
+               "--allow-stale"]
+        env = {**os.environ, "AQUILA_DATA_DIR": str(Path(d) / "data")}
+        with PeakRss() as mem:
+            t = time.perf_counter()
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            wall = time.perf_counter() - t
+        if done.returncode != 0:
+            raise SystemExit(done.stderr)
+        return {"wall_s": round(wall, 2), "file_mb": round(out.stat().st_size / 1e6, 1),
+                "peak_rss_gib": round(mem.peak / 2**30, 2), "speedup_per_pair_vs_skyfield": round(skyfield_s / wall, 0)}
 
 
 if __name__ == "__main__":

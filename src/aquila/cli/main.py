@@ -18,7 +18,7 @@ import numpy as np
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aquila.cli.errors import handle_errors
-from aquila.cli.render import csv_text, emit, err, html_gain_table, out, render_revisit_tables, table_text
+from aquila.cli.render import emit, err, html_gain_table, out, render_revisit_tables, table_text, write_result
 from aquila.cli.selection import Selection, select_constellation, selection_options, summarise
 from aquila.config import Settings
 from aquila.constellation.assets import Constellation
@@ -90,8 +90,12 @@ common_opts = [
                  help="GeoJSON FeatureCollection of points/polygons; target name = feature id or properties.name"),
     click.option("--start", help="ISO-8601 UTC start (default: now)"),
     click.option("--end", help="ISO-8601 UTC end (default: start + 24 h)"),
-    click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="json", show_default=True),
+    click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv", "parquet", "table"]),
+                 help="default: from the --output extension (.json .ndjson .csv .parquet .txt), else json"),
     click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout"),
+    click.option("--pretty", is_flag=True, help="indented JSON (slower and larger; compact by default)"),
+    click.option("--rows", "max_rows", type=click.IntRange(1, 100_000), default=50, show_default=True,
+                 help="rows shown by --format table"),
     click.option("--workers", type=click.IntRange(1, 64), help="processes (default: CPU count)"),
 ]
 
@@ -113,25 +117,19 @@ def cli() -> None:
 @click.option("--min-elevation", "min_el", type=float, default=10.0, show_default=True,
               help="elevation mask, degrees")
 @handle_errors
-def passes(selection: Selection, targets_path: str, start: str | None, end: str | None, fmt: str,
-           output: str | None, workers: int | None, min_el: float) -> None:
+def passes(selection: Selection, targets_path: str, start: str | None, end: str | None, fmt: str | None,
+           output: str | None, pretty: bool, max_rows: int, workers: int | None, min_el: float) -> None:
     """Visibility passes (rise, culmination, set) of satellites over targets."""
+    from aquila.orbits.export import format_for
+
     settings = Settings()
+    fmt = format_for(output, fmt)
     t0, t1 = _window(start, end, settings)
     targets = load_targets(targets_path)
     c = select_constellation(selection, settings, t0, t1)
     res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers, selection.verbose)
-    rows = [{"norad_id": r["norad_id"], "satellite": r["satellite"], "owner": r["owner"], "target": r["target"],
-             "rise": r["start"], "culmination": r["culmination"], "set": r["end"],
-             "max_elevation_deg": r["max_elevation_deg"], "duration_s": r["duration_s"],
-             "rise_clipped": r["start_clipped"], "set_clipped": r["end_clipped"]} for r in res.records()]
-    cols = ["norad_id", "satellite", "target", "rise", "culmination", "set", "max_elevation_deg"]
-    if fmt == "json":
-        emit(json.dumps({"passes": rows, **_meta(res)}, indent=1) + "\n", output)
-    elif fmt == "csv":
-        emit(csv_text(rows, cols + ["owner", "duration_s", "rise_clipped", "set_clipped"]), output)
-    else:
-        emit(table_text(rows, cols, f"{len(rows)} passes above {min_el:g} deg"), output)
+    write_result(res.to_arrow(), fmt, output, key="passes", meta=_meta(res), pretty=pretty,
+                 title=f"{len(res)} passes above {min_el:g} deg", max_rows=max_rows)
 
 
 @cli.command()
@@ -139,32 +137,19 @@ def passes(selection: Selection, targets_path: str, start: str | None, end: str 
 @click.option("--min-elevation", "min_el", type=float, default=0.0, show_default=True,
               help="lowest elevation the sensor may look at, degrees")
 @handle_errors
-def access(selection: Selection, targets_path: str, start: str | None, end: str | None, fmt: str,
-           output: str | None, workers: int | None, min_el: float) -> None:
+def access(selection: Selection, targets_path: str, start: str | None, end: str | None, fmt: str | None,
+           output: str | None, pretty: bool, max_rows: int, workers: int | None, min_el: float) -> None:
     """Imaging opportunities: field of regard, SAR incidence band, optical Sun elevation."""
+    from aquila.orbits.export import format_for
+
     settings = Settings()
+    fmt = format_for(output, fmt)
     t0, t1 = _window(start, end, settings)
     targets = load_targets(targets_path)
     c = select_constellation(selection, settings, t0, t1)
     res = _run(c, targets, t0, t1, AccessMode.IMAGING, min_el, settings, workers, selection.verbose)
-    sensor = {s.norad_id: s.sensor for s in res.satellites}
-    rows = []
-    for r in res.records():
-        sen = sensor[r["norad_id"]]
-        rows.append({"norad_id": r["norad_id"], "satellite": r["satellite"], "owner": r["owner"],
-                     "sensor": sen.type.value, "target": r["target"], "start": r["start"],
-                     "closest_approach": r["culmination"], "end": r["end"], "duration_s": r["duration_s"],
-                     "max_elevation_deg": r["max_elevation_deg"], "min_off_nadir_deg": r["min_off_nadir_deg"],
-                     "best_gsd_m": r["best_gsd_m"], "start_clipped": r["start_clipped"],
-                     "end_clipped": r["end_clipped"]})
-    cols = ["satellite", "owner", "sensor", "target", "start", "end", "max_elevation_deg", "min_off_nadir_deg",
-            "best_gsd_m"]
-    if fmt == "json":
-        emit(json.dumps({"opportunities": rows, **_meta(res)}, indent=1) + "\n", output)
-    elif fmt == "csv":
-        emit(csv_text(rows, list(rows[0].keys()) if rows else cols), output)
-    else:
-        emit(table_text(rows, cols, f"{len(rows)} imaging opportunities"), output)
+    write_result(res.to_arrow(), fmt, output, key="opportunities", meta=_meta(res), pretty=pretty,
+                 title=f"{len(res)} imaging opportunities", max_rows=max_rows)
 
 
 @cli.command()

@@ -13,7 +13,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["out", "err", "emit", "csv_text", "table_text", "hours", "render_revisit_tables", "html_gain_table"]
+__all__ = ["out", "err", "emit", "write_result", "csv_text", "table_text", "hours", "render_revisit_tables",
+           "html_gain_table"]
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -25,6 +26,31 @@ def emit(text: str, output: str | None) -> None:
         err.print(f"wrote {output}")
     else:
         sys.stdout.write(text)
+
+
+def write_result(table: Any, fmt: str, output: str | None, *, key: str, meta: dict[str, Any], pretty: bool,
+                 title: str, max_rows: int) -> None:
+    """A columnar result to `output` (atomically: a partial file never stays behind) or stdout."""
+    from aquila.errors import InputError
+    from aquila.orbits.export import write_table
+
+    if output is None:
+        if fmt == "parquet":
+            raise InputError("Parquet is binary", field="--output", expected="-o FILE.parquet")
+        write_table(table, fmt, sys.stdout.buffer, key=key, meta=meta, pretty=pretty, title=title,
+                    max_rows=max_rows)
+        sys.stdout.buffer.flush()
+        return
+    dest = Path(output)
+    tmp = dest.with_name(f".{dest.name}.partial")
+    try:
+        with tmp.open("wb") as f:
+            write_table(table, fmt, f, key=key, meta=meta, pretty=pretty, title=title, max_rows=max_rows)
+        tmp.replace(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    err.print(f"wrote {output} ({table.num_rows} rows, {fmt})", highlight=False)
 
 
 def csv_text(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:

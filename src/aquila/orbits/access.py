@@ -131,6 +131,16 @@ class AccessResult:
                          float(c["max_elevation_deg"][i]), float(c["min_off_nadir_deg"][i]),
                          float(c["best_gsd_m"][i]))
 
+    def to_arrow(self) -> Any:
+        """The windows as a `pyarrow.Table` (the columns the CLI writes; see `aquila.orbits.export`)."""
+        from aquila.orbits.export import access_table
+
+        return access_table(self)
+
+    def to_pandas(self) -> Any:
+        """The windows as a pandas DataFrame (times as UTC timestamps, names as categories)."""
+        return self.to_arrow().to_pandas()
+
     def records(self) -> list[dict[str, Any]]:
         """JSON-ready rows (times ISO-8601 UTC)."""
         c = self.columns

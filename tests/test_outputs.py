@@ -1,0 +1,116 @@
+"""Output formats: every format holds the same passes, the format follows the file's extension, and the
+Python API returns the same table."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import shapely
+
+from test_cli import END, ISS, START
+
+RUN = [sys.executable, "-m", "aquila"]
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("outputs")
+    (d / "iss.tle").write_text("\n".join(ISS) + "\n")
+    (d / "t.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "paris", "properties": {},
+         "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}},
+        {"type": "Feature", "id": "box", "properties": {},
+         "geometry": {"type": "Polygon", "coordinates": [[[18, 56], [20, 56], [20, 57], [18, 57], [18, 56]]]}}]}))
+    for name in ("p.json", "p.ndjson", "p.csv", "p.parquet", "p.txt"):
+        out = subprocess.run([*RUN, "passes", "--tle", str(d / "iss.tle"), "--targets", str(d / "t.geojson"),
+                              "--start", START, "--end", END, "-o", str(d / name)], capture_output=True, text=True,
+                             env={**os.environ, "AQUILA_DATA_DIR": str(d / "data")}, timeout=300)
+        assert out.returncode == 0, out.stderr
+    return d
+
+
+def _norm(row: dict) -> dict:
+    """A row with every value as JSON would carry it (CSV carries text)."""
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, datetime):
+            v = v.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        elif isinstance(v, str) and v in ("true", "false"):
+            v = v == "true"
+        elif isinstance(v, str):
+            try:
+                v = int(v) if k == "norad_id" else float(v) if k.endswith(("_deg", "_s", "_m")) else v
+            except ValueError:
+                pass
+        out[k] = v
+    return out
+
+
+def test_every_format_holds_the_same_passes(outputs: Path) -> None:
+    doc = json.loads((outputs / "p.json").read_text())
+    rows = doc["passes"]
+    assert rows and doc["satellites"] == 1 and doc["mode"] == "visibility"
+    nd = [json.loads(line) for line in (outputs / "p.ndjson").read_text().splitlines()]
+    with (outputs / "p.csv").open() as f:
+        cs = [_norm(r) for r in csv.DictReader(f)]
+    table = pq.read_table(outputs / "p.parquet")
+    pa_rows = [_norm({k: v for k, v in r.items() if k != "geometry"}) for r in table.to_pylist()]
+    assert nd == rows and cs == rows and pa_rows == rows
+    for r in rows:  # every row carries its target's coordinates; the box's is inside the box
+        assert (r["target_lon_deg"], r["target_lat_deg"]) == (2.35, 48.85) if r["target"] == "paris" else \
+            (18 < r["target_lon_deg"] < 20 and 56 < r["target_lat_deg"] < 57)
+        assert r["rise"] <= r["culmination"] <= r["set"]
+        assert math.isclose(r["duration_s"], (datetime.fromisoformat(r["set"]) -
+                                              datetime.fromisoformat(r["rise"])).total_seconds(), abs_tol=0.002)
+
+
+def test_parquet_is_geoparquet_with_the_target_points(outputs: Path) -> None:
+    table = pq.read_table(outputs / "p.parquet")
+    geo = json.loads(table.schema.metadata[b"geo"])
+    assert geo["primary_column"] == "geometry" and geo["columns"]["geometry"]["encoding"] == "WKB"
+    pts = shapely.from_wkb(table.column("geometry").to_pylist())
+    assert [(p.x, p.y) for p in pts] == list(zip(table.column("target_lon_deg").to_pylist(),
+                                                 table.column("target_lat_deg").to_pylist(), strict=True))
+
+
+def test_table_format_shows_rows_and_the_total(outputs: Path) -> None:
+    text = (outputs / "p.txt").read_text()
+    n = len(json.loads((outputs / "p.json").read_text())["passes"])
+    assert f"{n} passes" in text and "ISS (ZARYA)" in text
+
+
+def test_unknown_extension_is_refused_not_silently_json(outputs: Path, tmp_path: Path) -> None:
+    out = subprocess.run([*RUN, "passes", "--tle", str(outputs / "iss.tle"), "--targets", str(outputs / "t.geojson"),
+                          "--start", START, "--end", END, "-o", str(tmp_path / "p.xlsx")], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2 and "--output" in out.stderr and ".parquet" in out.stderr
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_python_api_returns_the_same_table() -> None:
+    from datetime import timedelta
+
+    from aquila.constellation.assets import GENERIC_SENSOR, Constellation, OwnerKind, Satellite
+    from aquila.constellation.elements import parse_tle
+    from aquila.orbits.access import AccessMode, compute_access
+    from aquila.orbits.targets import TargetSet
+
+    es = parse_tle("\n".join(ISS))[0]
+    c = Constellation([Satellite(es.name, es.norad_id, "USA", "nasa", OwnerKind.NATIONAL, GENERIC_SENSOR, es)])
+    t0 = datetime(2008, 9, 20, 12, tzinfo=UTC)
+    res = compute_access(c, TargetSet.from_points([48.85], [2.35], ["paris"]), t0, t0 + timedelta(days=1),
+                         mode=AccessMode.VISIBILITY, min_elevation_deg=10, workers=1)
+    table = res.to_arrow()
+    frame = res.to_pandas()
+    assert table.num_rows == len(res) == len(frame) > 0
+    assert list(frame["satellite"].astype(str).unique()) == ["ISS (ZARYA)"]
+    assert str(frame["rise"].dtype) == "datetime64[ms, UTC]"
