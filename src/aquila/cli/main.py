@@ -126,7 +126,7 @@ def passes(selection: Selection, targets_path: str, start: str | None, end: str 
     fmt = format_for(output, fmt)
     t0, t1 = _window(start, end, settings)
     targets = load_targets(targets_path)
-    c = select_constellation(selection, settings, t0, t1)
+    c = select_constellation(selection, settings, t0, t1, imaging=False)
     res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers, selection.verbose)
     write_result(res.to_arrow(), fmt, output, key="passes", meta=_meta(res), pretty=pretty,
                  title=f"{len(res)} passes above {min_el:g} deg", max_rows=max_rows)

@@ -22,6 +22,7 @@ from aquila.cli.render import err
 from aquila.config import Settings
 from aquila.constellation.assets import Constellation, Satellite
 from aquila.constellation.elements import ElementSet, load_elements, newest_per_norad
+from aquila.constellation.facts import builtin_facts, load_facts
 from aquila.constellation.store import load_constellation
 from aquila.errors import InputError
 
@@ -41,6 +42,8 @@ class Selection:
     sensor: str | None = None
     allow_stale: bool = False
     verbose: bool = False
+    facts: str | None = None
+    include_unknown: bool = False
 
 
 _OPTIONS = [
@@ -51,6 +54,11 @@ _OPTIONS = [
     click.option("--name", "names", multiple=True, help="only satellites whose name matches this glob (repeatable)"),
     click.option("--sensor", type=click.Choice(["optical", "sar"]), help="only optical or only SAR satellites"),
     click.option("--allow-stale", is_flag=True, help="use elements older than the age limit (positions drift)"),
+    click.option("--facts", type=click.Path(dir_okay=False),
+                 help="satellite facts (JSON: owner, sensor, GSD, field of regard or incidence band) over the "
+                      "built-in ones"),
+    click.option("--include-unknown", is_flag=True,
+                 help="take satellites without facts as generic optical sensors (owner UNKNOWN, never pooled)"),
     click.option("-v", "--verbose", is_flag=True, help="list the satellites behind each warning"),
 ]
 
@@ -60,8 +68,9 @@ def selection_options(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, tle_files: tuple[str, ...], owners: tuple[str, ...], norad_ids: tuple[int, ...],
-                names: tuple[str, ...], sensor: str | None, allow_stale: bool, verbose: bool, **kwargs: Any) -> Any:
-        sel = Selection(tle_files, owners, norad_ids, names, sensor, allow_stale, verbose)
+                names: tuple[str, ...], sensor: str | None, allow_stale: bool, verbose: bool, facts: str | None,
+                include_unknown: bool, **kwargs: Any) -> Any:
+        sel = Selection(tle_files, owners, norad_ids, names, sensor, allow_stale, verbose, facts, include_unknown)
         return fn(*args, selection=sel, **kwargs)
 
     out: Any = wrapper
@@ -121,11 +130,35 @@ def _load_files(paths: Sequence[str], verbose: bool) -> list[ElementSet]:
     return kept
 
 
-def select_constellation(sel: Selection, settings: Settings, start: datetime, end: datetime) -> Constellation:
-    """The satellites to use over [start, end], filtered, with element hygiene applied."""
+def select_constellation(sel: Selection, settings: Settings, start: datetime, end: datetime,
+                         imaging: bool = True) -> Constellation:
+    """The satellites to use over [start, end], filtered, with element hygiene applied.
+
+    Imaging, revisit and sharing gain need each satellite's facts; visibility passes (pure
+    geometry) take every satellite, those without facts as owner `UNKNOWN`.
+    """
     known = load_constellation(settings.data_dir, start)
     if sel.tle_files:
-        c = Constellation.from_element_sets(_load_files(sel.tle_files, sel.verbose), known=known)
+        table = load_facts(sel.facts) if sel.facts else builtin_facts()
+        c = Constellation.from_element_sets(_load_files(sel.tle_files, sel.verbose), known=known, facts=table,
+                                            include_unknown=sel.include_unknown or not imaging)
+        if c.left_out:
+            first = ", ".join(f"{e.name} ({e.norad_id})" for e in c.left_out[:3]) + \
+                (", ..." if len(c.left_out) > 3 else "")
+            err.print(f"[yellow]warning:[/] {len(c.left_out)} satellites without facts left out (owner and sensor "
+                      f"unknown): {first}; give their facts with --facts FILE, or --include-unknown to take them "
+                      "as generic optical sensors that are never pooled", highlight=False, soft_wrap=True)
+            if sel.verbose:
+                for e in c.left_out:
+                    err.print(f"  {e.name} ({e.norad_id}): no facts", highlight=False, soft_wrap=True)
+        others = sorted({s.owner for s in c if not s.ally})
+        if others and imaging:
+            n = sum(1 for s in c if not s.ally)
+            err.print(f"[yellow]note:[/] {n} satellites of owners outside the alliance ({', '.join(others)}) are "
+                      "listed but never pooled", highlight=False, soft_wrap=True)
+        if not len(c):
+            raise InputError("no satellite of the element files has known facts", field="--tle",
+                             expected="element sets of known satellites, a --facts file, or --include-unknown")
     else:
         c = known
         nominal = sum(1 for s in c if s.nominal)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,6 +89,10 @@ class Satellite:
     kind: OwnerKind
     sensor: Sensor
     elements: ElementSet
+    ally: bool = True
+    """Pooled with the alliance (counts in pooled and per-nation figures); False for other owners and unknowns."""
+    look_side: str = "both"
+    squint_max_deg: float | None = None
 
     @classmethod
     def from_tle(cls, line1: str, line2: str, name: str | None = None, *, owner: str = "UNK",
@@ -123,6 +128,8 @@ class Constellation:
     """An ordered collection of satellites, addressable by NORAD id."""
 
     satellites: list[Satellite] = field(default_factory=list)
+    left_out: list[ElementSet] = field(default_factory=list)
+    """Element sets given but not used: no facts known for them (see `from_element_sets`)."""
     errors: list[InputError] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Satellite]:
@@ -165,21 +172,38 @@ class Constellation:
         return updated, list(by_id.values())
 
     @classmethod
-    def from_element_sets(cls, sets: Iterable[ElementSet], *, known: Constellation | None = None) -> Constellation:
-        """Wrap element sets as satellites; facts (owner, sensor) come from `known` where the NORAD id matches."""
-        facts = {s.norad_id: s for s in known} if known is not None else {}
-        sats = []
+    def from_element_sets(cls, sets: Iterable[ElementSet], *, known: Constellation | None = None,
+                          facts: Any = None, include_unknown: bool = False) -> Constellation:
+        """Satellites for element sets, with their facts (owner, sensor) by NORAD id.
+
+        Facts come from `facts` (a `FactsTable`; the built-in one by default), or from `known` for a
+        satellite it holds. One without facts is left out (`left_out`), or with `include_unknown`
+        taken as a generic optical sensor owned by `UNKNOWN` and never an ally.
+        """
+        from aquila.constellation.facts import UNKNOWN_OWNER, builtin_facts
+
+        table = facts if facts is not None else builtin_facts()
+        known_sats = {s.norad_id: s for s in known} if known is not None else {}
+        sats, left_out = [], []
         for es in newest_per_norad(sets):
-            k = facts.get(es.norad_id)
-            if k is not None:
+            f = table.get(es.norad_id)
+            k = known_sats.get(es.norad_id)
+            if f is not None:
+                sats.append(Satellite(es.name, es.norad_id, f.owner, f.operator, f.owner_kind, f.sensor, es,
+                                      table.is_ally(f.owner), f.look_side, f.squint_max_deg))
+            elif k is not None:
                 sats.append(k.with_elements(es))
+            elif include_unknown:
+                sats.append(Satellite(es.name, es.norad_id, UNKNOWN_OWNER, "unknown", OwnerKind.NATIONAL,
+                                      GENERIC_SENSOR, es, ally=False))
             else:
-                sats.append(Satellite(es.name, es.norad_id, "UNK", "unknown", OwnerKind.NATIONAL, GENERIC_SENSOR, es))
-        return cls(sats)
+                left_out.append(es)
+        return cls(sats, left_out)
 
     @classmethod
-    def from_files(cls, paths: Iterable[str | Path], *, known: Constellation | None = None) -> Constellation:
+    def from_files(cls, paths: Iterable[str | Path], *, known: Constellation | None = None, facts: Any = None,
+                   include_unknown: bool = False) -> Constellation:
         sets: list[ElementSet] = []
         for p in paths:
             sets.extend(load_elements(p))
-        return cls.from_element_sets(sets, known=known)
+        return cls.from_element_sets(sets, known=known, facts=facts, include_unknown=include_unknown)

@@ -138,9 +138,16 @@ def builtin_constellation(epoch: datetime | None = None) -> Constellation:
     when = epoch or datetime.now(UTC)
     if when.tzinfo is None:
         raise ValueError("epoch must be timezone-aware UTC")
+    from aquila.constellation.facts import builtin_facts
+
+    table = builtin_facts()
     sats = []
     for f in BUILTIN_FACTS:
         es = nominal_elements(f.norad_id, f.name, when, f.altitude_km, f.inclination_deg, f.ltan_h,
                               phase_deg=f.phase_deg)
-        sats.append(Satellite(f.name, f.norad_id, f.owner, f.operator, f.kind, f.sensor, es))
+        published = table.get(f.norad_id)
+        side = published.look_side if published is not None else "both"
+        squint = published.squint_max_deg if published is not None else None
+        sats.append(Satellite(f.name, f.norad_id, f.owner, f.operator, f.kind, f.sensor, es,
+                              table.is_ally(f.owner), side, squint))
     return Constellation(sats)

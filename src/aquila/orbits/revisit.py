@@ -181,10 +181,17 @@ def _apd(stats: Sequence[RevisitStats]) -> float:
 
 
 def sharing_gain(result: AccessResult, nations: Sequence[str] | None = None) -> SharingGain:
-    """Per-nation sharing gain and each owner's contribution to the pool (leave-one-out)."""
-    owners = sorted({s.owner for s in result.satellites})
+    """Per-nation sharing gain and each owner's contribution to the pool (leave-one-out).
+
+    Only allies pool: windows of other owners' satellites (and of unknown ones) count nowhere
+    here. A nation in `nations` without satellites of its own gets what the pool gives it.
+    """
+    if not all(s.ally for s in result.satellites):
+        allies = np.array([s.ally for s in result.satellites] or [False])
+        result = result.select(allies[result.columns["sat"]] if len(result) else np.zeros(0, bool))
+    owners = sorted({s.owner for s in result.satellites if s.ally})
     nations = list(nations) if nations is not None else owners
-    counts = {o: sum(1 for s in result.satellites if s.owner == o) for o in owners}
+    counts = {o: sum(1 for s in result.satellites if s.owner == o and s.ally) for o in owners}
     pooled = revisit_statistics(result)
     pooled_worst, pooled_mm = worst_gap_s(pooled), _mean_max(pooled)
     gains = []
