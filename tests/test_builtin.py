@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,3 +56,32 @@ def test_nominal_orbits_keep_the_published_altitude_and_node_time() -> None:
             assert abs(diff) < 0.35, (f.name, ltan)  # true vs mean Sun: equation of time < 17 min
     finally:
         kernel.close()
+
+
+_REAL_TLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tle" / "eo-sar_2026-03-19.tle"
+
+
+def _ltan_h(es) -> float:  # type: ignore[no-untyped-def]
+    from aquila.constellation.nominal import mean_sun_right_ascension_deg
+
+    return ((math.degrees(es.satrec.nodeo) - mean_sun_right_ascension_deg(es.epoch)) / 15.0 + 12.0) % 24.0
+
+
+@pytest.mark.skipif(not _REAL_TLE.exists(), reason="shared element sets not present")
+def test_nominal_node_local_times_match_the_real_element_sets() -> None:
+    """Ascending, not descending: every sun-synchronous built-in satellite flies through its node at the
+    real local time, within 30 minutes (a 12 h error would put its passes on the wrong side of the day)."""
+    from aquila.constellation.builtin import BUILTIN_FACTS, builtin_constellation
+    from aquila.constellation.elements import load_elements
+
+    real = {e.norad_id: e for e in load_elements(_REAL_TLE)}
+    checked = 0
+    for f in BUILTIN_FACTS:
+        es = real.get(f.norad_id)
+        if es is None or f.ltan_h is None:
+            continue
+        nominal = builtin_constellation(es.epoch)[f.norad_id].elements
+        diff_h = (_ltan_h(nominal) - _ltan_h(es) + 12.0) % 24.0 - 12.0
+        assert abs(diff_h) <= 0.5, f"{f.name}: nominal node {_ltan_h(nominal):.2f} h, real {_ltan_h(es):.2f} h"
+        checked += 1
+    assert checked >= 45
