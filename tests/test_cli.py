@@ -227,3 +227,20 @@ def test_selection_by_owner_case_norad_name_and_sensor(tmp_path: Path, targets: 
     assert one["satellite"] in {o["satellite"] for o in by_name["opportunities"]}
     none = run(*common, "--name", "NO-SUCH-*", data_dir=tmp_path)
     assert none.returncode == 2 and "--name" in none.stderr
+
+
+def test_sensor_limits_and_a_nation_without_satellites(tmp_path: Path, targets: Path) -> None:
+    common = ("access", "--targets", str(targets), "--start", "2026-03-19T00:00:00Z", "--end",
+              "2026-03-19T12:00:00Z", "--format", "json")
+    sharp = json.loads(run(*common, "--max-gsd", "0.5", data_dir=tmp_path).stdout)["opportunities"]
+    assert sharp and all(o["best_gsd_m"] >= 0.25 for o in sharp)
+    names = {o["satellite"] for o in sharp}
+    assert not any(n.startswith(("SENTINEL", "LANDSAT", "RCM")) for n in names)  # 5-15 m sensors left out
+    capped = json.loads(run(*common, "--max-off-nadir", "20", data_dir=tmp_path).stdout)["opportunities"]
+    assert capped and all(o["min_off_nadir_deg"] <= 20.0 + 1e-6 for o in capped)
+    bad = run(*common, "--incidence", "45,20", data_dir=tmp_path)
+    assert bad.returncode == 2 and "--incidence" in bad.stderr
+    gain = json.loads(run("revisit", "--targets", str(targets), "--start", "2026-03-19T00:00:00Z", "--end",
+                          "2026-03-20T00:00:00Z", "--format", "json", "--nation", "est", data_dir=tmp_path).stdout)
+    (est,) = [n for n in gain["nations"] if n["nation"] == "EST"]
+    assert est["satellites"] == 0 and est["pooled_worst_gap_h"] < est["own_worst_gap_h"]

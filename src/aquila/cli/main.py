@@ -165,10 +165,12 @@ def access(selection: Selection, targets_path: str, start: str | None, end: str 
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout")
 @click.option("--plot", type=click.Path(dir_okay=False), help="also draw a chart: FILE.png or FILE.html")
 @click.option("--workers", type=click.IntRange(1, 64), help="processes (default: CPU count)")
+@click.option("--nation", "nations", multiple=True,
+              help="also show what the pool gives this nation, with or without satellites (repeatable), e.g. EST")
 @handle_errors
 def revisit(selection: Selection, targets_path: str | None, bbox: str | None, resolution: float,
             start: str | None, end: str | None, mode: str, min_el: float | None, fmt: str, output: str | None,
-            plot: str | None, workers: int | None) -> None:
+            plot: str | None, workers: int | None, nations: tuple[str, ...]) -> None:
     """Revisit statistics per target, and the sharing gain of pooling (or a coverage heat map with --grid)."""
     from aquila.orbits.coverage import coverage_grid, parse_bbox
     from aquila.orbits.plots import plot_coverage, plot_sharing_gain, save_figure
@@ -204,7 +206,8 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
     assert targets_path is not None
     targets = load_targets(targets_path)
     res = _run(c, targets, t0, t1, amode, min_el, settings, workers, selection.verbose)
-    gain = sharing_gain(res)
+    extra = {n.upper() for n in nations}
+    gain = sharing_gain(res, sorted({s.owner for s in res.satellites if s.ally} | extra) if extra else None)
     doc = {"period": {"start": t0.isoformat().replace("+00:00", "Z"), "end": t1.isoformat().replace("+00:00", "Z"),
                       "mode": mode, "gaps": "closed period: the lead-in before the first access and the tail "
                       "after the last count as gaps; a target never accessed has one gap of the whole period"},

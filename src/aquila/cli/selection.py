@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -44,6 +44,14 @@ class Selection:
     verbose: bool = False
     facts: str | None = None
     include_unknown: bool = False
+    max_gsd_m: float | None = None
+    max_off_nadir_deg: float | None = None
+    incidence: str | None = None
+
+    @property
+    def incidence_deg(self) -> tuple[float, float] | None:
+        """The --incidence band, checked (raised inside the command, so it is one line, exit 2)."""
+        return _band(self.incidence)
 
 
 _OPTIONS = [
@@ -57,6 +65,11 @@ _OPTIONS = [
     click.option("--facts", type=click.Path(dir_okay=False),
                  help="satellite facts (JSON: owner, sensor, GSD, field of regard or incidence band) over the "
                       "built-in ones"),
+    click.option("--max-gsd", "max_gsd_m", type=click.FloatRange(0.01, 1000), help="only sensors this sharp or "
+                 "sharper (best GSD, metres)"),
+    click.option("--max-off-nadir", "max_off_nadir_deg", type=click.FloatRange(0.1, 89),
+                 help="cap every sensor's field of regard (deg off nadir), e.g. for a tasking policy"),
+    click.option("--incidence", "incidence", help="SAR incidence band to use, MIN,MAX degrees (e.g. 20,45)"),
     click.option("--include-unknown", is_flag=True,
                  help="take satellites without facts as generic optical sensors (owner UNKNOWN, never pooled)"),
     click.option("-v", "--verbose", is_flag=True, help="list the satellites behind each warning"),
@@ -69,14 +82,40 @@ def selection_options(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, tle_files: tuple[str, ...], owners: tuple[str, ...], norad_ids: tuple[int, ...],
                 names: tuple[str, ...], sensor: str | None, allow_stale: bool, verbose: bool, facts: str | None,
-                include_unknown: bool, **kwargs: Any) -> Any:
-        sel = Selection(tle_files, owners, norad_ids, names, sensor, allow_stale, verbose, facts, include_unknown)
+                include_unknown: bool, max_gsd_m: float | None, max_off_nadir_deg: float | None,
+                incidence: str | None, **kwargs: Any) -> Any:
+        sel = Selection(tle_files, owners, norad_ids, names, sensor, allow_stale, verbose, facts, include_unknown,
+                        max_gsd_m, max_off_nadir_deg, incidence)
         return fn(*args, selection=sel, **kwargs)
 
     out: Any = wrapper
     for opt in reversed(_OPTIONS):
         out = opt(out)
     return out
+
+
+def _band(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError:
+        raise InputError(f"{text!r}", field="--incidence", expected="MIN,MAX in degrees, e.g. 20,45") from None
+    if not 0 <= lo < hi <= 89:
+        raise InputError(f"{text!r}", field="--incidence", expected="0 <= MIN < MAX <= 89 degrees")
+    return lo, hi
+
+
+def _overridden(s: Satellite, sel: Selection) -> Satellite:
+    """The satellite with the selection's sensor limits applied (never widened beyond its facts)."""
+    sensor = s.sensor
+    if sel.max_off_nadir_deg is not None:
+        sensor = replace(sensor, max_off_nadir_deg=min(sensor.max_off_nadir_deg, sel.max_off_nadir_deg))
+    if sel.incidence_deg is not None and sensor.type.value == "sar":
+        lo = max(sensor.min_incidence_deg, sel.incidence_deg[0])
+        hi = min(sensor.max_incidence_deg, sel.incidence_deg[1])
+        sensor = replace(sensor, min_incidence_deg=lo, max_incidence_deg=hi)  # lo < hi: the caller filtered
+    return s if sensor is s.sensor else replace(s, sensor=sensor)
 
 
 def summarise(what: str, sats: Sequence[Satellite], detail: Callable[[Satellite], str], verbose: bool,
@@ -108,9 +147,18 @@ def _filter(c: Constellation, sel: Selection) -> Constellation:
         sats = [s for s in sats if any(fnmatch.fnmatchcase(s.name.upper(), g.upper()) for g in sel.names)]
     if sel.sensor:
         sats = [s for s in sats if s.sensor.type.value == sel.sensor]
+    if sel.max_gsd_m is not None:
+        sats = [s for s in sats if s.sensor.gsd_m <= sel.max_gsd_m]
+    if sel.incidence_deg is not None:  # SAR satellites whose band does not meet the asked one cannot image
+        lo, hi = sel.incidence_deg
+        sats = [s for s in sats if s.sensor.type.value != "sar" or
+                max(s.sensor.min_incidence_deg, lo) < min(s.sensor.max_incidence_deg, hi)]
+    sats = [_overridden(s, sel) for s in sats]
     if not sats:
         asked = {"--owner": sel.owners, "--norad": sel.norad_ids, "--name": sel.names,
-                 "--sensor": (sel.sensor,) if sel.sensor else ()}
+                 "--sensor": (sel.sensor,) if sel.sensor else (),
+                 "--max-gsd": (sel.max_gsd_m,) if sel.max_gsd_m is not None else (),
+                 "--incidence": sel.incidence_deg or ()}
         used = [f"{k} {' '.join(str(v) for v in vs)}" for k, vs in asked.items() if vs]
         raise InputError(f"no satellite matches {'; '.join(used) or 'the selection'}",
                          field=", ".join(k for k, vs in asked.items() if vs) or "--tle",
