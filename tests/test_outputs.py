@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import shapely
+import shapely.geometry
 
 from test_cli import END, ISS, START
 
@@ -30,7 +31,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}},
         {"type": "Feature", "id": "box", "properties": {},
          "geometry": {"type": "Polygon", "coordinates": [[[18, 56], [20, 56], [20, 57], [18, 57], [18, 56]]]}}]}))
-    for name in ("p.json", "p.ndjson", "p.csv", "p.parquet", "p.txt"):
+    for name in ("p.json", "p.ndjson", "p.csv", "p.parquet", "p.txt", "p.geojson", "p.kml"):
         out = subprocess.run([*RUN, "passes", "--tle", str(d / "iss.tle"), "--targets", str(d / "t.geojson"),
                               "--start", START, "--end", END, "-o", str(d / name)], capture_output=True, text=True,
                              env={**os.environ, "AQUILA_DATA_DIR": str(d / "data")}, timeout=300)
@@ -114,3 +115,32 @@ def test_python_api_returns_the_same_table() -> None:
     assert table.num_rows == len(res) == len(frame) > 0
     assert list(frame["satellite"].astype(str).unique()) == ["ISS (ZARYA)"]
     assert str(frame["rise"].dtype) == "datetime64[ms, UTC]"
+
+
+def test_geojson_features_carry_the_target_geometry_and_the_pass(outputs: Path) -> None:
+    rows = json.loads((outputs / "p.json").read_text())["passes"]
+    fc = json.loads((outputs / "p.geojson").read_text())
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == len(rows)
+    for f, r in zip(fc["features"], rows, strict=True):
+        assert f["properties"] == r
+        g = shapely.geometry.shape(f["geometry"])
+        assert g.is_valid and g.geom_type == ("Point" if r["target"] == "paris" else "Polygon")
+        assert g.intersects(shapely.Point(r["target_lon_deg"], r["target_lat_deg"]).buffer(1e-9))
+
+
+def test_kml_is_valid_kml_with_a_timed_placemark_per_pass(outputs: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    rows = json.loads((outputs / "p.json").read_text())["passes"]
+    root = ET.parse(outputs / "p.kml").getroot()
+    assert root.tag == "{http://www.opengis.net/kml/2.2}kml"
+    marks = root.findall("k:Document/k:Placemark", ns)
+    assert len(marks) == len(rows)
+    for m, r in zip(marks, rows, strict=True):
+        assert m.findtext("k:TimeSpan/k:begin", namespaces=ns) == r["rise"]
+        assert m.findtext("k:TimeSpan/k:end", namespaces=ns) == r["set"]
+        data = {d.get("name"): d.findtext("k:value", namespaces=ns) for d in m.findall("k:ExtendedData/k:Data", ns)}
+        assert data["satellite"] == r["satellite"] and data["target"] == r["target"]
+        shape_tag = "k:Point" if r["target"] == "paris" else "k:Polygon"
+        assert m.find(shape_tag, ns) is not None

@@ -90,8 +90,9 @@ common_opts = [
                  help="GeoJSON FeatureCollection of points/polygons; target name = feature id or properties.name"),
     click.option("--start", help="ISO-8601 UTC start (default: now)"),
     click.option("--end", help="ISO-8601 UTC end (default: start + 24 h)"),
-    click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv", "parquet", "table"]),
-                 help="default: from the --output extension (.json .ndjson .csv .parquet .txt), else json"),
+    click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv", "parquet", "geojson", "kml", "table"]),
+                 help="default: from the --output extension (.json .ndjson .csv .parquet .geojson .kml .txt), "
+                      "else json"),
     click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout"),
     click.option("--pretty", is_flag=True, help="indented JSON (slower and larger; compact by default)"),
     click.option("--rows", "max_rows", type=click.IntRange(1, 100_000), default=50, show_default=True,
@@ -129,7 +130,8 @@ def passes(selection: Selection, targets_path: str, start: str | None, end: str 
     c = select_constellation(selection, settings, t0, t1, imaging=False)
     res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers, selection.verbose)
     write_result(res.to_arrow(), fmt, output, key="passes", meta=_meta(res), pretty=pretty,
-                 title=f"{len(res)} passes above {min_el:g} deg", max_rows=max_rows)
+                 title=f"{len(res)} passes above {min_el:g} deg", max_rows=max_rows,
+                 geometries={t.id: t.geometry for t in res.targets})
 
 
 @cli.command()
@@ -149,7 +151,8 @@ def access(selection: Selection, targets_path: str, start: str | None, end: str 
     c = select_constellation(selection, settings, t0, t1)
     res = _run(c, targets, t0, t1, AccessMode.IMAGING, min_el, settings, workers, selection.verbose)
     write_result(res.to_arrow(), fmt, output, key="opportunities", meta=_meta(res), pretty=pretty,
-                 title=f"{len(res)} imaging opportunities", max_rows=max_rows)
+                 title=f"{len(res)} imaging opportunities", max_rows=max_rows,
+                 geometries={t.id: t.geometry for t in res.targets})
 
 
 @cli.command()

@@ -29,7 +29,7 @@ def emit(text: str, output: str | None) -> None:
 
 
 def write_result(table: Any, fmt: str, output: str | None, *, key: str, meta: dict[str, Any], pretty: bool,
-                 title: str, max_rows: int) -> None:
+                 title: str, max_rows: int, geometries: dict[str, Any] | None = None) -> None:
     """A columnar result to `output` (atomically: a partial file never stays behind) or stdout."""
     from aquila.errors import InputError
     from aquila.orbits.export import write_table
@@ -38,14 +38,15 @@ def write_result(table: Any, fmt: str, output: str | None, *, key: str, meta: di
         if fmt == "parquet":
             raise InputError("Parquet is binary", field="--output", expected="-o FILE.parquet")
         write_table(table, fmt, sys.stdout.buffer, key=key, meta=meta, pretty=pretty, title=title,
-                    max_rows=max_rows)
+                    max_rows=max_rows, geometries=geometries)
         sys.stdout.buffer.flush()
         return
     dest = Path(output)
     tmp = dest.with_name(f".{dest.name}.partial")
     try:
         with tmp.open("wb") as f:
-            write_table(table, fmt, f, key=key, meta=meta, pretty=pretty, title=title, max_rows=max_rows)
+            write_table(table, fmt, f, key=key, meta=meta, pretty=pretty, title=title, max_rows=max_rows,
+                        geometries=geometries)
         tmp.replace(dest)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""Access results as a columnar table (Arrow) and their writers: JSON, NDJSON, CSV, (Geo)Parquet, table.
+"""Access results as a columnar table (Arrow) and their writers: JSON, NDJSON, CSV, (Geo)Parquet, GeoJSON, KML.
 
 Results stay columnar from the engine to the file: the table is built from the engine's numpy
 columns without a Python object per row, and the text formats are written by polars (Rust), so
@@ -20,15 +20,16 @@ from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
+import shapely.geometry
 
 from aquila.errors import InputError
 from aquila.orbits.access import AccessMode, AccessResult
 
 __all__ = ["FORMATS", "EXTENSIONS", "access_table", "format_for", "write_table", "table_text_preview"]
 
-FORMATS = ("json", "ndjson", "csv", "parquet", "table")
+FORMATS = ("json", "ndjson", "csv", "parquet", "geojson", "kml", "table")
 EXTENSIONS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv", ".parquet": "parquet",
-              ".txt": "table"}
+              ".geojson": "geojson", ".kml": "kml", ".txt": "table"}
 _TIME = "%Y-%m-%dT%H:%M:%S%.3fZ"
 _CHUNK_ROWS = 250_000
 
@@ -116,8 +117,14 @@ def _json_bytes(value: Any) -> bytes:
 
 
 def write_table(table: pa.Table, fmt: str, dest: IO[bytes], *, key: str, meta: Mapping[str, Any],
-                pretty: bool = False, title: str = "", max_rows: int = 50) -> None:
-    """Write `table` to a binary stream as `fmt` (`key` names the row list in JSON, beside `meta`)."""
+                pretty: bool = False, title: str = "", max_rows: int = 50,
+                geometries: Mapping[str, Any] | None = None) -> None:
+    """Write `table` to a binary stream as `fmt` (`key` names the row list in JSON, beside `meta`;
+    `geometries` maps target ids to their shapely geometry, for GeoJSON and KML)."""
+    if fmt in ("geojson", "kml"):
+        shapes = geometries or {}
+        (_write_geojson if fmt == "geojson" else _write_kml)(table, dest, shapes, title or key)
+        return
     if fmt == "parquet":
         _write_geoparquet(table, dest, meta)
         return
@@ -162,6 +169,61 @@ def _write_geoparquet(table: pa.Table, dest: IO[bytes], meta: Mapping[str, Any])
     t = t.replace_schema_metadata({**(t.schema.metadata or {}), b"geo": json.dumps(geo).encode(),
                                    b"aquila": json.dumps(dict(meta)).encode()})
     pq.write_table(t, dest, compression="zstd")
+
+
+def _rows(table: pa.Table) -> list[bytes]:
+    """Each row as one JSON object (bytes), times as ISO 8601 text."""
+    out: list[bytes] = []
+    df = _text_frame(table)
+    for k in range(0, len(df), _CHUNK_ROWS):
+        buf = io.BytesIO()
+        df.slice(k, _CHUNK_ROWS).write_ndjson(buf)
+        out += buf.getvalue().splitlines()
+    return out
+
+
+def _write_geojson(table: pa.Table, dest: IO[bytes], shapes: Mapping[str, Any], name: str) -> None:
+    """A FeatureCollection: each window a Feature with its target's geometry and the window's attributes."""
+    geo = {t: _json_bytes(shapely.geometry.mapping(g)) for t, g in shapes.items()}
+    targets = table.column("target").to_pylist()
+    dest.write(b'{"type":"FeatureCollection","name":' + _json_bytes(name) + b',"features":[')
+    for k, (props, tid) in enumerate(zip(_rows(table), targets, strict=True)):
+        dest.write((b"," if k else b"") + b'{"type":"Feature","geometry":' + geo.get(tid, b"null") +
+                   b',"properties":' + props + b"}")
+    dest.write(b"]}\n")
+
+
+def _kml_geometry(g: Any) -> str:
+    def ring(coords: Any) -> str:
+        return " ".join(f"{x:.6f},{y:.6f}" for x, y, *_ in coords)
+
+    if g.geom_type == "Point":
+        return f"<Point><coordinates>{g.x:.6f},{g.y:.6f}</coordinates></Point>"
+    if g.geom_type == "Polygon":
+        inner = "".join(f"<innerBoundaryIs><LinearRing><coordinates>{ring(h.coords)}</coordinates></LinearRing>"
+                        "</innerBoundaryIs>" for h in g.interiors)
+        return (f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{ring(g.exterior.coords)}</coordinates>"
+                f"</LinearRing></outerBoundaryIs>{inner}</Polygon>")
+    return "<MultiGeometry>" + "".join(_kml_geometry(p) for p in g.geoms) + "</MultiGeometry>"
+
+
+def _write_kml(table: pa.Table, dest: IO[bytes], shapes: Mapping[str, Any], name: str) -> None:
+    """KML 2.2 for Google Earth: a Placemark per window, on its target, with a TimeSpan and the attributes."""
+    from xml.sax.saxutils import escape
+
+    geo = {t: _kml_geometry(g) for t, g in shapes.items()}
+    names = table.column_names
+    times = [n for n, t in zip(names, table.schema.types, strict=True) if pa.types.is_timestamp(t)]
+    begin, end = times[0], times[-1]
+    dest.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+               b"<name>" + escape(name).encode() + b"</name>")
+    for row in (json.loads(r) for r in _rows(table)):
+        title = escape(f"{row['satellite']} over {row['target']}")
+        data = "".join(f'<Data name="{escape(k)}"><value>{escape(str(v))}</value></Data>' for k, v in row.items())
+        dest.write((f"<Placemark><name>{title}</name><TimeSpan><begin>{row[begin]}</begin><end>{row[end]}</end>"
+                    f"</TimeSpan><ExtendedData>{data}</ExtendedData>{geo.get(row['target'], '')}</Placemark>"
+                    ).encode())
+    dest.write(b"</Document></kml>\n")
 
 
 def _wkb_points(lon: np.ndarray, lat: np.ndarray) -> pa.Array:
