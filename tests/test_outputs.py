@@ -31,7 +31,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}},
         {"type": "Feature", "id": "box", "properties": {},
          "geometry": {"type": "Polygon", "coordinates": [[[18, 56], [20, 56], [20, 57], [18, 57], [18, 56]]]}}]}))
-    for name in ("p.json", "p.ndjson", "p.csv", "p.parquet", "p.txt", "p.geojson", "p.kml"):
+    for name in ("p.json", "p.ndjson", "p.csv", "p.parquet", "p.txt", "p.geojson", "p.kml", "p.czml"):
         out = subprocess.run([*RUN, "passes", "--tle", str(d / "iss.tle"), "--targets", str(d / "t.geojson"),
                               "--start", START, "--end", END, "-o", str(d / name)], capture_output=True, text=True,
                              env={**os.environ, "AQUILA_DATA_DIR": str(d / "data")}, timeout=300)
@@ -144,3 +144,19 @@ def test_kml_is_valid_kml_with_a_timed_placemark_per_pass(outputs: Path) -> None
         assert data["satellite"] == r["satellite"] and data["target"] == r["target"]
         shape_tag = "k:Point" if r["target"] == "paris" else "k:Polygon"
         assert m.find(shape_tag, ns) is not None
+
+
+def test_czml_is_a_valid_cesium_document_with_each_pass_as_a_timed_link(outputs: Path) -> None:
+    from czml3 import Document, Packet
+
+    rows = json.loads((outputs / "p.json").read_text())["passes"]
+    packets = json.loads((outputs / "p.czml").read_text())
+    doc = Document(packets=[Packet.model_validate(p) for p in packets])  # the czml3 models validate each packet
+    assert doc.packets[0].id == "document"
+    sat = next(p for p in packets if p["id"] == "sat-25544")
+    samples = sat["position"]["cartesian"]
+    assert sat["position"]["referenceFrame"] == "FIXED" and len(samples) % 4 == 0 and len(samples) >= 4 * 24 * 60
+    radius_km = [math.dist((0, 0, 0), samples[k + 1:k + 4]) / 1000 for k in range(0, len(samples), 4)]
+    assert 6700 < min(radius_km) and max(radius_km) < 6800  # the ISS: about 350 km up in 2008
+    links = [p for p in packets if p["id"].startswith("access-")]
+    assert [p["availability"] for p in links] == [f"{r['rise']}/{r['set']}" for r in rows]

@@ -90,8 +90,9 @@ common_opts = [
                  help="GeoJSON FeatureCollection of points/polygons; target name = feature id or properties.name"),
     click.option("--start", help="ISO-8601 UTC start (default: now)"),
     click.option("--end", help="ISO-8601 UTC end (default: start + 24 h)"),
-    click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv", "parquet", "geojson", "kml", "table"]),
-                 help="default: from the --output extension (.json .ndjson .csv .parquet .geojson .kml .txt), "
+    click.option("--format", "fmt",
+                 type=click.Choice(["json", "ndjson", "csv", "parquet", "geojson", "kml", "czml", "table"]),
+                 help="default: from the --output extension (.json .ndjson .csv .parquet .geojson .kml .czml .txt), "
                       "else json"),
     click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout"),
     click.option("--pretty", is_flag=True, help="indented JSON (slower and larger; compact by default)"),
@@ -131,7 +132,7 @@ def passes(selection: Selection, targets_path: str, start: str | None, end: str 
     res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers, selection.verbose)
     write_result(res.to_arrow(), fmt, output, key="passes", meta=_meta(res), pretty=pretty,
                  title=f"{len(res)} passes above {min_el:g} deg", max_rows=max_rows,
-                 geometries={t.id: t.geometry for t in res.targets})
+                 geometries={t.id: t.geometry for t in res.targets}, result=res)
 
 
 @cli.command()
@@ -152,7 +153,7 @@ def access(selection: Selection, targets_path: str, start: str | None, end: str 
     res = _run(c, targets, t0, t1, AccessMode.IMAGING, min_el, settings, workers, selection.verbose)
     write_result(res.to_arrow(), fmt, output, key="opportunities", meta=_meta(res), pretty=pretty,
                  title=f"{len(res)} imaging opportunities", max_rows=max_rows,
-                 geometries={t.id: t.geometry for t in res.targets})
+                 geometries={t.id: t.geometry for t in res.targets}, result=res)
 
 
 @cli.command()

@@ -29,24 +29,33 @@ def emit(text: str, output: str | None) -> None:
 
 
 def write_result(table: Any, fmt: str, output: str | None, *, key: str, meta: dict[str, Any], pretty: bool,
-                 title: str, max_rows: int, geometries: dict[str, Any] | None = None) -> None:
-    """A columnar result to `output` (atomically: a partial file never stays behind) or stdout."""
+                 title: str, max_rows: int, geometries: dict[str, Any] | None = None, result: Any = None) -> None:
+    """A columnar result to `output` (atomically: a partial file never stays behind) or stdout.
+
+    CZML draws the satellites' tracks, so it is written from the `result`, not only its table.
+    """
     from aquila.errors import InputError
+    from aquila.orbits.czml import write_czml
     from aquila.orbits.export import write_table
+
+    def write(dest: Any) -> None:
+        if fmt == "czml":
+            write_czml(result, dest, title or "Aquila access")
+        else:
+            write_table(table, fmt, dest, key=key, meta=meta, pretty=pretty, title=title, max_rows=max_rows,
+                        geometries=geometries)
 
     if output is None:
         if fmt == "parquet":
             raise InputError("Parquet is binary", field="--output", expected="-o FILE.parquet")
-        write_table(table, fmt, sys.stdout.buffer, key=key, meta=meta, pretty=pretty, title=title,
-                    max_rows=max_rows, geometries=geometries)
+        write(sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     dest = Path(output)
     tmp = dest.with_name(f".{dest.name}.partial")
     try:
         with tmp.open("wb") as f:
-            write_table(table, fmt, f, key=key, meta=meta, pretty=pretty, title=title, max_rows=max_rows,
-                        geometries=geometries)
+            write(f)
         tmp.replace(dest)
     except BaseException:
         tmp.unlink(missing_ok=True)

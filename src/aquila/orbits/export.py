@@ -27,9 +27,9 @@ from aquila.orbits.access import AccessMode, AccessResult
 
 __all__ = ["FORMATS", "EXTENSIONS", "access_table", "format_for", "write_table", "table_text_preview"]
 
-FORMATS = ("json", "ndjson", "csv", "parquet", "geojson", "kml", "table")
+FORMATS = ("json", "ndjson", "csv", "parquet", "geojson", "kml", "czml", "table")
 EXTENSIONS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv", ".parquet": "parquet",
-              ".geojson": "geojson", ".kml": "kml", ".txt": "table"}
+              ".geojson": "geojson", ".kml": "kml", ".czml": "czml", ".txt": "table"}
 _TIME = "%Y-%m-%dT%H:%M:%S%.3fZ"
 _CHUNK_ROWS = 250_000
 
