@@ -244,3 +244,14 @@ def test_sensor_limits_and_a_nation_without_satellites(tmp_path: Path, targets: 
                           "2026-03-20T00:00:00Z", "--format", "json", "--nation", "est", data_dir=tmp_path).stdout)
     (est,) = [n for n in gain["nations"] if n["nation"] == "EST"]
     assert est["satellites"] == 0 and est["pooled_worst_gap_h"] < est["own_worst_gap_h"]
+
+
+def test_look_side_override_moves_sentinel1_opportunities(tmp_path: Path, targets: Path) -> None:
+    common = ("access", "--targets", str(targets), "--start", "2026-03-19T00:00:00Z", "--end",
+              "2026-03-21T00:00:00Z", "--format", "json", "--name", "SENTINEL-1*")
+    right = json.loads(run(*common, data_dir=tmp_path).stdout)["opportunities"]
+    left = json.loads(run(*common, "--look-side", "left", data_dir=tmp_path).stdout)["opportunities"]
+    both = json.loads(run(*common, "--look-side", "both", data_dir=tmp_path).stdout)["opportunities"]
+    assert len(both) == len(right) + len(left) and right and left
+    assert {(o["target"], o["closest_approach"]) for o in right}.isdisjoint(
+        {(o["target"], o["closest_approach"]) for o in left})

@@ -56,6 +56,8 @@ def test_imaging_window_edges_and_best_look_match_skyfield(eph) -> None:  # type
     for r in range(len(res)):
         s = res.satellites[int(cols["sat"][r])]
         sen = s.sensor
+        if sen.type is SensorType.SAR:  # side-looking: windows are dwells at zero Doppler (test below)
+            continue
         sat = EarthSatellite.from_satrec(s.elements.satrec, ts)
         j = int(cols["target"][r])
         limits = []
@@ -86,7 +88,61 @@ def test_imaging_window_edges_and_best_look_match_skyfield(eph) -> None:  # type
         assert abs(eta - cols["min_off_nadir_deg"][r]) <= GEOM_TOL_DEG
         assert cols["best_gsd_m"][r] >= sen.gsd_m * 0.999
         del limits
-    assert {"off_nadir", "incidence"} <= kinds  # both kinds of limit were exercised
+    assert {"off_nadir", "sun"} <= kinds  # both kinds of limit were exercised
+
+
+def _state(sat, lat: float, lon: float, t):  # type: ignore[no-untyped-def]
+    """Satellite position and Earth-fixed velocity (km, km/s), and the site, from skyfield (ITRS)."""
+    r, v = sat.at(t).frame_xyz_and_velocity(itrs)
+    return r.km, v.km_per_s, wgs84.latlon(lat, lon).itrs_xyz.km
+
+
+def test_sar_images_on_its_look_side_at_zero_doppler(eph) -> None:  # type: ignore[no-untyped-def]
+    """Sentinel-1 looks right, at closest approach, within its incidence band; agile SAR stays within its
+    squint limit; no SAR window is a squinted look before or after a broadside outside the band."""
+    from aquila.orbits.sar import DWELL_S
+
+    full = builtin_constellation(EPOCH)
+    c = Constellation([s for s in full if s.name in {"SENTINEL-1A", "ICEYE-X2", "CAPELLA-14", "COSMO-SKYMED 1"}])
+    assert {s.look_side for s in c if s.name == "SENTINEL-1A"} == {"right"}
+    lat, lon = random_points(40, seed=5, max_abs_lat=75)
+    res = compute_access(c, TargetSet.from_points(lat, lon), EPOCH, EPOCH + timedelta(hours=24),
+                         mode=AccessMode.IMAGING, workers=1)
+    ts = timescale()
+    t_start = ts.from_datetime(EPOCH)
+    cols = res.columns
+    seen = set()
+    for r in range(len(res)):
+        s = res.satellites[int(cols["sat"][r])]
+        sen, j = s.sensor, int(cols["target"][r])
+        sat = EarthSatellite.from_satrec(s.elements.satrec, ts)
+        at = lambda sec: ts.tai_jd(t_start.tai + sec / 86400.0)  # noqa: E731
+        t0 = float(cols["culm_s"][r])
+        p, v, g = _state(sat, lat[j], lon[j], at(t0))
+        d = g - p
+        # closest approach within a second: the range is no shorter a second either side
+        rng = [np.linalg.norm(g - _state(sat, lat[j], lon[j], at(t0 + k))[0]) for k in (-1.0, 1.0)]
+        assert np.linalg.norm(d) <= min(rng) + 1e-6, (s.name, r)
+        assert abs(np.dot(d, v) / (np.linalg.norm(d) * np.linalg.norm(v))) < 1e-3  # squint at t0: ~0
+        el, eta = _geometry(sat, lat[j], lon[j], at(t0))
+        assert sen.min_incidence_deg - GEOM_TOL_DEG <= 90.0 - el <= sen.max_incidence_deg + GEOM_TOL_DEG
+        assert eta <= sen.max_off_nadir_deg + GEOM_TOL_DEG
+        right = np.dot(d, np.cross(-p / np.linalg.norm(p), v)) > 0
+        if s.look_side == "right":
+            assert right, (s.name, r)
+        limit = s.squint_max_deg or 0.0
+        assert cols["start_s"][r] <= t0 <= cols["end_s"][r]  # one window per pass, around its broadside
+        if limit == 0.0:  # a radar that cannot squint: the dwell around zero Doppler
+            assert cols["start_s"][r] <= t0 <= cols["end_s"][r] <= cols["start_s"][r] + 2 * DWELL_S + 1e-6
+            seen.add(s.name)
+            continue
+        for edge in ("start_s", "end_s"):
+            pe, ve, ge = _state(sat, lat[j], lon[j], at(float(cols[edge][r])))
+            de = ge - pe
+            sq = np.degrees(np.arcsin(abs(np.dot(de, ve)) / (np.linalg.norm(de) * np.linalg.norm(ve))))
+            assert sq <= limit + GEOM_TOL_DEG, (s.name, edge, sq)
+        seen.add(s.name)
+    assert {"SENTINEL-1A", "ICEYE-X2"} <= seen
 
 
 def test_analytic_sun_matches_de421(eph) -> None:  # type: ignore[no-untyped-def]

@@ -39,17 +39,19 @@ def sar(gsd: float, lo: float, hi: float, side: str = "both", squint: float | No
 
 # name pattern -> (owner, operator, owner_kind, sensor facts)
 FAMILIES: list[tuple[str, str, str, str, dict]] = [
-    (r"ICEYE", "FIN", "ICEYE", "commercial", sar(0.5, 15, 35)),
-    (r"CAPELLA", "USA", "Capella Space", "commercial", sar(0.5, 15, 45)),
-    (r"UMBRA", "USA", "Umbra", "commercial", sar(0.25, 15, 55)),
-    (r"QPS-SAR", "JPN", "iQPS", "commercial", sar(0.46, 15, 45)),
-    (r"STRIX", "JPN", "Synspective", "commercial", sar(1.0, 15, 45)),
-    (r"ALOS-4", "JPN", "JAXA", "national", sar(3.0, 8, 70)),
+    # agile spotlight satellites steer fore and aft (conservative published squint limits); the others
+    # image at zero Doppler only
+    (r"ICEYE", "FIN", "ICEYE", "commercial", sar(0.5, 15, 35, squint=15.0)),
+    (r"CAPELLA", "USA", "Capella Space", "commercial", sar(0.5, 15, 45, squint=30.0)),
+    (r"UMBRA", "USA", "Umbra", "commercial", sar(0.25, 15, 55, squint=30.0)),
+    (r"QPS-SAR", "JPN", "iQPS", "commercial", sar(0.46, 15, 45, squint=15.0)),
+    (r"STRIX", "JPN", "Synspective", "commercial", sar(1.0, 15, 45, squint=15.0)),
+    (r"ALOS-4", "JPN", "JAXA", "national", sar(3.0, 8, 70, squint=0.0)),
     (r"SENTINEL-1", "EU", "ESA", "national", sar(5.0, 29.1, 46.0, "right", 0.0)),
     (r"SAOCOM", "ARG", "CONAE", "national", sar(10.0, 20, 50, "right", 0.0)),
-    (r"KONDOR-FKA", "RUS", "Roscosmos", "national", sar(1.0, 20, 55)),
-    (r"GAOFEN-3", "CHN", "CNSA", "national", sar(1.0, 10, 60)),
-    (r"SUPERVIEW NEO-2", "CHN", "Siwei", "commercial", sar(0.5, 15, 45)),
+    (r"KONDOR-FKA", "RUS", "Roscosmos", "national", sar(1.0, 20, 55, squint=0.0)),
+    (r"GAOFEN-3", "CHN", "CNSA", "national", sar(1.0, 10, 60, squint=0.0)),
+    (r"SUPERVIEW NEO-2", "CHN", "Siwei", "commercial", sar(0.5, 15, 45, squint=15.0)),
     (r"GAOFEN-11", "CHN", "CNSA", "national", opt(0.1, 30)),
     (r"JILIN-1", "CHN", "CGSTL", "commercial", opt(0.75, 30)),
     (r"SUPERVIEW", "CHN", "Siwei", "commercial", opt(0.5, 30)),
@@ -68,12 +70,16 @@ FAMILIES: list[tuple[str, str, str, str, dict]] = [
 ]
 
 
+_AGILE = {"ICEYE": 15.0, "CAPELLA": 30.0, "UMBRA": 30.0}
+
+
 def builtin_entry(f) -> dict:  # type: ignore[no-untyped-def]
     s = f.sensor
+    squint = next((v for k, v in _AGILE.items() if f.name.startswith(k)), 0.0)
     sensor = opt(s.gsd_m, s.max_off_nadir_deg, s.min_sun_elevation_deg if s.min_sun_elevation_deg is not None
                  else 10.0) if s.type.value == "optical" else \
         sar(s.gsd_m, s.min_incidence_deg, s.max_incidence_deg,
-            "right" if f.name.startswith("SENTINEL-1") else "both", 0.0 if f.name.startswith("SENTINEL-1") else None)
+            "right" if f.name.startswith("SENTINEL-1") else "both", squint)
     return {"norad_id": f.norad_id, "name": f.name, "owner": f.owner, "operator": f.operator,
             "owner_kind": f.kind.value, **sensor}
 

@@ -47,6 +47,7 @@ class Selection:
     max_gsd_m: float | None = None
     max_off_nadir_deg: float | None = None
     incidence: str | None = None
+    look_side: str | None = None
 
     @property
     def incidence_deg(self) -> tuple[float, float] | None:
@@ -70,6 +71,8 @@ _OPTIONS = [
     click.option("--max-off-nadir", "max_off_nadir_deg", type=click.FloatRange(0.1, 89),
                  help="cap every sensor's field of regard (deg off nadir), e.g. for a tasking policy"),
     click.option("--incidence", "incidence", help="SAR incidence band to use, MIN,MAX degrees (e.g. 20,45)"),
+    click.option("--look-side", type=click.Choice(["right", "left", "both"]),
+                 help="the side SAR satellites look to (default: each satellite's facts, e.g. right for Sentinel-1)"),
     click.option("--include-unknown", is_flag=True,
                  help="take satellites without facts as generic optical sensors (owner UNKNOWN, never pooled)"),
     click.option("-v", "--verbose", is_flag=True, help="list the satellites behind each warning"),
@@ -83,9 +86,9 @@ def selection_options(fn: F) -> F:
     def wrapper(*args: Any, tle_files: tuple[str, ...], owners: tuple[str, ...], norad_ids: tuple[int, ...],
                 names: tuple[str, ...], sensor: str | None, allow_stale: bool, verbose: bool, facts: str | None,
                 include_unknown: bool, max_gsd_m: float | None, max_off_nadir_deg: float | None,
-                incidence: str | None, **kwargs: Any) -> Any:
+                incidence: str | None, look_side: str | None, **kwargs: Any) -> Any:
         sel = Selection(tle_files, owners, norad_ids, names, sensor, allow_stale, verbose, facts, include_unknown,
-                        max_gsd_m, max_off_nadir_deg, incidence)
+                        max_gsd_m, max_off_nadir_deg, incidence, look_side)
         return fn(*args, selection=sel, **kwargs)
 
     out: Any = wrapper
@@ -115,6 +118,8 @@ def _overridden(s: Satellite, sel: Selection) -> Satellite:
         lo = max(sensor.min_incidence_deg, sel.incidence_deg[0])
         hi = min(sensor.max_incidence_deg, sel.incidence_deg[1])
         sensor = replace(sensor, min_incidence_deg=lo, max_incidence_deg=hi)  # lo < hi: the caller filtered
+    if sel.look_side is not None and sensor.type.value == "sar":
+        s = replace(s, look_side=sel.look_side)
     return s if sensor is s.sensor else replace(s, sensor=sensor)
 
 

@@ -32,6 +32,7 @@ from aquila.errors import InputError, TimeWindowError
 from aquila.orbits.engine import PointPasses, SatelliteTrack, illinois, passes_for_satellite, sin_elevation
 from aquila.orbits.frames import TimeGrid, ecef_to_geodetic
 from aquila.orbits.propagate import propagate
+from aquila.orbits.sar import sar_windows
 from aquila.orbits.sun import sun_direction_ecef
 from aquila.orbits.targets import Target, TargetSet
 
@@ -239,6 +240,8 @@ def _imaging_windows(sat: Satellite, track: SatelliteTrack, grid: TimeGrid, pp: 
                      u: np.ndarray, el_floor_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Clip passes to the sensor's constraints; returns (pass index, lo, hi, culm-anchored best time)."""
     sensor = sat.sensor
+    if sensor.type is SensorType.SAR:  # side-looking: near zero Doppler, on its look side (orbits/sar.py)
+        return sar_windows(sat, track, pp, g, u, el_floor_deg)
     pid = np.arange(len(pp))
     lo, hi, tc = pp.rise_s.copy(), pp.set_s.copy(), pp.culm_s.copy()
 
