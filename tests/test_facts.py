@@ -117,3 +117,40 @@ def test_a_users_facts_bring_a_satellite_into_imaging(tmp_path: Path) -> None:
     generic = subprocess.run([*base, "--include-unknown"], capture_output=True, text=True, env=env, timeout=300)
     assert generic.returncode == 0 and json.loads(generic.stdout)["satellites"] == 1
     assert f"({UNKNOWN_OWNER}) are listed but never pooled" in generic.stderr
+
+
+@pytest.mark.skipif(not REAL.exists(), reason="shared element sets not present")
+def test_constellation_update_adds_allied_satellites_with_facts(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from aquila.constellation.store import load_constellation
+
+    env = {**os.environ, "AQUILA_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-m", "aquila", "constellation", "update", "--file", str(REAL)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["loaded"] == 210 and report["unknown"] == 0
+    assert report["updated"] + report["joined"] + report["other_owners"] == 210 and report["joined"] > 50
+    c = load_constellation(tmp_path / "data", datetime(2026, 3, 19, 12, tzinfo=UTC))
+    from aquila.constellation.builtin import builtin_constellation
+
+    assert len(c) == len(builtin_constellation()) + report["joined"] and all(s.ally for s in c)
+    assert not any(s.owner in ("CHN", "RUS") for s in c) and not any(s.nominal for s in c if s.name.startswith("ICEYE"))
+
+
+def test_update_facts_are_kept_for_later_commands(tmp_path: Path) -> None:
+    from aquila.constellation.store import effective_facts
+
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"satellites": [{"norad_id": 25544, "owner": "USA", "sensor": "optical",
+                                                 "gsd_nadir_m": 5, "max_off_nadir_deg": 30}]}))
+    tle = tmp_path / "iss.tle"
+    tle.write_text("\n".join(ISS) + "\n")
+    env = {**os.environ, "AQUILA_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-m", "aquila", "constellation", "update", "--file", str(tle), "--facts",
+                          str(facts)], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["joined"] == 1
+    kept = effective_facts(tmp_path / "data").get(25544)
+    assert kept is not None and kept.owner == "USA" and builtin_facts().get(25544) is None

@@ -23,7 +23,7 @@ from aquila.cli.selection import Selection, select_constellation, selection_opti
 from aquila.config import Settings
 from aquila.constellation.assets import Constellation
 from aquila.constellation.elements import load_elements, parse_omm, parse_tle
-from aquila.constellation.store import ElementStore, fetch_url, load_constellation
+from aquila.constellation.store import ElementStore, effective_facts, fetch_url, load_constellation
 from aquila.errors import InputError, TimeWindowError
 from aquila.orbits.access import AccessMode, AccessResult, check_time_window, compute_access
 from aquila.orbits.targets import Target, load_targets
@@ -288,10 +288,16 @@ def constellation_show(norad_id: int) -> None:
 @click.option("--url", help="CelesTrak GP URL (TLE or OMM JSON/XML/CSV)")
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="a GP file downloaded elsewhere")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default: AQUILA_DATA_DIR)")
+@click.option("--facts", type=click.Path(dir_okay=False), help="satellite facts kept for later commands (JSON)")
 @handle_errors
-def constellation_update(url: str | None, path: str | None, data_dir: str | None) -> None:
-    """Load current element sets; satellites they cover stop being nominal."""
+def constellation_update(url: str | None, path: str | None, data_dir: str | None, facts: str | None) -> None:
+    """Load current element sets; satellites they cover stop being nominal, allies with facts join."""
     settings = Settings() if data_dir is None else Settings(data_dir=Path(data_dir))
+    if facts is not None:
+        from aquila.constellation.facts import load_facts
+
+        load_facts(facts)  # checked before anything is stored
+        ElementStore(settings.data_dir).save_facts(Path(facts).read_text(encoding="utf-8"))
     if (url is None) == (path is None):
         raise InputError("give exactly one of --url and --file", field="--url/--file",
                          expected="--url https://... or --file gp.json")
@@ -306,15 +312,21 @@ def constellation_update(url: str | None, path: str | None, data_dir: str | None
         text, source = Path(path).read_text(encoding="utf-8-sig"), str(Path(path).resolve())
     now = datetime.now(UTC)
     c = load_constellation(None, now)
-    updated, unknown = c.update_elements(sets)
+    updated, others = c.update_elements(sets)
     ElementStore(settings.data_dir).save(text, source, len(sets))
+    table = effective_facts(settings.data_dir)
+    joined = [e for e in others if (f := table.get(e.norad_id)) is not None and table.is_ally(f.owner)]
+    foreign = [e for e in others if (f := table.get(e.norad_id)) is not None and not table.is_ally(f.owner)]
+    unknown = [e for e in others if table.get(e.norad_id) is None]
     old = [s for s in sets if s.age_days(now) > settings.stale_after_days]
     err.print(f"loaded {len(sets)} element sets from {source}: {updated} built-in satellites now tracked, "
-               f"{len(unknown)} not in the built-in catalogue (usable with --tle)")
+              f"{len(joined)} more allied satellites joined (known facts), {len(foreign)} of other owners and "
+              f"{len(unknown)} without facts usable with --tle", highlight=False, soft_wrap=True)
     if old:
         err.print(f"[yellow]warning:[/] {len(old)} element sets are older than {settings.stale_after_days:g} days")
-    click.echo(json.dumps({"loaded": len(sets), "updated": updated, "unknown": len(unknown),
-                           "stale": len(old), "store": str(ElementStore(settings.data_dir).path)}))
+    click.echo(json.dumps({"loaded": len(sets), "updated": updated, "joined": len(joined), "other_owners": len(foreign),
+                           "unknown": len(unknown), "stale": len(old),
+                           "store": str(ElementStore(settings.data_dir).path)}))
 
 
 @cli.command()

@@ -22,8 +22,8 @@ from aquila.cli.render import err
 from aquila.config import Settings
 from aquila.constellation.assets import Constellation, Satellite
 from aquila.constellation.elements import ElementSet, load_elements, newest_per_norad
-from aquila.constellation.facts import builtin_facts, load_facts
-from aquila.constellation.store import load_constellation
+from aquila.constellation.facts import load_facts
+from aquila.constellation.store import effective_facts, load_constellation
 from aquila.errors import InputError
 
 __all__ = ["Selection", "selection_options", "select_constellation", "summarise"]
@@ -192,7 +192,8 @@ def select_constellation(sel: Selection, settings: Settings, start: datetime, en
     """
     known = load_constellation(settings.data_dir, start)
     if sel.tle_files:
-        table = load_facts(sel.facts) if sel.facts else builtin_facts()
+        base = effective_facts(settings.data_dir)
+        table = load_facts(sel.facts, base) if sel.facts else base
         c = Constellation.from_element_sets(_load_files(sel.tle_files, sel.verbose), known=known, facts=table,
                                             include_unknown=sel.include_unknown or not imaging)
         if c.left_out:

@@ -17,9 +17,10 @@ from pathlib import Path
 from aquila.constellation.assets import Constellation
 from aquila.constellation.builtin import builtin_constellation
 from aquila.constellation.elements import ElementSet, load_elements
+from aquila.constellation.facts import FactsTable, builtin_facts, load_facts
 from aquila.errors import InputError
 
-__all__ = ["ElementStore", "fetch_url", "load_constellation"]
+__all__ = ["ElementStore", "fetch_url", "load_constellation", "effective_facts"]
 
 
 def _atomic_write(path: Path, data: str) -> None:
@@ -44,6 +45,7 @@ class ElementStore:
         self.dir = Path(data_dir) / "elements"
         self.path = self.dir / "current.txt"
         self.meta_path = self.dir / "current.json"
+        self.facts_path = self.dir / "facts.json"
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -55,6 +57,10 @@ class ElementStore:
 
     def load(self) -> list[ElementSet]:
         return load_elements(self.path) if self.exists() else []
+
+    def save_facts(self, text: str) -> None:
+        """Keep a user's facts file beside the elements: every later command lays it over the built-in facts."""
+        _atomic_write(self.facts_path, text)
 
     def meta(self) -> dict[str, object]:
         return json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
@@ -73,11 +79,25 @@ def fetch_url(url: str, timeout_s: float = 30.0) -> str:
                          expected="a reachable URL; without a network, download elsewhere and use --file") from None
 
 
+def effective_facts(data_dir: str | Path | None) -> FactsTable:
+    """The built-in facts, with the facts stored by `constellation update --facts` laid over them."""
+    if data_dir is not None and ElementStore(data_dir).facts_path.exists():
+        return load_facts(ElementStore(data_dir).facts_path)
+    return builtin_facts()
+
+
 def load_constellation(data_dir: str | Path | None, epoch: datetime) -> Constellation:
-    """The built-in constellation, with tracked elements from the store where it has them."""
+    """The built-in constellation, with tracked elements from the store where it has them.
+
+    Stored element sets of other satellites whose facts are known and whose owner is in the
+    alliance join it as tracked satellites (others' stay usable with --tle).
+    """
     c = builtin_constellation(epoch)
     if data_dir is not None:
         store = ElementStore(data_dir)
         if store.exists():
-            c.update_elements(store.load())
+            _, others = c.update_elements(store.load())
+            facts = effective_facts(data_dir)
+            known = [es for es in others if (f := facts.get(es.norad_id)) is not None and facts.is_ally(f.owner)]
+            c.satellites.extend(Constellation.from_element_sets(known, facts=facts).satellites)
     return c
