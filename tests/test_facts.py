@@ -154,3 +154,19 @@ def test_update_facts_are_kept_for_later_commands(tmp_path: Path) -> None:
     assert json.loads(out.stdout)["joined"] == 1
     kept = effective_facts(tmp_path / "data").get(25544)
     assert kept is not None and kept.owner == "USA" and builtin_facts().get(25544) is None
+
+
+def test_constellation_reset_forgets_updated_elements_and_facts(tmp_path: Path) -> None:
+    from aquila.constellation.store import ElementStore
+
+    tle = tmp_path / "iss.tle"
+    tle.write_text("\n".join(ISS) + "\n")
+    env = {**os.environ, "AQUILA_DATA_DIR": str(tmp_path / "data")}
+    run = [sys.executable, "-m", "aquila", "constellation"]
+    up = subprocess.run([*run, "update", "--file", str(tle)], capture_output=True, text=True, env=env, timeout=300)
+    assert up.returncode == 0 and "commands for periods now refuse them" in up.stderr  # a 2008 element set
+    store = ElementStore(tmp_path / "data")
+    assert store.exists()
+    reset = subprocess.run([*run, "reset"], capture_output=True, text=True, env=env, timeout=300)
+    assert reset.returncode == 0 and str(store.path) in json.loads(reset.stdout)["removed"]
+    assert not store.exists()

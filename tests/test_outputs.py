@@ -160,3 +160,44 @@ def test_czml_is_a_valid_cesium_document_with_each_pass_as_a_timed_link(outputs:
     assert 6700 < min(radius_km) and max(radius_km) < 6800  # the ISS: about 350 km up in 2008
     links = [p for p in packets if p["id"].startswith("access-")]
     assert [p["availability"] for p in links] == [f"{r['rise']}/{r['set']}" for r in rows]
+
+
+def test_to_pandas_with_satellites_sharing_an_owner() -> None:
+    """Dictionary columns hold distinct values: pandas categories must be unique."""
+    from datetime import timedelta
+
+    from aquila.constellation.builtin import builtin_constellation
+    from aquila.orbits.access import compute_access
+    from aquila.orbits.targets import TargetSet
+    from conftest import EPOCH
+
+    c = builtin_constellation(EPOCH)
+    res = compute_access(c, TargetSet.from_points([57.0, 44.0], [19.0, 35.0], ["baltic", "black-sea"]), EPOCH,
+                         EPOCH + timedelta(hours=12), workers=1)
+    frame = res.to_pandas()
+    assert len(frame) == len(res) > 10
+    owner_of = {s.name: s.owner for s in c}
+    assert all(owner_of[n] == o for n, o in zip(frame["satellite"].astype(str), frame["owner"].astype(str),
+                                                strict=True))
+
+
+def test_compute_access_names_a_start_that_is_not_a_datetime() -> None:
+    from aquila.errors import TimeWindowError
+    from aquila.orbits.access import compute_access
+    from aquila.orbits.targets import TargetSet
+
+    with pytest.raises(TimeWindowError) as caught:
+        compute_access([], TargetSet.from_points([0.0], [0.0]), "2026-03-19", "2026-03-20")  # type: ignore[arg-type]
+    assert caught.value.field == "start" and "datetime" in str(caught.value)
+
+
+def test_revisit_output_follows_the_extension(outputs: Path, tmp_path: Path) -> None:
+    base = [*RUN, "revisit", "--tle", str(outputs / "iss.tle"), "--targets", str(outputs / "t.geojson"), "--start",
+            START, "--end", END, "--include-unknown"]
+    env = {**os.environ, "AQUILA_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([*base, "-o", str(tmp_path / "r.json")], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "pooled" in json.loads((tmp_path / "r.json").read_text())
+    bad = subprocess.run([*base, "-o", str(tmp_path / "r.parquet")], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert bad.returncode == 2 and "--output" in bad.stderr and not (tmp_path / "r.parquet").exists()

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aquila.cli.render import render_revisit_tables
+from aquila.cli.selection import summarise
 from aquila.config import Settings
 from aquila.constellation.store import load_constellation
 from aquila.orbits.access import AccessMode, compute_access
@@ -28,6 +29,12 @@ def run_demo(start: datetime, hours: float, workers: int | None, out: Console, e
     end = start + timedelta(hours=hours)
     targets = load_targets(DEMO_TARGETS)
     c = load_constellation(settings.data_dir, start)
+    stale = sorted(c.stale(end, settings.max_element_age_days), key=lambda s: -s.elements.age_days(end))
+    if stale:  # the demo runs anyway (as with --allow-stale), and says so
+        summarise(f"satellites have stored elements older than {settings.max_element_age_days:g} days at the "
+                  "period's end (positions drift; `aquila constellation update`, or --start near their epoch)",
+                  stale, lambda s: f"{s.elements.age_days(end):.0f} days old", False,
+                  short=lambda s: f"{s.elements.age_days(end):.0f} days old")
     nominal = sum(1 for s in c if s.nominal)
     out.print(f"[bold]Aquila demo[/] - {len(c)} satellites of {len(c.owners)} owners over {len(targets)} areas of "
               f"interest in the Baltic and Black Seas, {start:%Y-%m-%d %H:%M} UTC + {hours:g} h")
@@ -57,4 +64,5 @@ def run_demo(start: datetime, hours: float, workers: int | None, out: Console, e
     from aquila.cli.library_demo import run_library_demo
 
     run_library_demo(res, out)
-    err.print(f"[dim]{len(res)} windows computed; try: aquila access --targets {DEMO_TARGETS} --format table[/]")
+    err.print(f"[dim]{len(res)} windows computed; try: aquila access --targets {DEMO_TARGETS} --format table[/]",
+              soft_wrap=True)

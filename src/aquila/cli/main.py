@@ -165,22 +165,30 @@ def access(selection: Selection, targets_path: str, start: str | None, end: str 
 @click.option("--end", help="ISO-8601 UTC end (default: start + 24 h)")
 @click.option("--mode", type=click.Choice(["imaging", "visibility"]), default="imaging", show_default=True)
 @click.option("--min-elevation", "min_el", type=float, help="deg (default: 0 imaging, 10 visibility)")
-@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]),
+              help="default: from the --output extension (.json or .txt), else table")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout")
+@click.option("--pretty", is_flag=True, help="indented JSON (compact by default)")
 @click.option("--plot", type=click.Path(dir_okay=False), help="also draw a chart: FILE.png or FILE.html")
 @click.option("--workers", type=click.IntRange(1, 64), help="processes (default: CPU count)")
 @click.option("--nation", "nations", multiple=True,
               help="also show what the pool gives this nation, with or without satellites (repeatable), e.g. EST")
 @handle_errors
 def revisit(selection: Selection, targets_path: str | None, bbox: str | None, resolution: float,
-            start: str | None, end: str | None, mode: str, min_el: float | None, fmt: str, output: str | None,
-            plot: str | None, workers: int | None, nations: tuple[str, ...]) -> None:
+            start: str | None, end: str | None, mode: str, min_el: float | None, fmt: str | None, output: str | None,
+            pretty: bool, plot: str | None, workers: int | None, nations: tuple[str, ...]) -> None:
     """Revisit statistics per target, and the sharing gain of pooling (or a coverage heat map with --grid)."""
     from aquila.orbits.coverage import coverage_grid, parse_bbox
     from aquila.orbits.plots import plot_coverage, plot_sharing_gain, save_figure
     from aquila.orbits.revisit import sharing_gain
 
     settings = Settings()
+    if fmt is None:
+        ext = Path(output).suffix.lower() if output else ".txt"
+        if ext not in (".json", ".txt"):
+            raise InputError(f"{Path(output or '').name!r}", field="--output",
+                             expected="a file ending in .json or .txt (revisit statistics), or --format json|table")
+        fmt = "json" if ext == ".json" else "table"
     if plot and not plot.lower().endswith((".png", ".html")):
         raise InputError(f"{plot!r}", field="--plot", expected="a file name ending in .png or .html")
     if (targets_path is None) == (bbox is None):
@@ -217,7 +225,8 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
                       "after the last count as gaps; a target never accessed has one gap of the whole period"},
            **gain.as_dict()}
     if fmt == "json":
-        emit(json.dumps(doc, indent=1) + "\n", output)
+        emit(json.dumps(doc, indent=1 if pretty else None, separators=None if pretty else (",", ":")) + "\n",
+             output)
     else:
         emit(render_revisit_tables(gain), output)
     if plot:
@@ -319,14 +328,34 @@ def constellation_update(url: str | None, path: str | None, data_dir: str | None
     foreign = [e for e in others if (f := table.get(e.norad_id)) is not None and not table.is_ally(f.owner)]
     unknown = [e for e in others if table.get(e.norad_id) is None]
     old = [s for s in sets if s.age_days(now) > settings.stale_after_days]
+    too_old = [s for s in sets if s.age_days(now) > settings.max_element_age_days]
     err.print(f"loaded {len(sets)} element sets from {source}: {updated} built-in satellites now tracked, "
               f"{len(joined)} more allied satellites joined (known facts), {len(foreign)} of other owners and "
               f"{len(unknown)} without facts usable with --tle", highlight=False, soft_wrap=True)
-    if old:
-        err.print(f"[yellow]warning:[/] {len(old)} element sets are older than {settings.stale_after_days:g} days")
+    if too_old:
+        err.print(f"[yellow]warning:[/] {len(too_old)} element sets are older than "
+                  f"{settings.max_element_age_days:g} days: commands for periods now refuse them (give --allow-stale, "
+                  f"a --start near their epoch, or newer elements; `aquila constellation reset` forgets them)",
+                  highlight=False, soft_wrap=True)
+    elif old:
+        err.print(f"[yellow]warning:[/] {len(old)} element sets are older than {settings.stale_after_days:g} days",
+                  highlight=False, soft_wrap=True)
     click.echo(json.dumps({"loaded": len(sets), "updated": updated, "joined": len(joined), "other_owners": len(foreign),
                            "unknown": len(unknown), "stale": len(old),
                            "store": str(ElementStore(settings.data_dir).path)}))
+
+
+@constellation.command("reset")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default: AQUILA_DATA_DIR)")
+@handle_errors
+def constellation_reset(data_dir: str | None) -> None:
+    """Forget updated element sets and stored facts: back to the built-in (nominal) constellation."""
+    settings = Settings() if data_dir is None else Settings(data_dir=Path(data_dir))
+    store = ElementStore(settings.data_dir)
+    removed = [p for p in (store.path, store.meta_path, store.facts_path) if p.exists()]
+    for p in removed:
+        p.unlink()
+    click.echo(json.dumps({"removed": [str(p) for p in removed]}))
 
 
 @cli.command()

@@ -181,6 +181,9 @@ def check_time_window(start: datetime, end: datetime, max_days: float = MAX_WIND
                       fields: tuple[str, str] = ("start", "end")) -> None:
     """Raise `TimeWindowError` unless start < end, both UTC-aware, and the span is at most `max_days`."""
     for name, t in zip(fields, (start, end), strict=True):
+        if not isinstance(t, datetime):
+            raise TimeWindowError(f"{str(t)[:40]!r} is a {type(t).__name__}", field=name,
+                                  expected="a timezone-aware datetime, e.g. datetime(2026, 3, 19, tzinfo=UTC)")
         if t.tzinfo is None:
             raise TimeWindowError(f"{t.isoformat()} has no time zone", field=name,
                                   expected="an ISO-8601 UTC time such as 2026-03-19T00:00:00Z")

@@ -54,7 +54,12 @@ def _timestamps(res: AccessResult, seconds: np.ndarray) -> pa.Array:
 
 
 def _dictionary(indices: np.ndarray, values: list[str]) -> pa.Array:
-    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), pa.array(values, pa.string()))
+    """A dictionary column of `values[indices]` (distinct dictionary values: pandas categories must be unique)."""
+    uniq, inverse = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True) if values \
+        else (np.array([], dtype=str), np.zeros(0, np.int64))
+    codes = inverse[indices] if len(indices) else indices
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes).astype(np.int32)), pa.array(uniq.tolist(),
+                                                                                                  pa.string()))
 
 
 def access_table(res: AccessResult) -> pa.Table:

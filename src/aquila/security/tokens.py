@@ -42,7 +42,8 @@ def parse_ttl(text: str) -> timedelta:
     n, unit = int(m.group(1)), m.group(2)
     ttl = timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
     if not timedelta(seconds=1) <= ttl <= MAX_TTL:
-        raise InputError(f"{text!r}", field="--ttl", expected=f"between 1 second and {MAX_TTL.days} days")
+        raise InputError(f"{text!r}", field="--ttl",
+                         expected=f"between 1 second and {MAX_TTL.days} days, e.g. 90s, 30m, 8h or {MAX_TTL.days}d")
     return ttl
 
 
