@@ -100,3 +100,23 @@ def test_worked_example() -> None:
     assert s.accesses == 3 and s.time_to_first_access_s == 3600
     assert s.max_gap_s == 13800 - 4500
     assert s.mean_gap_s == np.mean([3600, 13800 - 4500, 21600 - 14400])
+
+
+def test_maps_draw_the_shipped_coastlines() -> None:
+    """Coasts come with the package (no download): the Baltic's are where the Baltic is."""
+    import numpy as np
+
+    from aquila.orbits.coverage import CoverageGrid
+    from aquila.orbits.plots import coastlines, plot_coverage
+
+    lines = coastlines()
+    assert len(lines) > 500
+    baltic = [ln for ln in lines if ((ln[:, 0] > 17) & (ln[:, 0] < 23) & (ln[:, 1] > 57) & (ln[:, 1] < 60)).any()]
+    assert baltic  # Gotland, the Estonian and Latvian coasts
+    assert not any(((ln[:, 0] > -28) & (ln[:, 0] < -18) & (ln[:, 1] > -10) & (ln[:, 1] < -2)).any()
+                   for ln in lines)  # the open South Atlantic
+    lat, lon = np.arange(50.5, 68, 1.0), np.arange(5.5, 35, 1.0)
+    z = np.ones((len(lat), len(lon)))
+    grid = CoverageGrid(lat, lon, z * 3600, z * 1800, z, None)  # type: ignore[arg-type]
+    fig = plot_coverage(grid, "test")
+    assert len(fig.axes[0].lines) >= len(baltic)

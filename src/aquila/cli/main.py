@@ -212,7 +212,9 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
                   f"{np.median(grid.max_gap_s) / 3600:.2f} h median; "
                   f"{np.mean(grid.accesses_per_day):.1f} accesses/day per cell on average\n", output)
         if plot:
-            save_figure(plot_coverage(grid, f"Maximum revisit gap, {mode} (hours)"), plot)
+            title = (f"Maximum revisit gap, {mode} (hours)\n{len(c)} satellites of {len(c.owners)} owners, "
+                     f"{t0:%Y-%m-%d %H:%M} UTC + {(t1 - t0).total_seconds() / 3600:g} h")
+            save_figure(plot_coverage(grid, title), plot)
             err.print(f"wrote {plot}")
         return
     assert targets_path is not None
@@ -230,7 +232,9 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
     else:
         emit(render_revisit_tables(gain), output)
     if plot:
-        save_figure(plot_sharing_gain(gain), plot, table_html=html_gain_table(gain))
+        save_figure(plot_sharing_gain(gain, f"Worst revisit gap, own satellites vs the pool\n{len(c)} satellites, "
+                                         f"{t0:%Y-%m-%d %H:%M} UTC + {(t1 - t0).total_seconds() / 3600:g} h"),
+                    plot, table_html=html_gain_table(gain))
         err.print(f"wrote {plot}")
 
 

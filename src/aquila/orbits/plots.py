@@ -13,7 +13,7 @@ from aquila.errors import InputError
 from aquila.orbits.coverage import CoverageGrid
 from aquila.orbits.revisit import SharingGain
 
-__all__ = ["plot_sharing_gain", "plot_coverage", "save_figure"]
+__all__ = ["plot_sharing_gain", "plot_coverage", "save_figure", "coastlines", "draw_coastlines"]
 
 
 def _figure():
@@ -44,8 +44,30 @@ def plot_sharing_gain(gain: SharingGain, title: str = "Worst revisit gap: own sa
     return fig
 
 
+def coastlines() -> list[np.ndarray]:
+    """Coastlines at 0.1 deg as (n, 2) lon/lat arrays (shipped; see tools/build_coastlines.py)."""
+    from importlib import resources
+
+    with resources.files("aquila").joinpath("data/coastlines.npz").open("rb") as f:
+        data = np.load(f)
+        xy, offsets = data["xy"], data["offsets"]
+    return [xy[offsets[k]:offsets[k + 1]] for k in range(len(offsets) - 1)]
+
+
+def draw_coastlines(ax, extent: tuple[float, float, float, float]) -> None:  # type: ignore[no-untyped-def]
+    """Coasts over a lon/lat map (only the lines that reach into `extent`), without changing its limits."""
+    w, e, s, n = extent
+    for line in coastlines():
+        x, y = line[:, 0], line[:, 1]
+        if x.max() < w or x.min() > e or y.max() < s or y.min() > n:
+            continue
+        ax.plot(x, y, color="#2b2b2b", linewidth=0.6)
+    ax.set_xlim(w, e)
+    ax.set_ylim(s, n)
+
+
 def plot_coverage(grid: CoverageGrid, title: str = "Maximum revisit gap (hours)"):  # type: ignore[no-untyped-def]
-    """Heat map of the max gap per cell, with coastlines-free lon/lat axes."""
+    """Heat map of the max gap per cell on lon/lat axes, with the coastlines."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(8, 5))
     dlat = grid.lat_deg[1] - grid.lat_deg[0] if len(grid.lat_deg) > 1 else 1.0
@@ -54,6 +76,7 @@ def plot_coverage(grid: CoverageGrid, title: str = "Maximum revisit gap (hours)"
               grid.lat_deg[-1] + dlat / 2)
     im = ax.imshow(grid.max_gap_s / 3600.0, origin="lower", extent=extent, cmap="magma_r", aspect="auto")
     fig.colorbar(im, ax=ax, label="hours")
+    draw_coastlines(ax, extent)
     ax.set_xlabel("longitude (deg)")
     ax.set_ylabel("latitude (deg)")
     ax.set_title(title)
