@@ -120,3 +120,52 @@ def test_maps_draw_the_shipped_coastlines() -> None:
     grid = CoverageGrid(lat, lon, z * 3600, z * 1800, z, None)  # type: ignore[arg-type]
     fig = plot_coverage(grid, "test")
     assert len(fig.axes[0].lines) >= len(baltic)
+
+
+def test_interactive_map_shows_the_value_under_the_cursor(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The HTML map's own script, run in node against a stub canvas: it draws cells and coasts, and hovering a
+    cell shows that cell's figures."""
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    import numpy as np
+    import pytest
+
+    from aquila.orbits.coverage import CoverageGrid
+    from aquila.orbits.html_map import coverage_html
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    lat, lon = np.arange(50.5, 68, 1.0), np.arange(5.5, 35, 1.0)
+    gap = np.add.outer(lat, lon) * 60.0  # distinct per cell
+    page = coverage_html(CoverageGrid(lat, lon, gap, gap / 2, np.ones_like(gap), None), "Baltic <test>")  # type: ignore[arg-type]
+    assert "Baltic &lt;test&gt;" in page and "https://" not in page  # escaped, nothing fetched
+    script = re.search(r"<script>(.*)</script>", page, re.S).group(1)  # type: ignore[union-attr]
+    data = json.loads(re.search(r"const D = (\{.*?\});\n", script, re.S).group(1))  # type: ignore[union-attr]
+    assert data["extent"] == [5.0, 35.0, 50.0, 68.0] and len(data["coast"]) > 0
+    harness = """
+const listeners = {}; const fills = []; let strokes = 0;
+const stubCtx = {clearRect() {}, fillRect(x, y, w, h) { fills.push([x, y, w, h]); }, beginPath() {}, moveTo() {},
+  lineTo() {}, stroke() { strokes++; }, set fillStyle(v) {}, set strokeStyle(v) {}, set lineWidth(v) {}};
+const stubTip = {style: {}, textContent: ""};
+const canvas = {width: 960, height: 600, getContext: () => stubCtx, getBoundingClientRect: () => ({left: 0, top: 0}),
+  addEventListener: (k, f) => { listeners[k] = f; }};
+globalThis.document = {getElementById: id => id === "map" ? canvas : id === "tip" ? stubTip : {}};
+globalThis.window = {addEventListener() {}};
+""" + script + """
+// hover the cell at lat 57.5, lon 19.5
+const x = (19.5 - 5) / 30 * 960, y = (68 - 57.5) / 18 * 600;
+listeners.mousemove({clientX: x, clientY: y});
+console.log(JSON.stringify({fills: fills.length, strokes, tip: stubTip.textContent}));
+"""
+    js = tmp_path / "run.js"
+    js.write_text(harness)
+    out = subprocess.run([node, str(js)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["fills"] == len(lat) * len(lon) and result["strokes"] == len(data["coast"])
+    expect = round((57.5 + 19.5) * 60.0 / 3600.0, 2)
+    assert result["tip"].startswith("57.50, 19.50: max gap ") and f"max gap {expect} h" in result["tip"]

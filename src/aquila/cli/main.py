@@ -214,7 +214,12 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
         if plot:
             title = (f"Maximum revisit gap, {mode} (hours)\n{len(c)} satellites of {len(c.owners)} owners, "
                      f"{t0:%Y-%m-%d %H:%M} UTC + {(t1 - t0).total_seconds() / 3600:g} h")
-            save_figure(plot_coverage(grid, title), plot)
+            if plot.lower().endswith(".html"):  # interactive: pan, zoom, hover values
+                from aquila.orbits.html_map import coverage_html
+
+                Path(plot).write_text(coverage_html(grid, title.replace("\n", ": ")), encoding="utf-8")
+            else:
+                save_figure(plot_coverage(grid, title), plot)
             err.print(f"wrote {plot}")
         return
     assert targets_path is not None
