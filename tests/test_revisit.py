@@ -169,3 +169,31 @@ console.log(JSON.stringify({fills: fills.length, strokes, tip: stubTip.textConte
     assert result["fills"] == len(lat) * len(lon) and result["strokes"] == len(data["coast"])
     expect = round((57.5 + 19.5) * 60.0 / 3600.0, 2)
     assert result["tip"].startswith("57.50, 19.50: max gap ") and f"max gap {expect} h" in result["tip"]
+
+
+def test_ground_tracks_match_skyfield_subpoints() -> None:
+    from datetime import timedelta
+
+    import numpy as np
+    from skyfield.api import EarthSatellite, wgs84
+
+    from aquila.constellation.builtin import builtin_constellation
+    from aquila.orbits.access import compute_access
+    from aquila.orbits.frames import timescale
+    from aquila.orbits.plots import ground_tracks
+    from aquila.orbits.targets import TargetSet
+    from conftest import EPOCH
+
+    c = [s for s in builtin_constellation(EPOCH) if s.name in ("SENTINEL-2A", "CAPELLA-14")]
+    res = compute_access(c, TargetSet.from_points([0.0], [0.0]), EPOCH, EPOCH + timedelta(hours=3), workers=1)
+    tracks = ground_tracks(res, minutes=100.0, step_s=30.0)
+    ts = timescale()
+    for name in ("SENTINEL-2A", "CAPELLA-14"):
+        sat = next(s for s in c if s.name == name)
+        first = next(line for n, line in tracks if n == name)
+        sub = wgs84.subpoint_of(EarthSatellite.from_satrec(sat.elements.satrec, ts).at(ts.from_datetime(EPOCH)))
+        assert abs(first[0, 1] - sub.latitude.degrees) < 0.01 and abs(first[0, 0] - sub.longitude.degrees) < 0.01
+        pts = np.concatenate([line for n, line in tracks if n == name])
+        assert len(pts) == 201 and np.abs(pts[:, 1]).max() <= min(sat.elements.inclination_deg,
+                                                                  180 - sat.elements.inclination_deg) + 0.5
+        assert all(np.abs(np.diff(line[:, 0])).max() < 180 for n, line in tracks if n == name)  # split at 180

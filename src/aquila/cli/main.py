@@ -170,13 +170,14 @@ def access(selection: Selection, targets_path: str, start: str | None, end: str 
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout")
 @click.option("--pretty", is_flag=True, help="indented JSON (compact by default)")
 @click.option("--plot", type=click.Path(dir_okay=False), help="also draw a chart: FILE.png or FILE.html")
+@click.option("--tracks", is_flag=True, help="draw each satellite's ground track (first orbit) on the --grid map")
 @click.option("--workers", type=click.IntRange(1, 64), help="processes (default: CPU count)")
 @click.option("--nation", "nations", multiple=True,
               help="also show what the pool gives this nation, with or without satellites (repeatable), e.g. EST")
 @handle_errors
 def revisit(selection: Selection, targets_path: str | None, bbox: str | None, resolution: float,
             start: str | None, end: str | None, mode: str, min_el: float | None, fmt: str | None, output: str | None,
-            pretty: bool, plot: str | None, workers: int | None, nations: tuple[str, ...]) -> None:
+            pretty: bool, plot: str | None, tracks: bool, workers: int | None, nations: tuple[str, ...]) -> None:
     """Revisit statistics per target, and the sharing gain of pooling (or a coverage heat map with --grid)."""
     from aquila.orbits.coverage import coverage_grid, parse_bbox
     from aquila.orbits.plots import plot_coverage, plot_sharing_gain, save_figure
@@ -217,9 +218,9 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
             if plot.lower().endswith(".html"):  # interactive: pan, zoom, hover values
                 from aquila.orbits.html_map import coverage_html
 
-                Path(plot).write_text(coverage_html(grid, title.replace("\n", ": ")), encoding="utf-8")
+                Path(plot).write_text(coverage_html(grid, title.replace("\n", ": "), tracks), encoding="utf-8")
             else:
-                save_figure(plot_coverage(grid, title), plot)
+                save_figure(plot_coverage(grid, title, tracks), plot)
             err.print(f"wrote {plot}")
         return
     assert targets_path is not None

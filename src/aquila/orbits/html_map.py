@@ -45,6 +45,10 @@ function draw() {{
     if (x1 < 0 || y1 < 0 || x0 > cv.width || y0 > cv.height) continue;
     ctx.fillStyle = colour(D.max_gap_h[i][j]); ctx.fillRect(x0, y0, x1 - x0 + 0.5, y1 - y0 + 0.5);
   }}
+  ctx.strokeStyle = "rgba(31,119,180,0.8)"; ctx.lineWidth = 0.8;
+  for (const line of D.tracks) {{ ctx.beginPath();
+    for (let k = 0; k < line.length; k += 2) {{ const [x, y] = px(line[k], line[k + 1]);
+      if (k) ctx.lineTo(x, y); else ctx.moveTo(x, y); }} ctx.stroke(); }}
   ctx.strokeStyle = "#222"; ctx.lineWidth = 0.8;
   for (const line of D.coast) {{ ctx.beginPath();
     for (let k = 0; k < line.length; k += 2) {{ const [x, y] = px(line[k], line[k + 1]);
@@ -79,7 +83,7 @@ draw();
 """
 
 
-def coverage_html(grid: CoverageGrid, title: str) -> str:
+def coverage_html(grid: CoverageGrid, title: str, tracks: bool = False) -> str:
     """The page for a coverage grid (values rounded to what a person reads: 0.01 h, 0.1 access/day)."""
     dlat = float(grid.lat_deg[1] - grid.lat_deg[0]) if len(grid.lat_deg) > 1 else 1.0
     dlon = float(grid.lon_deg[1] - grid.lon_deg[0]) if len(grid.lon_deg) > 1 else 1.0
@@ -99,6 +103,10 @@ def coverage_html(grid: CoverageGrid, title: str) -> str:
             "mean_gap_h": np.round(grid.mean_gap_s / 3600.0, 2).tolist(),
             "per_day": np.round(grid.accesses_per_day, 1).tolist(),
             "min": float(np.min(gap_h)) if gap_h.size else 0.0, "max": float(np.max(gap_h)) if gap_h.size else 1.0,
-            "coast": coast}
+            "coast": coast, "tracks": []}
+    if tracks:
+        from aquila.orbits.plots import ground_tracks
+
+        data["tracks"] = [np.round(line.astype(float), 2).ravel().tolist() for _, line in ground_tracks(grid.result)]
     text = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     return _PAGE.format(title=html.escape(title), data=text)
