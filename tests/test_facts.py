@@ -170,3 +170,49 @@ def test_constellation_reset_forgets_updated_elements_and_facts(tmp_path: Path) 
     reset = subprocess.run([*run, "reset"], capture_output=True, text=True, env=env, timeout=300)
     assert reset.returncode == 0 and str(store.path) in json.loads(reset.stdout)["removed"]
     assert not store.exists()
+
+
+def test_a_users_facts_and_alliance_apply_to_the_built_in_constellation(tmp_path: Path) -> None:
+    """--facts without --tle: the built-in satellites take the user's facts, and only its alliance pools."""
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"alliance": ["EU"], "satellites": [
+        {"norad_id": 39634, "owner": "EU", "sensor": "optical", "gsd_nadir_m": 10, "max_off_nadir_deg": 40,
+         "min_sun_elevation_deg": -90}]}))
+    aoi = tmp_path / "aoi.geojson"
+    aoi.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "riga", "properties": {},
+         "geometry": {"type": "Point", "coordinates": [24.1, 56.95]}}]}))
+    env = {**os.environ, "AQUILA_DATA_DIR": str(tmp_path / "data")}
+    common = [sys.executable, "-m", "aquila"]
+    acc = subprocess.run([*common, "access", "--targets", str(aoi), "--start", "2026-03-19T00:00:00Z", "--end",
+                          "2026-03-21T00:00:00Z", "--norad", "39634", "--facts", str(facts)], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert acc.returncode == 0, acc.stderr
+    rows = json.loads(acc.stdout)["opportunities"]
+    assert rows and {r["sensor"] for r in rows} == {"optical"}
+    rev = subprocess.run([*common, "revisit", "--targets", str(aoi), "--start", "2026-03-19T00:00:00Z", "--format",
+                          "json", "--facts", str(facts)], capture_output=True, text=True, env=env, timeout=300)
+    assert rev.returncode == 0, rev.stderr
+    assert {n["nation"] for n in json.loads(rev.stdout)["nations"]} == {"EU"}
+
+
+def test_the_coverage_grid_pools_allies_only(tmp_path: Path) -> None:
+    from aquila.orbits.coverage import coverage_grid
+
+    sats = _constellation("CHN", "CHN").satellites
+    grid = coverage_grid(sats, (20.0, 50.0, 30.0, 60.0), 5.0, EPOCH, EPOCH + timedelta(hours=24), workers=1)
+    assert len(grid.result) > 0 and float(grid.accesses_per_day.max()) == 0.0
+
+
+def test_elements_far_after_the_period_are_refused_too(tmp_path: Path) -> None:
+    """A period long before the epoch is as wrong as one long after it (satellites not yet launched)."""
+    tle = tmp_path / "iss.tle"
+    tle.write_text("\n".join(ISS) + "\n")
+    aoi = tmp_path / "aoi.geojson"
+    aoi.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "p", "properties": {},
+         "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}}]}))
+    out = subprocess.run([sys.executable, "-m", "aquila", "passes", "--tle", str(tle), "--targets", str(aoi),
+                          "--start", "2007-01-01T00:00:00Z", "--end", "2007-01-02T00:00:00Z"], capture_output=True,
+                         text=True, env={**os.environ, "AQUILA_DATA_DIR": str(tmp_path / "data")}, timeout=300)
+    assert out.returncode == 2 and "--allow-stale" in out.stderr

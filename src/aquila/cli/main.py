@@ -218,7 +218,8 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
             if plot.lower().endswith(".html"):  # interactive: pan, zoom, hover values
                 from aquila.orbits.html_map import coverage_html
 
-                Path(plot).write_text(coverage_html(grid, title.replace("\n", ": "), tracks), encoding="utf-8")
+                page = coverage_html(grid, title.replace("\n", ": "), tracks, resolution)
+                Path(plot).write_text(page, encoding="utf-8")
             else:
                 save_figure(plot_coverage(grid, title, tracks), plot)
             err.print(f"wrote {plot}")
@@ -315,8 +316,7 @@ def constellation_update(url: str | None, path: str | None, data_dir: str | None
     if facts is not None:
         from aquila.constellation.facts import load_facts
 
-        load_facts(facts)  # checked before anything is stored
-        ElementStore(settings.data_dir).save_facts(Path(facts).read_text(encoding="utf-8"))
+        load_facts(facts)  # checked before anything is stored (and stored only once the elements are)
     if (url is None) == (path is None):
         raise InputError("give exactly one of --url and --file", field="--url/--file",
                          expected="--url https://... or --file gp.json")
@@ -333,6 +333,8 @@ def constellation_update(url: str | None, path: str | None, data_dir: str | None
     c = load_constellation(None, now)
     updated, others = c.update_elements(sets)
     ElementStore(settings.data_dir).save(text, source, len(sets))
+    if facts is not None:
+        ElementStore(settings.data_dir).save_facts(Path(facts).read_text(encoding="utf-8"))
     table = effective_facts(settings.data_dir)
     joined = [e for e in others if (f := table.get(e.norad_id)) is not None and table.is_ally(f.owner)]
     foreign = [e for e in others if (f := table.get(e.norad_id)) is not None and not table.is_ally(f.owner)]

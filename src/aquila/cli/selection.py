@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,7 +24,7 @@ from aquila.config import Settings
 from aquila.constellation.assets import Constellation, Satellite
 from aquila.constellation.elements import ElementSet, load_elements, newest_per_norad
 from aquila.constellation.facts import load_facts
-from aquila.constellation.store import effective_facts, load_constellation
+from aquila.constellation.store import apply_facts, effective_facts, load_constellation
 from aquila.errors import InputError
 
 __all__ = ["Selection", "selection_options", "select_constellation", "summarise"]
@@ -117,7 +118,11 @@ def _overridden(s: Satellite, sel: Selection) -> Satellite:
     if sel.incidence_deg is not None and sensor.type.value == "sar":
         lo = max(sensor.min_incidence_deg, sel.incidence_deg[0])
         hi = min(sensor.max_incidence_deg, sel.incidence_deg[1])
-        sensor = replace(sensor, min_incidence_deg=lo, max_incidence_deg=hi)  # lo < hi: the caller filtered
+        ref = sensor.reference_incidence_deg
+        if ref is None:  # the GSD stays referred to the facts' band, not the narrowed one
+            ref = 0.5 * (sensor.min_incidence_deg + sensor.max_incidence_deg)
+        sensor = replace(sensor, min_incidence_deg=lo, max_incidence_deg=hi,  # lo < hi: the caller filtered
+                         reference_incidence_deg=ref)
     if sel.look_side is not None and sensor.type.value == "sar":
         s = replace(s, look_side=sel.look_side)
     return s if sensor is s.sensor else replace(s, sensor=sensor)
@@ -141,6 +146,9 @@ def summarise(what: str, sats: Sequence[Satellite], detail: Callable[[Satellite]
 
 
 def _filter(c: Constellation, sel: Selection) -> Constellation:
+    for name, v in (("--max-gsd", sel.max_gsd_m), ("--max-off-nadir", sel.max_off_nadir_deg)):
+        if v is not None and not math.isfinite(v):
+            raise InputError(f"{v!r}", field=name, expected="a finite number")
     sats = list(c)
     if sel.owners:
         wanted = {o.upper() for o in sel.owners}
@@ -205,37 +213,41 @@ def select_constellation(sel: Selection, settings: Settings, start: datetime, en
             if sel.verbose:
                 for e in c.left_out:
                     err.print(f"  {e.name} ({e.norad_id}): no facts", highlight=False, soft_wrap=True)
-        others = sorted({s.owner for s in c if not s.ally})
-        if others and imaging:
-            n = sum(1 for s in c if not s.ally)
-            err.print(f"[yellow]note:[/] {n} satellites of owners outside the alliance ({', '.join(others)}) are "
-                      "listed but never pooled", highlight=False, soft_wrap=True)
         if not len(c):
             raise InputError("no satellite of the element files has known facts", field="--tle",
                              expected="element sets of known satellites, a --facts file, or --include-unknown")
     else:
-        c = known
+        c = apply_facts(known, load_facts(sel.facts, effective_facts(settings.data_dir))) if sel.facts else known
         nominal = sum(1 for s in c if s.nominal)
         if nominal:
             err.print(f"[yellow]note:[/] {nominal} of {len(c)} built-in satellites use nominal elements from "
                       "published orbit facts (representative revisit, not actual pass times); "
                       "load current ones with `aquila constellation update`", highlight=False, soft_wrap=True)
     c = _filter(c, sel)
+    others = sorted({s.owner for s in c if not s.ally})
+    if others and imaging:
+        n = sum(1 for s in c if not s.ally)
+        err.print(f"[yellow]note:[/] {n} satellites of owners outside the alliance ({', '.join(others)}) are "
+                  "listed but never pooled", highlight=False, soft_wrap=True)
     limit = settings.max_element_age_days
-    too_old = sorted((s for s in c if not s.nominal and s.elements.age_days(end) > limit),
-                     key=lambda s: -s.elements.age_days(end))
+
+    def age(s: Satellite) -> float:
+        """Days between the elements' epoch and the farthest instant of the period, before or after it."""
+        return max(s.elements.age_days(end), -s.elements.age_days(start))
+
+    too_old = sorted((s for s in c if not s.nominal and age(s) > limit), key=lambda s: -age(s))
     if too_old and not sel.allow_stale:
         oldest = too_old[0]
-        raise InputError(f"{len(too_old)} satellite(s) have elements older than {limit:g} days at the period's end "
-                         f"(oldest: {oldest.name} ({oldest.norad_id}), {oldest.elements.age_days(end):.0f} days)",
+        raise InputError(f"{len(too_old)} satellite(s) have elements more than {limit:g} days from the period "
+                         f"(farthest: {oldest.name} ({oldest.norad_id}), {age(oldest):.0f} days)",
                          field="--tle" if sel.tle_files else "elements",
                          expected="current elements (`aquila constellation update`, or a fresh --tle file), a "
                                   "period near their epoch, or --allow-stale to use them anyway")
-    stale = sorted(c.stale(end, settings.stale_after_days), key=lambda s: -s.elements.age_days(end))
+    stale = sorted((s for s in c if not s.nominal and age(s) > settings.stale_after_days), key=lambda s: -age(s))
     fix = "fresh --tle files" if sel.tle_files else "`aquila constellation update`"
     summarise(f"satellites have elements older than {settings.stale_after_days:g} days at the period's end "
               f"(positions may be off by kilometres; {fix})", stale,
-              lambda s: f"{s.elements.age_days(end):.1f} days old at {end:%Y-%m-%d %H:%M}Z "
+              lambda s: f"{age(s):.1f} days from the period "
                         f"(epoch {s.elements.epoch:%Y-%m-%d %H:%M}Z, {s.elements.source})", sel.verbose,
-              short=lambda s: f"{s.elements.age_days(end):.1f} days old")
+              short=lambda s: f"{age(s):.1f} days old")
     return c

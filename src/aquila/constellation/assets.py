@@ -45,6 +45,8 @@ class Sensor:
     max_incidence_deg: float = 90.0
     min_sun_elevation_deg: float | None = None
     mode: str = ""
+    reference_incidence_deg: float | None = None
+    """SAR: the incidence the catalogue GSD refers to (default: the middle of the band)."""
 
     def __post_init__(self) -> None:
         if self.gsd_m <= 0:
@@ -70,7 +72,8 @@ class Sensor:
         if self.type is SensorType.OPTICAL:
             cosi = np.maximum(np.cos(np.radians(inc)), 1e-3)
             return self.gsd_m * (np.asarray(slant_range_km) / np.asarray(altitude_km)) / np.sqrt(cosi)
-        mid = math.radians(0.5 * (self.min_incidence_deg + self.max_incidence_deg))
+        ref = self.reference_incidence_deg
+        mid = math.radians(0.5 * (self.min_incidence_deg + self.max_incidence_deg) if ref is None else ref)
         return self.gsd_m * np.maximum(math.sin(mid) / np.sin(np.radians(np.maximum(inc, 1.0))), 1.0)
 
 

@@ -11,6 +11,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from aquila.constellation.elements import ElementSet, load_elements
 from aquila.constellation.facts import FactsTable, builtin_facts, load_facts
 from aquila.errors import InputError
 
-__all__ = ["ElementStore", "fetch_url", "load_constellation", "effective_facts"]
+__all__ = ["ElementStore", "fetch_url", "load_constellation", "effective_facts", "apply_facts"]
 
 
 def _atomic_write(path: Path, data: str) -> None:
@@ -86,6 +87,20 @@ def effective_facts(data_dir: str | Path | None) -> FactsTable:
     return builtin_facts()
 
 
+def apply_facts(c: Constellation, table: FactsTable) -> Constellation:
+    """The constellation with a user's facts laid over it: owner, sensor, look side, squint, and who is an ally."""
+    if table is builtin_facts():
+        return c
+    sats = []
+    for s in c:
+        f = table.get(s.norad_id)
+        if f is not None:
+            s = replace(s, owner=f.owner, operator=f.operator, kind=f.owner_kind, sensor=f.sensor,
+                        look_side=f.look_side, squint_max_deg=f.squint_max_deg)
+        sats.append(replace(s, ally=table.is_ally(s.owner)))
+    return Constellation(sats, c.left_out)
+
+
 def load_constellation(data_dir: str | Path | None, epoch: datetime) -> Constellation:
     """The built-in constellation, with tracked elements from the store where it has them.
 
@@ -100,4 +115,5 @@ def load_constellation(data_dir: str | Path | None, epoch: datetime) -> Constell
             facts = effective_facts(data_dir)
             known = [es for es in others if (f := facts.get(es.norad_id)) is not None and facts.is_ally(f.owner)]
             c.satellites.extend(Constellation.from_element_sets(known, facts=facts).satellites)
+        c = apply_facts(c, effective_facts(data_dir))
     return c

@@ -59,7 +59,11 @@ def coverage_grid(satellites: Sequence[Satellite], bbox: tuple[float, float, flo
     tset = TargetSet.from_points(glat.ravel(), glon.ravel())
     res = compute_access(satellites, tset, start, end, mode=mode, min_elevation_deg=min_elevation_deg,
                          workers=workers, progress=progress)
-    stats = revisit_statistics(res, owners=owners)
+    pooled = res
+    if not all(s.ally for s in res.satellites):  # the pool is the alliance's (as in sharing_gain)
+        allies = np.array([s.ally for s in res.satellites] or [False])
+        pooled = res.select(allies[res.columns["sat"]] if len(res) else np.zeros(0, bool))
+    stats = revisit_statistics(pooled, owners=owners)
     shape = glat.shape
     return CoverageGrid(lats, lons, np.array([x.max_gap_s for x in stats]).reshape(shape),
                         np.array([x.mean_gap_s for x in stats]).reshape(shape),

@@ -214,7 +214,13 @@ def _kml_geometry(g: Any) -> str:
 
 def _write_kml(table: pa.Table, dest: IO[bytes], shapes: Mapping[str, Any], name: str) -> None:
     """KML 2.2 for Google Earth: a Placemark per window, on its target, with a TimeSpan and the attributes."""
-    from xml.sax.saxutils import escape
+    import re
+    from xml.sax.saxutils import escape as xml_escape
+
+    not_xml = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+    def escape(text: str) -> str:  # characters XML 1.0 cannot carry at all become U+FFFD
+        return xml_escape(not_xml.sub("\ufffd", text))
 
     geo = {t: _kml_geometry(g) for t, g in shapes.items()}
     names = table.column_names

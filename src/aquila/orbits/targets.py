@@ -206,10 +206,12 @@ def parse_targets(data: Any, source: str = "<geojson>") -> list[Target]:
         alt = props.get("altitude_m", 0.0)
         try:
             alt_km = float(alt) / 1000.0
+            if isinstance(alt, bool) or not -0.5 <= alt_km <= 10.0:  # NaN fails this too
+                raise ValueError
         except (TypeError, ValueError):
-            raise TargetError(f"{where}: altitude_m {alt!r} is not a number", source=source,
+            raise TargetError(f"{where}: altitude_m {alt!r} is not a usable height", source=source,
                               field=f"features[{i}].properties.altitude_m",
-                              expected="metres above the ellipsoid") from None
+                              expected="metres above the ellipsoid, -500..10000") from None
         out.append(Target(tid, geom, dict(props), alt_km))
     return out
 
