@@ -201,3 +201,13 @@ def test_revisit_output_follows_the_extension(outputs: Path, tmp_path: Path) -> 
     bad = subprocess.run([*base, "-o", str(tmp_path / "r.parquet")], capture_output=True, text=True, env=env,
                          timeout=300)
     assert bad.returncode == 2 and "--output" in bad.stderr and not (tmp_path / "r.parquet").exists()
+
+
+def test_output_problems_are_refused_before_any_work(outputs: Path, tmp_path: Path) -> None:
+    base = [*RUN, "passes", "--tle", str(outputs / "iss.tle"), "--targets", str(outputs / "t.geojson"), "--start",
+            START, "--end", END]
+    missing = subprocess.run([*base, "-o", str(tmp_path / "nope" / "p.csv")], capture_output=True, text=True,
+                             timeout=300)
+    assert missing.returncode == 2 and "no such directory" in missing.stderr and ".partial" not in missing.stderr
+    binary = subprocess.run([*base, "--format", "parquet"], capture_output=True, text=True, timeout=300)
+    assert binary.returncode == 2 and "-o FILE.parquet" in binary.stderr and not binary.stdout

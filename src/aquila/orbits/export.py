@@ -96,8 +96,13 @@ def access_table(res: AccessResult) -> pa.Table:
 
 
 def format_for(output: str | None, fmt: str | None) -> str:
-    """The format: `--format` if given, else the output file's extension, else JSON."""
+    """The format: `--format` if given, else the output file's extension, else JSON — checked before any work
+    (a binary format needs a file, a file needs an existing directory)."""
+    if output is not None and not Path(output).resolve().parent.is_dir():
+        raise InputError(f"{output!r}: no such directory", field="--output", expected="a file in an existing directory")
     if fmt is not None:
+        if fmt == "parquet" and output is None:
+            raise InputError("Parquet is binary", field="--output", expected="-o FILE.parquet")
         return fmt
     if output is None:
         return "json"
@@ -169,8 +174,10 @@ def _write_geoparquet(table: pa.Table, dest: IO[bytes], meta: Mapping[str, Any])
     lat = table.column("target_lat_deg").to_numpy()
     t = table.append_column("geometry", _wkb_points(lon, lat))
     bbox = [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())] if len(lon) else []
-    geo = {"version": "1.1.0", "primary_column": "geometry",
-           "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Point"], "bbox": bbox}}}
+    column: dict[str, Any] = {"encoding": "WKB", "geometry_types": ["Point"]}
+    if bbox:
+        column["bbox"] = bbox
+    geo = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": column}}
     t = t.replace_schema_metadata({**(t.schema.metadata or {}), b"geo": json.dumps(geo).encode(),
                                    b"aquila": json.dumps(dict(meta)).encode()})
     pq.write_table(t, dest, compression="zstd")
