@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import sys
@@ -13,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["out", "err", "emit", "write_result", "csv_text", "table_text", "hours", "render_revisit_tables",
+__all__ = ["out", "err", "emit", "write_result", "table_text", "hours", "render_revisit_tables",
            "html_gain_table"]
 
 err = Console(stderr=True, highlight=False)
@@ -61,14 +60,6 @@ def write_result(table: Any, fmt: str, output: str | None, *, key: str, meta: di
         tmp.unlink(missing_ok=True)
         raise
     err.print(f"wrote {output} ({table.num_rows} rows, {fmt})", highlight=False)
-
-
-def csv_text(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
 
 
 def table_text(rows: list[dict[str, Any]], columns: Sequence[str], title: str) -> str:

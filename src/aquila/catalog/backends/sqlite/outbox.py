@@ -1,16 +1,5 @@
-"""The catalog's event outbox: every write appends its events in its own transaction.
-
-    item.created | item.updated | item.deleted | asset.uploaded | asset.deleted
-    collection.created | collection.updated | collection.deleted | collection.retired
-
-An event names the object (collection, item id, asset key) and carries its label and the time, in
-commit order (`seq`). A write that rolls back leaves no event; a write that commits has exactly
-one per object it changed, even if the process is killed right after. Consumers — subscriptions,
-pipelines, a NATS bridge — read with a stored cursor (at-least-once: an event is delivered again
-until the consumer acknowledges it), so nothing polls the catalog to learn what changed.
-
-Events carry labels but are not filtered: whoever delivers them to people applies the policy.
-"""
+"""The SQLite event outbox: the `events` table each write appends to in its own transaction, read with
+durable per-consumer cursors. What events are and promise: `aquila.catalog.events`."""
 
 from __future__ import annotations
 
