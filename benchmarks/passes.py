@@ -14,7 +14,12 @@ every 50 ms.
 
 `--end-to-end FORMATS` also runs the command a user runs, `aquila passes --tle F --targets T -o out.<fmt>`
 (a fresh process: parse, propagate, write), once per format, and reports its wall time, the file,
-the peak memory of the process tree, and the speed-up per pair over skyfield end to end.
+the peak memory of the process tree, and the speed-up per pair over skyfield end to end. The memory the
+result costs is that peak less the peak of the same command on one target for one minute (Python, numba,
+pyarrow and the workers: what any run pays), set beside the result's columnar (Arrow) size.
+
+`--writers` times the text writers on the in-process result beside polars (strftime + write_ndjson /
+write_csv, the fastest general writer here; `pip install -e '.[bench]'`), to a file in the same directory.
 """
 
 from __future__ import annotations
@@ -116,10 +121,12 @@ def main() -> None:
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a minute or so (make bench)")
     ap.add_argument("--end-to-end", default="", help="formats to time through the CLI, e.g. json,parquet,csv")
+    ap.add_argument("--writers", action="store_true", help="time the JSON/CSV/Parquet writers beside polars")
     args = ap.parse_args()
     if args.quick:
         args.satellites, args.targets, args.days, args.skyfield_pairs = 100, 200, 1.0, 10
         args.end_to_end = args.end_to_end or "json,parquet"
+        args.writers = True
 
     sets: list[ElementSet] = load_elements(args.tle)[: args.satellites] if args.tle else []
     sets += generated(args.satellites - len(sets), seed=1)
@@ -180,13 +187,60 @@ def main() -> None:
         "sampled_events": n_events, "sampled_missed": missed, "sampled_worst_dt_s": round(worst, 3),
         "screening_misses": res.screening_misses, "sgp4_errors": len(res.errors),
     }
-    for fmt in [f for f in args.end_to_end.split(",") if f]:
-        figures[f"cli_{fmt}"] = end_to_end(fmt, sets, lat, lon, start, end, sf_per_pair * pairs)
+    table = res.to_arrow()
+    figures["result_table_mb"] = round(table.nbytes / 1e6, 1)
+    if args.writers:
+        figures |= writers(table)
+    del table
+    formats = [f for f in args.end_to_end.split(",") if f]
+    if formats:
+        fixed = end_to_end("json", sets, lat[:1], lon[:1], start, start + timedelta(minutes=1), 0.0)
+        figures["cli_fixed_peak_gib"] = fixed["peak_rss_gib"]
+    for fmt in formats:
+        figures[f"cli_{fmt}"] = run = end_to_end(fmt, sets, lat, lon, start, end, sf_per_pair * pairs)
+        run["result_peak_mb"] = round((float(run["peak_rss_gib"]) - float(fixed["peak_rss_gib"])) * 2**30 / 1e6)
     w = max(len(k) for k in figures)
     for k, v in figures.items():
         print(f"{k:<{w}}  {v}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
+
+
+def writers(table: object) -> dict[str, object]:
+    """Aquila's writers beside polars on the same table, each to a file (median of 3)."""
+    import statistics
+
+    import polars as pl
+
+    from aquila.orbits.export import write_table
+
+    def polars_write(fmt: str, path: Path) -> None:
+        df = pl.from_arrow(table)
+        assert isinstance(df, pl.DataFrame)
+        times = [n for n, t in df.schema.items() if isinstance(t, pl.Datetime)]
+        df = df.with_columns([pl.col(n).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ") for n in times])
+        with path.open("wb") as f:
+            df.write_csv(f) if fmt == "csv" else df.write_ndjson(f) if fmt == "ndjson" else df.write_parquet(
+                f, compression="zstd")
+
+    def ours(fmt: str, path: Path) -> None:
+        with path.open("wb") as f:
+            write_table(table, fmt, f, key="passes", meta={})  # type: ignore[arg-type]
+
+    out: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(dir=".") as d:
+        for fmt in ("json", "ndjson", "csv", "parquet"):
+            for who, fn in (("aquila", ours), ("polars", polars_write)):
+                if who == "polars" and fmt == "json":
+                    continue  # polars' JSON writer is ~5x slower than its NDJSON one: NDJSON is the fair anchor
+                path = Path(d) / f"w.{fmt}"
+                times = []
+                for _ in range(3):
+                    t = time.perf_counter()
+                    fn(fmt, path)
+                    times.append(time.perf_counter() - t)
+                out[f"write_{fmt}_{who}_s"] = round(statistics.median(times), 2)
+    return out
 
 
 def end_to_end(fmt: str, sets: list[ElementSet], lat: np.ndarray, lon: np.ndarray, start: datetime, end: datetime,

@@ -179,8 +179,8 @@ def test_ground_tracks_match_skyfield_subpoints() -> None:
 
     from aquila.constellation.builtin import builtin_constellation
     from aquila.orbits.access import compute_access
+    from aquila.orbits.footprints import ground_tracks
     from aquila.orbits.frames import timescale
-    from aquila.orbits.plots import ground_tracks
     from aquila.orbits.targets import TargetSet
     from conftest import EPOCH
 

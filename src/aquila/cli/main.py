@@ -70,7 +70,13 @@ def _run(c: Constellation, targets: list[Target], t0: datetime, t1: datetime, mo
     return res
 
 
-
+def _table_of(res: AccessResult, fmt: str) -> Any:
+    """The result's Arrow table; the engine's columns are let go once it is built unless the writer needs the
+    result itself (CZML draws the satellites' tracks), so the peak holds one copy of the rows, not two."""
+    table = res.to_arrow()
+    if fmt != "czml":
+        res.columns.clear()
+    return table
 
 
 def _meta(res: AccessResult) -> dict[str, Any]:
@@ -130,8 +136,9 @@ def passes(selection: Selection, targets_path: str, start: str | None, end: str 
     targets = load_targets(targets_path)
     c = select_constellation(selection, settings, t0, t1, imaging=False)
     res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers, selection.verbose)
-    write_result(res.to_arrow(), fmt, output, key="passes", meta=_meta(res), pretty=pretty,
-                 title=f"{len(res)} passes above {min_el:g} deg", max_rows=max_rows,
+    title = f"{len(res)} passes above {min_el:g} deg"
+    write_result(_table_of(res, fmt), fmt, output, key="passes", meta=_meta(res), pretty=pretty, title=title,
+                 max_rows=max_rows,
                  geometries={t.id: t.geometry for t in res.targets}, result=res)
 
 
@@ -151,8 +158,9 @@ def access(selection: Selection, targets_path: str, start: str | None, end: str 
     targets = load_targets(targets_path)
     c = select_constellation(selection, settings, t0, t1)
     res = _run(c, targets, t0, t1, AccessMode.IMAGING, min_el, settings, workers, selection.verbose)
-    write_result(res.to_arrow(), fmt, output, key="opportunities", meta=_meta(res), pretty=pretty,
-                 title=f"{len(res)} imaging opportunities", max_rows=max_rows,
+    title = f"{len(res)} imaging opportunities"
+    write_result(_table_of(res, fmt), fmt, output, key="opportunities", meta=_meta(res), pretty=pretty, title=title,
+                 max_rows=max_rows,
                  geometries={t.id: t.geometry for t in res.targets}, result=res)
 
 
@@ -170,14 +178,18 @@ def access(selection: Selection, targets_path: str, start: str | None, end: str 
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout")
 @click.option("--pretty", is_flag=True, help="indented JSON (compact by default)")
 @click.option("--plot", type=click.Path(dir_okay=False), help="also draw a chart: FILE.png or FILE.html")
-@click.option("--tracks", is_flag=True, help="draw each satellite's ground track (first orbit) on the --grid map")
+@click.option("--tracks", is_flag=True, help="draw the satellites' ground tracks over the period on the --grid map")
+@click.option("--footprints", is_flag=True,
+              help="draw the satellites' fields of regard over the period (optical: off-nadir limit; SAR: incidence "
+                   "band on its look side) on the --grid map")
 @click.option("--workers", type=click.IntRange(1, 64), help="processes (default: CPU count)")
 @click.option("--nation", "nations", multiple=True,
               help="also show what the pool gives this nation, with or without satellites (repeatable), e.g. EST")
 @handle_errors
 def revisit(selection: Selection, targets_path: str | None, bbox: str | None, resolution: float,
             start: str | None, end: str | None, mode: str, min_el: float | None, fmt: str | None, output: str | None,
-            pretty: bool, plot: str | None, tracks: bool, workers: int | None, nations: tuple[str, ...]) -> None:
+            pretty: bool, plot: str | None, tracks: bool, footprints: bool, workers: int | None,
+            nations: tuple[str, ...]) -> None:
     """Revisit statistics per target, and the sharing gain of pooling (or a coverage heat map with --grid)."""
     from aquila.orbits.coverage import coverage_grid, parse_bbox
     from aquila.orbits.plots import plot_coverage, plot_sharing_gain, save_figure
@@ -218,10 +230,10 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
             if plot.lower().endswith(".html"):  # interactive: pan, zoom, hover values
                 from aquila.orbits.html_map import coverage_html
 
-                page = coverage_html(grid, title.replace("\n", ": "), tracks, resolution)
+                page = coverage_html(grid, title.replace("\n", ": "), tracks, resolution, footprints)
                 Path(plot).write_text(page, encoding="utf-8")
             else:
-                save_figure(plot_coverage(grid, title, tracks), plot)
+                save_figure(plot_coverage(grid, title, tracks, footprints), plot)
             err.print(f"wrote {plot}")
         return
     assert targets_path is not None

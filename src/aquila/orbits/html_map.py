@@ -12,6 +12,7 @@ import json
 import numpy as np
 
 from aquila.orbits.coverage import CoverageGrid
+from aquila.orbits.footprints import ground_tracks, swaths
 from aquila.orbits.plots import coastlines
 
 __all__ = ["coverage_html"]
@@ -45,6 +46,10 @@ function draw() {{
     if (x1 < 0 || y1 < 0 || x0 > cv.width || y0 > cv.height) continue;
     ctx.fillStyle = colour(D.max_gap_h[i][j]); ctx.fillRect(x0, y0, x1 - x0 + 0.5, y1 - y0 + 0.5);
   }}
+  ctx.fillStyle = "rgba(44,160,44,0.18)"; ctx.strokeStyle = "rgba(44,160,44,0.6)"; ctx.lineWidth = 0.5;
+  for (const ring of D.swaths) {{ ctx.beginPath();
+    for (let k = 0; k < ring.length; k += 2) {{ const [x, y] = px(ring[k], ring[k + 1]);
+      if (k) ctx.lineTo(x, y); else ctx.moveTo(x, y); }} ctx.closePath(); ctx.fill(); ctx.stroke(); }}
   ctx.strokeStyle = "rgba(31,119,180,0.8)"; ctx.lineWidth = 0.8;
   for (const line of D.tracks) {{ ctx.beginPath();
     for (let k = 0; k < line.length; k += 2) {{ const [x, y] = px(line[k], line[k + 1]);
@@ -83,7 +88,8 @@ draw();
 """
 
 
-def coverage_html(grid: CoverageGrid, title: str, tracks: bool = False, resolution_deg: float | None = None) -> str:
+def coverage_html(grid: CoverageGrid, title: str, tracks: bool = False, resolution_deg: float | None = None,
+                  footprints: bool = False) -> str:
     """The page for a coverage grid (values rounded to what a person reads: 0.01 h, 0.1 access/day)."""
     one = resolution_deg or 1.0  # the cell size when the grid is one cell wide or tall
     dlat = float(grid.lat_deg[1] - grid.lat_deg[0]) if len(grid.lat_deg) > 1 else one
@@ -104,10 +110,13 @@ def coverage_html(grid: CoverageGrid, title: str, tracks: bool = False, resoluti
             "mean_gap_h": np.round(grid.mean_gap_s / 3600.0, 2).tolist(),
             "per_day": np.round(grid.accesses_per_day, 1).tolist(),
             "min": float(np.min(gap_h)) if gap_h.size else 0.0, "max": float(np.max(gap_h)) if gap_h.size else 1.0,
-            "coast": coast, "tracks": []}
+            "coast": coast, "tracks": [], "swaths": []}
+    if footprints:
+        data["swaths"] = [np.round(np.asarray(part.exterior.coords, dtype=float), 2).ravel().tolist()
+                          for sw in swaths(grid.result, extent=(w, e, s, n))
+                          for part in getattr(sw.polygon, "geoms", [sw.polygon])]
     if tracks:
-        from aquila.orbits.plots import ground_tracks
-
-        data["tracks"] = [np.round(line.astype(float), 2).ravel().tolist() for _, line in ground_tracks(grid.result)]
+        data["tracks"] = [np.round(line.astype(float), 2).ravel().tolist()
+                          for _, line in ground_tracks(grid.result, extent=(w, e, s, n))]
     text = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     return _PAGE.format(title=html.escape(title), data=text)

@@ -6,15 +6,15 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from aquila.errors import InputError
 from aquila.orbits.coverage import CoverageGrid
+from aquila.orbits.footprints import ground_tracks, swaths
 from aquila.orbits.revisit import SharingGain
 
-__all__ = ["plot_sharing_gain", "plot_coverage", "save_figure", "coastlines", "draw_coastlines", "ground_tracks"]
+__all__ = ["plot_sharing_gain", "plot_coverage", "save_figure", "coastlines", "draw_coastlines"]
 
 
 def _figure():
@@ -67,33 +67,10 @@ def draw_coastlines(ax, extent: tuple[float, float, float, float]) -> None:  # t
     ax.set_ylim(s, n)
 
 
-def ground_tracks(result: Any, minutes: float = 100.0, step_s: float = 30.0) -> list[tuple[str, np.ndarray]]:
-    """(satellite name, (n, 2) lon/lat) of each satellite's ground track from the period's start (about one
-    orbit by default), split where it crosses the antimeridian."""
-    from datetime import timedelta
-
-    from aquila.orbits.frames import TimeGrid, ecef_to_geodetic
-    from aquila.orbits.propagate import propagate
-
-    start = result.grid.start
-    end = min(result.grid.end, start + timedelta(minutes=minutes))
-    grid = TimeGrid.build(start, end, step_s)
-    states = propagate([s.elements.satrec for s in result.satellites], grid)
-    out: list[tuple[str, np.ndarray]] = []
-    for i, s in enumerate(result.satellites):
-        if not states.ok[i]:
-            continue
-        lat, lon, _ = ecef_to_geodetic(states.r[i])
-        cuts = np.flatnonzero(np.abs(np.diff(lon)) > 180.0) + 1
-        for part in np.split(np.column_stack([lon, lat]), cuts):
-            if len(part) > 1:
-                out.append((s.name, part))
-    return out
-
-
 def plot_coverage(grid: CoverageGrid, title: str = "Maximum revisit gap (hours)",  # type: ignore[no-untyped-def]
-                  tracks: bool = False):
-    """Heat map of the max gap per cell on lon/lat axes, with the coastlines (and ground tracks)."""
+                  tracks: bool = False, footprints: bool = False):
+    """Heat map of the max gap per cell on lon/lat axes, with the coastlines (and the satellites' ground tracks
+    and field-of-regard swaths over the period, where they cross the map)."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(8, 5))
     dlat = grid.lat_deg[1] - grid.lat_deg[0] if len(grid.lat_deg) > 1 else 1.0
@@ -102,8 +79,15 @@ def plot_coverage(grid: CoverageGrid, title: str = "Maximum revisit gap (hours)"
               grid.lat_deg[-1] + dlat / 2)
     im = ax.imshow(grid.max_gap_s / 3600.0, origin="lower", extent=extent, cmap="magma_r", aspect="auto")
     fig.colorbar(im, ax=ax, label="hours")
+    if footprints:
+        from matplotlib.patches import Polygon as Patch
+
+        for sw in swaths(grid.result, extent=extent):
+            for part in getattr(sw.polygon, "geoms", [sw.polygon]):
+                ax.add_patch(Patch(np.asarray(part.exterior.coords), closed=True, facecolor="#2ca02c", alpha=0.18,
+                                   edgecolor="#2ca02c", linewidth=0.3))
     if tracks:
-        for _, line in ground_tracks(grid.result):
+        for _, line in ground_tracks(grid.result, extent=extent):
             ax.plot(line[:, 0], line[:, 1], color="#1f77b4", linewidth=0.7, alpha=0.7)
     draw_coastlines(ax, extent)
     ax.set_xlabel("longitude (deg)")
