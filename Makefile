@@ -20,7 +20,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# Real-browser tests drive Debian's chromium through playwright (no browser download). Installed here when
+# the machine lets us (root with apt-get); elsewhere those tests skip and say why.
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP): $(STAMP)
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	       --no-install-recommends chromium >/dev/null; }; \
+	else echo "note: chromium is not installed; the real-browser tests will skip (apt-get install chromium)"; fi
+	touch $(CHROMIUM_STAMP)
+
+test: lint $(CHROMIUM_STAMP)
 	$(BIN)/python -m pytest -q -n 2
 
 # Each benchmark's quick mode beside its anchor (full sizes: run the scripts without --quick; see docs/benchmarks.md)

@@ -24,7 +24,8 @@ border:1px solid #555;padding:2px 6px;font-size:12px;display:none}}#legend{{marg
 <h1 style="font-size:1.2em">{title}</h1><div id="wrap"><canvas id="map" width="960" height="600"></canvas>
 <div id="tip"></div></div><div id="legend"></div>
 <p style="font-size:12px;color:#555">Wheel: zoom. Drag: pan. Hover: the cell's maximum gap, mean gap and
-accesses per day. Coastlines: GLOBE land mask (NOAA) at 0.1 deg.</p>
+accesses per day. Blue: ground tracks; green: fields of regard (where drawn). Coastlines: GLOBE land mask
+(NOAA) at 0.1 deg.</p>
 <script>
 const D = {data};
 const cv = document.getElementById("map"), ctx = cv.getContext("2d"), tip = document.getElementById("tip");
@@ -46,10 +47,10 @@ function draw() {{
     if (x1 < 0 || y1 < 0 || x0 > cv.width || y0 > cv.height) continue;
     ctx.fillStyle = colour(D.max_gap_h[i][j]); ctx.fillRect(x0, y0, x1 - x0 + 0.5, y1 - y0 + 0.5);
   }}
-  ctx.fillStyle = "rgba(44,160,44,0.18)"; ctx.strokeStyle = "rgba(44,160,44,0.6)"; ctx.lineWidth = 0.5;
+  ctx.fillStyle = "rgba(44,160,44,0.16)";  // swaths: fill only (their pieces share edges)
   for (const ring of D.swaths) {{ ctx.beginPath();
     for (let k = 0; k < ring.length; k += 2) {{ const [x, y] = px(ring[k], ring[k + 1]);
-      if (k) ctx.lineTo(x, y); else ctx.moveTo(x, y); }} ctx.closePath(); ctx.fill(); ctx.stroke(); }}
+      if (k) ctx.lineTo(x, y); else ctx.moveTo(x, y); }} ctx.closePath(); ctx.fill(); }}
   ctx.strokeStyle = "rgba(31,119,180,0.8)"; ctx.lineWidth = 0.8;
   for (const line of D.tracks) {{ ctx.beginPath();
     for (let k = 0; k < line.length; k += 2) {{ const [x, y] = px(line[k], line[k + 1]);

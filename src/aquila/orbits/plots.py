@@ -84,8 +84,8 @@ def plot_coverage(grid: CoverageGrid, title: str = "Maximum revisit gap (hours)"
 
         for sw in swaths(grid.result, extent=extent):
             for part in getattr(sw.polygon, "geoms", [sw.polygon]):
-                ax.add_patch(Patch(np.asarray(part.exterior.coords), closed=True, facecolor="#2ca02c", alpha=0.18,
-                                   edgecolor="#2ca02c", linewidth=0.3))
+                ax.add_patch(Patch(np.asarray(part.exterior.coords), closed=True, facecolor="#2ca02c", alpha=0.16,
+                                   edgecolor="none"))
     if tracks:
         for _, line in ground_tracks(grid.result, extent=extent):
             ax.plot(line[:, 0], line[:, 1], color="#1f77b4", linewidth=0.7, alpha=0.7)
