@@ -240,6 +240,10 @@ def test_sensor_limits_and_a_nation_without_satellites(tmp_path: Path, targets: 
     assert capped and all(o["min_off_nadir_deg"] <= 20.0 + 1e-6 for o in capped)
     bad = run(*common, "--incidence", "45,20", data_dir=tmp_path)
     assert bad.returncode == 2 and "--incidence" in bad.stderr
+    banded = run(*common, "--incidence", "20,40", data_dir=tmp_path)  # optical satellites: said, not silent
+    assert banded.returncode == 0 and "--incidence applies to SAR only" in banded.stderr
+    sar_only = run(*common, "--incidence", "20,40", "--sensor", "sar", data_dir=tmp_path)
+    assert "applies to SAR only" not in sar_only.stderr
     gain = json.loads(run("revisit", "--targets", str(targets), "--start", "2026-03-19T00:00:00Z", "--end",
                           "2026-03-20T00:00:00Z", "--format", "json", "--nation", "est", data_dir=tmp_path).stdout)
     (est,) = [n for n in gain["nations"] if n["nation"] == "EST"]

@@ -211,3 +211,30 @@ def test_output_problems_are_refused_before_any_work(outputs: Path, tmp_path: Pa
     assert missing.returncode == 2 and "no such directory" in missing.stderr and ".partial" not in missing.stderr
     binary = subprocess.run([*base, "--format", "parquet"], capture_output=True, text=True, timeout=300)
     assert binary.returncode == 2 and "-o FILE.parquet" in binary.stderr and not binary.stdout
+
+
+def test_czml_outlines_every_part_of_a_target_split_at_the_antimeridian() -> None:
+    import io
+    from datetime import timedelta
+
+    from czml3 import Packet
+
+    from aquila.constellation.assets import GENERIC_SENSOR, OwnerKind, Satellite
+    from aquila.orbits.access import compute_access
+    from aquila.orbits.czml import write_czml
+    from aquila.orbits.targets import parse_targets
+
+    targets = parse_targets({"type": "FeatureCollection", "features": [{"type": "Feature", "id": "dateline",
+        "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[179, 0], [-179, 0], [-179, 2], [179, 2],
+                                                                          [179, 0]]]}}]})
+    sat = Satellite.from_tle(ISS[1], ISS[2], ISS[0], owner="USA", kind=OwnerKind.NATIONAL, sensor=GENERIC_SENSOR)
+    start = datetime.fromisoformat(START)
+    res = compute_access([sat], targets, start, start + timedelta(hours=2), workers=1)
+    buf = io.BytesIO()
+    write_czml(res, buf, "t")
+    packets = json.loads(buf.getvalue())
+    [Packet.model_validate(p) for p in packets]
+    outlines = [p for p in packets if p["id"].startswith("target-0") and "polyline" in p]
+    assert len(outlines) == 2 and outlines[1]["parent"] == "target-0"
+    lons = sorted(p["polyline"]["positions"]["cartographicDegrees"][0::3] for p in outlines)
+    assert max(lons[0]) <= -179 + 1e-9 and min(lons[1]) >= 179 - 1e-9  # one part each side of 180

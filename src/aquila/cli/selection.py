@@ -167,6 +167,12 @@ def _filter(c: Constellation, sel: Selection) -> Constellation:
         sats = [s for s in sats if s.sensor.type.value != "sar" or
                 max(s.sensor.min_incidence_deg, lo) < min(s.sensor.max_incidence_deg, hi)]
     sats = [_overridden(s, sel) for s in sats]
+    for flag, given in (("--incidence", sel.incidence_deg is not None), ("--look-side", sel.look_side is not None)):
+        optical = [s for s in sats if s.sensor.type.value != "sar"]
+        if given and optical:  # said once, not silently: these limits are SAR's alone
+            err.print(f"[yellow]note:[/] {flag} applies to SAR only; {len(optical)} optical satellite"
+                      f"{'s keep their' if len(optical) > 1 else ' keeps its'} field of regard (--sensor sar for "
+                      "SAR alone)", highlight=False, soft_wrap=True)
     if not sats:
         asked = {"--owner": sel.owners, "--norad": sel.norad_ids, "--name": sel.names,
                  "--sensor": (sel.sensor,) if sel.sensor else (),

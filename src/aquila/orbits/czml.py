@@ -1,7 +1,8 @@
 """Access results as CZML for Cesium: satellites with their tracks, targets, and each window as a link.
 
 One preamble packet (the period as the clock), one packet per satellite (Earth-fixed positions every
-`step_s`, drawn with a path: its ground track's orbit), one per target (a point, or its outline),
+`step_s`, drawn with a path: its ground track's orbit), one per target (a point, or its outline: one
+packet per part of a multipolygon, the later ones children of the first),
 and one per window: a line from the satellite to the target, shown only during the window. Times
 are ISO 8601 UTC; positions are metres in the FIXED (Earth-fixed) frame, as SGP4 and the engine use.
 """
@@ -58,12 +59,18 @@ def write_czml(res: AccessResult, dest: IO[bytes], name: str, step_s: float = 60
                                   "position": {"cartographicDegrees": [p.x, p.y, 0.0]},
                                   "point": {"pixelSize": 8, "color": {"rgba": [255, 255, 255, 255]}},
                                   "label": {"text": tg.id, "font": "11pt sans-serif"}}
-        if tg.geometry.geom_type in ("Polygon", "MultiPolygon"):
-            parts = list(getattr(tg.geometry, "geoms", [tg.geometry]))
-            ring = parts[0].exterior.coords
-            packet["polyline"] = {"positions": {"cartographicDegrees": [v for x, y in ring for v in (x, y, 0.0)]},
-                                  "width": 2, "clampToGround": True}
-        packets.append(packet)
+        parts = list(getattr(tg.geometry, "geoms", [tg.geometry])) if tg.geometry.geom_type in (
+            "Polygon", "MultiPolygon") else []
+        for j, part in enumerate(parts):  # every part's outline (a target split at the antimeridian has two)
+            line = {"positions": {"cartographicDegrees": [v for x, y, *_ in part.exterior.coords for v in (x, y, 0.0)]},
+                    "width": 2, "clampToGround": True}
+            if j == 0:
+                packet["polyline"] = line
+                packets.append(packet)
+            else:
+                packets.append({"id": f"target-{k}-part-{j}", "name": tg.id, "parent": f"target-{k}", "polyline": line})
+        if not parts:
+            packets.append(packet)
     c = res.columns
     starts, ends = _iso(grid, c["start_s"]), _iso(grid, c["end_s"])
     for w in range(len(res)):

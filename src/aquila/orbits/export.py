@@ -33,6 +33,7 @@ FORMATS = ("json", "ndjson", "csv", "parquet", "geojson", "kml", "czml", "table"
 EXTENSIONS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv", ".parquet": "parquet",
               ".geojson": "geojson", ".kml": "kml", ".czml": "czml", ".txt": "table"}
 _CHUNK_ROWS = 50_000
+_PARQUET_GROUP_ROWS = 500_000
 _AHEAD = 1
 
 
@@ -155,20 +156,27 @@ def write_table(table: pa.Table, fmt: str, dest: IO[bytes], *, key: str, meta: M
 
 
 def _write_geoparquet(table: pa.Table, dest: IO[bytes], meta: Mapping[str, Any]) -> None:
-    """Parquet with a GeoParquet 1.1 `geometry` column: the target's point (WKB, OGC:CRS84)."""
+    """Parquet with a GeoParquet 1.1 `geometry` column: the target's point (WKB, OGC:CRS84); written a row
+    group at a time, so the WKB and the encoded pages of only one group are in memory at once."""
     import pyarrow.parquet as pq
 
     lon = table.column("target_lon_deg").to_numpy()
     lat = table.column("target_lat_deg").to_numpy()
-    t = table.append_column("geometry", _wkb_points(lon, lat))
     bbox = [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())] if len(lon) else []
     column: dict[str, Any] = {"encoding": "WKB", "geometry_types": ["Point"]}
     if bbox:
         column["bbox"] = bbox
     geo = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": column}}
-    t = t.replace_schema_metadata({**(t.schema.metadata or {}), b"geo": json.dumps(geo).encode(),
+    schema = table.schema.append(pa.field("geometry", pa.binary()))
+    schema = schema.with_metadata({**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode(),
                                    b"aquila": json.dumps(dict(meta)).encode()})
-    pq.write_table(t, dest, compression="zstd")
+    with pq.ParquetWriter(dest, schema, compression="zstd") as writer:
+        for k in range(0, max(table.num_rows, 1), _PARQUET_GROUP_ROWS):
+            part = table.slice(k, _PARQUET_GROUP_ROWS)
+            n = part.num_rows
+            geometry = _wkb_points(lon[k:k + n], lat[k:k + n])
+            writer.write_table(part.append_column(schema.field("geometry"), geometry).replace_schema_metadata(
+                schema.metadata))
 
 
 def _text_chunks(table: pa.Table, fmt: str) -> Iterator[bytes | memoryview]:
