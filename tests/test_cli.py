@@ -244,18 +244,41 @@ def test_sensor_limits_and_a_nation_without_satellites(tmp_path: Path, targets: 
     assert banded.returncode == 0 and "--incidence applies to SAR only" in banded.stderr
     sar_only = run(*common, "--incidence", "20,40", "--sensor", "sar", data_dir=tmp_path)
     assert "applies to SAR only" not in sar_only.stderr
+    passes = ("passes", *common[1:], "--sensor", "sar")  # geometry: sensor limits leave visibility passes alone
+    assert run(*passes, "--incidence", "20,25", data_dir=tmp_path).stdout == run(*passes, data_dir=tmp_path).stdout
+    # --look-side never widens a satellite's facts: Sentinel-1 looks right only
+    s1 = ("access", *common[1:], "--name", "SENTINEL-1*")
+    assert run(*s1, "--look-side", "both", data_dir=tmp_path).stdout == run(*s1, data_dir=tmp_path).stdout
+    left = run(*s1, "--look-side", "left", data_dir=tmp_path)
+    assert left.returncode == 2 and "cannot look left" in left.stderr
     gain = json.loads(run("revisit", "--targets", str(targets), "--start", "2026-03-19T00:00:00Z", "--end",
                           "2026-03-20T00:00:00Z", "--format", "json", "--nation", "est", data_dir=tmp_path).stdout)
     (est,) = [n for n in gain["nations"] if n["nation"] == "EST"]
     assert est["satellites"] == 0 and est["pooled_worst_gap_h"] < est["own_worst_gap_h"]
 
 
-def test_look_side_override_moves_sentinel1_opportunities(tmp_path: Path, targets: Path) -> None:
+def test_look_side_narrows_a_radar_that_can_roll(tmp_path: Path, targets: Path) -> None:
+    """RADARSAT-2 can look either way (facts: both): --look-side splits its opportunities between the sides."""
     common = ("access", "--targets", str(targets), "--start", "2026-03-19T00:00:00Z", "--end",
-              "2026-03-21T00:00:00Z", "--format", "json", "--name", "SENTINEL-1*")
-    right = json.loads(run(*common, data_dir=tmp_path).stdout)["opportunities"]
+              "2026-03-21T00:00:00Z", "--format", "json", "--name", "RADARSAT-2")
+    right = json.loads(run(*common, "--look-side", "right", data_dir=tmp_path).stdout)["opportunities"]
     left = json.loads(run(*common, "--look-side", "left", data_dir=tmp_path).stdout)["opportunities"]
-    both = json.loads(run(*common, "--look-side", "both", data_dir=tmp_path).stdout)["opportunities"]
+    both = json.loads(run(*common, data_dir=tmp_path).stdout)["opportunities"]
     assert len(both) == len(right) + len(left) and right and left
     assert {(o["target"], o["closest_approach"]) for o in right}.isdisjoint(
         {(o["target"], o["closest_approach"]) for o in left})
+
+
+def test_grid_cells_tile_the_box_whatever_the_resolution(tmp_path: Path) -> None:
+    common = ("revisit", "--start", "2026-03-19T00:00:00Z", "--end", "2026-03-19T06:00:00Z", "--name", "SENTINEL-1*",
+              "--format", "json")
+    doc = json.loads(run(*common, "--grid", "9,53,31,66", data_dir=tmp_path).stdout)  # 13 deg of latitude at 2 deg
+    dlat, dlon = doc["cell_deg"]
+    assert len(doc["lat_deg"]) * dlat == pytest.approx(13.0) and len(doc["lon_deg"]) * dlon == pytest.approx(22.0)
+    assert doc["lat_deg"][0] - dlat / 2 == pytest.approx(53.0) and doc["lat_deg"][-1] + dlat / 2 == pytest.approx(66.0)
+    one = run(*common, "--grid", "24,59,25,60", "--resolution", "2", "--plot", str(tmp_path / "one.png"),
+              data_dir=tmp_path)  # a box smaller than a cell: one cell, the box itself
+    assert one.returncode == 0 and (tmp_path / "one.png").exists(), one.stderr
+    assert json.loads(one.stdout)["cell_deg"] == [1.0, 1.0]
+    across = run(*common, "--grid", "170,-30,-170,-10", data_dir=tmp_path)
+    assert across.returncode == 2 and "antimeridian" in across.stderr and "170,-30,180,-10" in across.stderr

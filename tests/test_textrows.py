@@ -63,7 +63,7 @@ def test_json_rows_read_back_as_the_columns(case: tuple[pa.Table, int]) -> None:
     table, _ = case
     want = _expected(table)
     nd = bytes(format_rows(table, "ndjson")).decode()
-    assert nd.count("\n") == len(want)  # one line per row: no raw newline inside a value
+    assert nd.count("\n") == len(want) == len(nd.splitlines())  # one line per row, even for str.splitlines
     assert [json.loads(line) for line in nd.split("\n")[:-1]] == want
     js = bytes(format_rows(table, "json"))
     assert json.loads(b"[" + js[:-1] + b"]") == want if want else js == b""

@@ -214,7 +214,12 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
         box = parse_bbox(bbox)
         grid = coverage_grid(list(c), box, resolution, t0, t1, mode=amode, min_elevation_deg=min_el,
                              workers=workers or settings.workers)
-        doc = {"bbox": list(box), "resolution_deg": resolution, "lat_deg": grid.lat_deg.round(4).tolist(),
+        dlat, dlon = grid.cell_size()
+        if abs(dlat - resolution) > 1e-9 or abs(dlon - resolution) > 1e-9:
+            err.print(f"[yellow]note:[/] cells of {dlat:.4g} x {dlon:.4g} deg (lat x lon) tile the box exactly "
+                      f"(asked {resolution:g} deg)", highlight=False, soft_wrap=True)
+        doc = {"bbox": list(box), "resolution_deg": resolution, "cell_deg": [round(dlat, 9), round(dlon, 9)],
+               "lat_deg": grid.lat_deg.round(4).tolist(),
                "lon_deg": grid.lon_deg.round(4).tolist(), "max_gap_h": (grid.max_gap_s / 3600).round(3).tolist(),
                "mean_gap_h": (grid.mean_gap_s / 3600).round(3).tolist(),
                "accesses_per_day": grid.accesses_per_day.round(3).tolist()}

@@ -123,9 +123,13 @@ def _overridden(s: Satellite, sel: Selection) -> Satellite:
             ref = 0.5 * (sensor.min_incidence_deg + sensor.max_incidence_deg)
         sensor = replace(sensor, min_incidence_deg=lo, max_incidence_deg=hi,  # lo < hi: the caller filtered
                          reference_incidence_deg=ref)
-    if sel.look_side is not None and sensor.type.value == "sar":
-        s = replace(s, look_side=sel.look_side)
+    if sel.look_side is not None and sensor.type.value == "sar":  # never wider than the facts' side
+        sides = _SIDES[s.look_side] & _SIDES[sel.look_side]
+        s = replace(s, look_side="both" if len(sides) == 2 else next(iter(sides), "none"))
     return s if sensor is s.sensor else replace(s, sensor=sensor)
+
+
+_SIDES = {"right": {"right"}, "left": {"left"}, "both": {"right", "left"}, "none": set()}
 
 
 def summarise(what: str, sats: Sequence[Satellite], detail: Callable[[Satellite], str], verbose: bool,
@@ -145,7 +149,7 @@ def summarise(what: str, sats: Sequence[Satellite], detail: Callable[[Satellite]
             err.print(f"  {s.name} ({s.norad_id}): {detail(s)}", highlight=False, soft_wrap=True)
 
 
-def _filter(c: Constellation, sel: Selection) -> Constellation:
+def _filter(c: Constellation, sel: Selection, imaging: bool = True) -> Constellation:
     for name, v in (("--max-gsd", sel.max_gsd_m), ("--max-off-nadir", sel.max_off_nadir_deg)):
         if v is not None and not math.isfinite(v):
             raise InputError(f"{v!r}", field=name, expected="a finite number")
@@ -162,27 +166,45 @@ def _filter(c: Constellation, sel: Selection) -> Constellation:
         sats = [s for s in sats if s.sensor.type.value == sel.sensor]
     if sel.max_gsd_m is not None:
         sats = [s for s in sats if s.sensor.gsd_m <= sel.max_gsd_m]
+    imaging_only = [f for f, v in (("--incidence", sel.incidence_deg), ("--look-side", sel.look_side),
+                                   ("--max-off-nadir", sel.max_off_nadir_deg)) if v is not None]
+    if not imaging:  # visibility passes are geometry: sensor limits do not apply, and we say so
+        if imaging_only:
+            err.print(f"[yellow]note:[/] {', '.join(imaging_only)} limit imaging (access, revisit), not visibility "
+                      "passes", highlight=False, soft_wrap=True)
+        return Constellation(sats) if sats else _none_match(sel)
     if sel.incidence_deg is not None:  # SAR satellites whose band does not meet the asked one cannot image
         lo, hi = sel.incidence_deg
-        sats = [s for s in sats if s.sensor.type.value != "sar" or
-                max(s.sensor.min_incidence_deg, lo) < min(s.sensor.max_incidence_deg, hi)]
+        outside = [s for s in sats if s.sensor.type.value == "sar" and
+                   max(s.sensor.min_incidence_deg, lo) >= min(s.sensor.max_incidence_deg, hi)]
+        summarise(f"SAR satellites left out: their incidence band misses {lo:g}-{hi:g} deg", outside,
+                  lambda s: f"band {s.sensor.min_incidence_deg:g}-{s.sensor.max_incidence_deg:g} deg", sel.verbose,
+                  level="note")
+        sats = [s for s in sats if s not in outside]
     sats = [_overridden(s, sel) for s in sats]
+    blind = [s for s in sats if s.look_side == "none"]
+    summarise(f"SAR satellites left out: they cannot look {sel.look_side} (their facts)", blind,
+              lambda s: "look side in its facts differs", sel.verbose, level="note")
+    sats = [s for s in sats if s.look_side != "none"]
     for flag, given in (("--incidence", sel.incidence_deg is not None), ("--look-side", sel.look_side is not None)):
         optical = [s for s in sats if s.sensor.type.value != "sar"]
         if given and optical:  # said once, not silently: these limits are SAR's alone
             err.print(f"[yellow]note:[/] {flag} applies to SAR only; {len(optical)} optical satellite"
                       f"{'s keep their' if len(optical) > 1 else ' keeps its'} field of regard (--sensor sar for "
                       "SAR alone)", highlight=False, soft_wrap=True)
-    if not sats:
-        asked = {"--owner": sel.owners, "--norad": sel.norad_ids, "--name": sel.names,
-                 "--sensor": (sel.sensor,) if sel.sensor else (),
-                 "--max-gsd": (sel.max_gsd_m,) if sel.max_gsd_m is not None else (),
-                 "--incidence": sel.incidence_deg or ()}
-        used = [f"{k} {' '.join(str(v) for v in vs)}" for k, vs in asked.items() if vs]
-        raise InputError(f"no satellite matches {'; '.join(used) or 'the selection'}",
-                         field=", ".join(k for k, vs in asked.items() if vs) or "--tle",
-                         expected="values listed by `aquila constellation list` (owners, NORAD ids, names)")
-    return Constellation(sats)
+    return Constellation(sats) if sats else _none_match(sel)
+
+
+def _none_match(sel: Selection) -> Constellation:
+    """No satellite is left: say which options asked for what."""
+    asked = {"--owner": sel.owners, "--norad": sel.norad_ids, "--name": sel.names,
+             "--sensor": (sel.sensor,) if sel.sensor else (),
+             "--max-gsd": (sel.max_gsd_m,) if sel.max_gsd_m is not None else (),
+             "--incidence": sel.incidence_deg or (), "--look-side": (sel.look_side,) if sel.look_side else ()}
+    used = [f"{k} {' '.join(str(v) for v in vs)}" for k, vs in asked.items() if vs]
+    raise InputError(f"no satellite matches {'; '.join(used) or 'the selection'}",
+                     field=", ".join(k for k, vs in asked.items() if vs) or "--tle",
+                     expected="values listed by `aquila constellation list` (owners, NORAD ids, names)")
 
 
 def _load_files(paths: Sequence[str], verbose: bool) -> list[ElementSet]:
@@ -224,12 +246,12 @@ def select_constellation(sel: Selection, settings: Settings, start: datetime, en
                              expected="element sets of known satellites, a --facts file, or --include-unknown")
     else:
         c = apply_facts(known, load_facts(sel.facts, effective_facts(settings.data_dir))) if sel.facts else known
-        nominal = sum(1 for s in c if s.nominal)
-        if nominal:
-            err.print(f"[yellow]note:[/] {nominal} of {len(c)} built-in satellites use nominal elements from "
-                      "published orbit facts (representative revisit, not actual pass times); "
-                      "load current ones with `aquila constellation update`", highlight=False, soft_wrap=True)
-    c = _filter(c, sel)
+    c = _filter(c, sel, imaging)
+    nominal = sum(1 for s in c if s.nominal)
+    if nominal:
+        err.print(f"[yellow]note:[/] {nominal} of the {len(c)} satellites selected use nominal elements from "
+                  "published orbit facts (representative revisit, not actual pass times); "
+                  "load current ones with `aquila constellation update`", highlight=False, soft_wrap=True)
     others = sorted({s.owner for s in c if not s.ally})
     if others and imaging:
         n = sum(1 for s in c if not s.ally)

@@ -9,6 +9,7 @@ are ISO 8601 UTC; positions are metres in the FIXED (Earth-fixed) frame, as SGP4
 
 from __future__ import annotations
 
+import html
 import json
 from typing import IO, Any
 
@@ -46,7 +47,7 @@ def write_czml(res: AccessResult, dest: IO[bytes], name: str, step_s: float = 60
         colour = _COLOURS.get(s.sensor.type.value, [200, 200, 200, 255])
         packets.append({
             "id": f"sat-{s.norad_id}", "name": s.name, "availability": period,
-            "description": f"{s.name} ({s.norad_id}), {s.owner}, {s.sensor.type.value}",
+            "description": html.escape(f"{s.name} ({s.norad_id}), {s.owner}, {s.sensor.type.value}"),  # Cesium: HTML
             "position": {"epoch": start, "referenceFrame": "FIXED", "interpolationAlgorithm": "LAGRANGE",
                          "interpolationDegree": 5, "cartesian": samples},
             "point": {"pixelSize": 6, "color": {"rgba": colour}},

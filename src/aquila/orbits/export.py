@@ -243,8 +243,11 @@ def _write_kml(table: pa.Table, dest: IO[bytes], shapes: Mapping[str, Any], name
 
     not_xml = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-    def escape(text: str) -> str:  # characters XML 1.0 cannot carry at all become U+FFFD
-        return xml_escape(not_xml.sub("\ufffd", text))
+    def escape(text: str) -> str:  # characters XML 1.0 cannot carry become U+FFFD; CR survives parsing as &#13;
+        return xml_escape(not_xml.sub("\ufffd", text)).replace("\r", "&#13;")
+
+    def text(v: Any) -> str:
+        return ("true" if v else "false") if isinstance(v, bool) else str(v)  # as JSON and CSV write them
 
     geo = {t: _kml_geometry(g) for t, g in shapes.items()}
     names = table.column_names
@@ -254,7 +257,7 @@ def _write_kml(table: pa.Table, dest: IO[bytes], shapes: Mapping[str, Any], name
                b"<name>" + escape(name).encode() + b"</name>")
     for row in (json.loads(r) for r in _rows(table)):
         title = escape(f"{row['satellite']} over {row['target']}")
-        data = "".join(f'<Data name="{escape(k)}"><value>{escape(str(v))}</value></Data>' for k, v in row.items())
+        data = "".join(f'<Data name="{escape(k)}"><value>{escape(text(v))}</value></Data>' for k, v in row.items())
         dest.write((f"<Placemark><name>{title}</name><TimeSpan><begin>{row[begin]}</begin><end>{row[end]}</end>"
                     f"</TimeSpan><ExtendedData>{data}</ExtendedData>{geo.get(row['target'], '')}</Placemark>"
                     ).encode())

@@ -92,9 +92,7 @@ draw();
 def coverage_html(grid: CoverageGrid, title: str, tracks: bool = False, resolution_deg: float | None = None,
                   footprints: bool = False) -> str:
     """The page for a coverage grid (values rounded to what a person reads: 0.01 h, 0.1 access/day)."""
-    one = resolution_deg or 1.0  # the cell size when the grid is one cell wide or tall
-    dlat = float(grid.lat_deg[1] - grid.lat_deg[0]) if len(grid.lat_deg) > 1 else one
-    dlon = float(grid.lon_deg[1] - grid.lon_deg[0]) if len(grid.lon_deg) > 1 else one
+    dlat, dlon = grid.cell_size(resolution_deg or 1.0)
     w, e = float(grid.lon_deg[0] - dlon / 2), float(grid.lon_deg[-1] + dlon / 2)
     s, n = float(grid.lat_deg[0] - dlat / 2), float(grid.lat_deg[-1] + dlat / 2)
     margin = 5.0

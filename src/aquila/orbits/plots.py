@@ -73,8 +73,7 @@ def plot_coverage(grid: CoverageGrid, title: str = "Maximum revisit gap (hours)"
     and field-of-regard swaths over the period, where they cross the map)."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(8, 5))
-    dlat = grid.lat_deg[1] - grid.lat_deg[0] if len(grid.lat_deg) > 1 else 1.0
-    dlon = grid.lon_deg[1] - grid.lon_deg[0] if len(grid.lon_deg) > 1 else 1.0
+    dlat, dlon = grid.cell_size()
     extent = (grid.lon_deg[0] - dlon / 2, grid.lon_deg[-1] + dlon / 2, grid.lat_deg[0] - dlat / 2,
               grid.lat_deg[-1] + dlat / 2)
     im = ax.imshow(grid.max_gap_s / 3600.0, origin="lower", extent=extent, cmap="magma_r", aspect="auto")

@@ -51,7 +51,9 @@ def _csv_cell(text: str) -> str:
 def _encode_strings(values: Sequence[str], fmt: str) -> list[bytes]:
     if fmt == "csv":
         return [_csv_cell(v).encode() for v in values]
-    return [json.dumps(v, ensure_ascii=False).encode() for v in values]
+    # U+2028/2029 (and NEL) are valid in JSON strings but split lines for JavaScript and str.splitlines: escaped
+    return [json.dumps(v, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            .replace("\x85", "\\u0085").encode() for v in values]
 
 
 def csv_header(names: Sequence[str]) -> bytes:
