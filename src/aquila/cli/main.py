@@ -401,9 +401,10 @@ def demo(start: str | None, hours: float, workers: int | None) -> None:
 
 
 def _register_library_commands() -> None:
-    from aquila.cli import library
+    from aquila.cli import analytics, library
 
-    for group in (library.collection, library.ingest, library.serve, library.token, library.audit):
+    for group in (library.collection, library.ingest, library.serve, library.token, library.audit,
+                  analytics.synth, analytics.detect, analytics.evaluate):
         cli.add_command(group)
 
 
