@@ -238,3 +238,37 @@ def test_czml_outlines_every_part_of_a_target_split_at_the_antimeridian() -> Non
     assert len(outlines) == 2 and outlines[1]["parent"] == "target-0"
     lons = sorted(p["polyline"]["positions"]["cartographicDegrees"][0::3] for p in outlines)
     assert max(lons[0]) <= -179 + 1e-9 and min(lons[1]) >= 179 - 1e-9  # one part each side of 180
+
+
+def test_kml_of_imaging_opportunities_carries_timed_fields_of_regard(tmp_path: Path) -> None:
+    """Each Sentinel-1 opportunity over the target lies in a field-of-regard piece of that satellite swept then."""
+    import xml.etree.ElementTree as ET
+
+    (tmp_path / "t.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "gotland", "properties": {},
+         "geometry": {"type": "Point", "coordinates": [18.5, 57.4]}}]}))
+    args = [*RUN, "access", "--targets", str(tmp_path / "t.geojson"), "--start", "2026-03-19T00:00:00Z", "--end",
+            "2026-03-23T00:00:00Z", "--name", "SENTINEL-1*"]
+    env = {**os.environ, "AQUILA_DATA_DIR": str(tmp_path / "data")}
+    for name in ("a.kml", "a.json"):
+        done = subprocess.run([*args, "-o", str(tmp_path / name)], capture_output=True, text=True, env=env,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    doc = ET.parse(tmp_path / "a.kml").getroot()
+    folder = next(f for f in doc.iter("{http://www.opengis.net/kml/2.2}Folder")
+                  if f.findtext("k:name", namespaces=ns) == "Fields of regard")
+    pieces = []
+    for pm in folder.findall("k:Placemark", ns):
+        begin, end = pm.findtext("k:TimeSpan/k:begin", namespaces=ns), pm.findtext("k:TimeSpan/k:end", namespaces=ns)
+        rings = [[tuple(map(float, v.split(","))) for v in c.text.split()]
+                 for c in pm.iter("{http://www.opengis.net/kml/2.2}coordinates")]
+        sat = pm.findtext("k:name", namespaces=ns).rsplit(" (", 1)[0]
+        pieces.append((sat, begin, end, shapely.union_all([shapely.Polygon(r) for r in rings])))
+    opportunities = json.loads((tmp_path / "a.json").read_text())["opportunities"]
+    assert opportunities and pieces
+    point = shapely.Point(18.5, 57.4)
+    for o in opportunities:
+        at = o["closest_approach"][:19] + "Z"
+        assert any(s == o["satellite"] and b <= at <= e and g.buffer(0.05).contains(point)
+                   for s, b, e, g in pieces), o

@@ -12,7 +12,7 @@ from aquila.cli.errors import handle_errors
 from aquila.cli.render import emit, err
 from aquila.errors import InputError
 
-__all__ = ["synth", "detect", "evaluate"]
+__all__ = ["synth", "detect", "evaluate", "fuse"]
 
 
 @click.group()
@@ -115,3 +115,59 @@ def evaluate_ships(pred: str, truth: str, max_distance_m: float) -> None:
 
     result = score(read_points(pred, "--pred"), read_points(truth, "--truth", ships_only=True), max_distance_m)
     emit(json.dumps(result, indent=1) + "\n", None)
+
+
+def _footprint(path: str) -> object:
+    import shapely.geometry
+
+    try:
+        doc = json.loads(open(path, encoding="utf-8").read())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path!r} ({exc})", field="--footprint",
+                         expected="a GeoJSON Polygon, Feature or FeatureCollection") from None
+    geoms = [f.get("geometry") for f in doc.get("features", [])] if doc.get("type") == "FeatureCollection" else \
+        [doc.get("geometry")] if doc.get("type") == "Feature" else [doc]
+    try:
+        shapes = [shapely.geometry.shape(g) for g in geoms if g]
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise InputError(f"{path!r}: {exc}", field="--footprint", expected="polygons in lon/lat") from None
+    if not shapes or not all(g.geom_type in ("Polygon", "MultiPolygon") and g.is_valid for g in shapes):
+        raise InputError(f"{path!r} holds no valid polygon", field="--footprint", expected="polygons in lon/lat")
+    return shapely.union_all(shapes)
+
+
+@click.command("fuse")
+@click.option("--detections", required=True, type=click.Path(dir_okay=False), help="GeoJSON Points (detect ships)")
+@click.option("--ais", "ais_paths", required=True, multiple=True, type=click.Path(dir_okay=False),
+              help="AIS: NMEA, MarineCadastre CSV or JSON lines (repeatable)")
+@click.option("--time", "when", required=True, help="the image's time, ISO 8601 UTC")
+@click.option("--footprint", type=click.Path(dir_okay=False), help="the image's footprint (GeoJSON): names unseen AIS")
+@click.option("--received", help="capture time of untimed NMEA sentences, ISO 8601 UTC")
+@click.option("--max-gap", "max_gap_s", type=click.FloatRange(1, 86_400), default=3600, show_default=True,
+              help="vessels with no report this close to the image time (s) are not placed")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout")
+@handle_errors
+def fuse(detections: str, ais_paths: tuple[str, ...], when: str, footprint: str | None, received: str | None,
+         max_gap_s: float, output: str | None) -> None:
+    """Match detections to AIS at the image time: each detection gets its vessel, or is dark; AIS vessels in
+    the footprint that were not seen are listed."""
+    from aquila.analytics.ais import AisData, read_ais
+    from aquila.analytics.fusion import FusionConfig
+    from aquila.analytics.fusion import fuse as run_fuse
+    from aquila.analytics.sar.evaluate import read_points
+    from aquila.times import UNIX_EPOCH, parse_instant
+
+    t = parse_instant(when, "--time")
+    rec = parse_instant(received, "--received") if received else None
+    dets = read_points(detections, "--detections")
+    parts = [read_ais(p, received=rec) for p in ais_paths]
+    ais = AisData.concat(parts)
+    result = run_fuse(dets, ais, (t - UNIX_EPOCH).total_seconds(), _footprint(footprint) if footprint else None,
+                      FusionConfig(max_gap_s=max_gap_s))
+    props = [{k: v for k, v in d.items() if k not in ("lon", "lat")} for d in dets]
+    emit(json.dumps(result.as_geojson(props)) + "\n", output)
+    st = ais.stats
+    err.print(f"{len(dets)} detections: {len(dets) - len(result.dark)} matched, {len(result.dark)} dark; "
+              f"{len(result.unseen)} AIS vessels in the footprint unseen; AIS: {st.positions} positions of "
+              f"{len(ais.vessel_ids)} vessels placed {result.vessels_placed} at the time ({st.bad_checksum} bad "
+              f"checksums, {st.malformed} malformed skipped)", highlight=False)

@@ -31,18 +31,29 @@ def write_result(table: Any, fmt: str, output: str | None, *, key: str, meta: di
                  title: str, max_rows: int, geometries: dict[str, Any] | None = None, result: Any = None) -> None:
     """A columnar result to `output` (atomically: a partial file never stays behind) or stdout.
 
-    CZML draws the satellites' tracks, so it is written from the `result`, not only its table.
+    CZML draws the satellites' tracks, so it is written from the `result`, not only its table; KML of imaging
+    opportunities adds the satellites' fields of regard where they cross the targets.
     """
     from aquila.errors import InputError
     from aquila.orbits.czml import write_czml
     from aquila.orbits.export import write_table
+
+    footprints: list[Any] = []
+    if fmt == "kml" and result is not None and result.mode.value == "imaging" and result.targets:
+        import shapely
+
+        from aquila.orbits.footprints import swaths
+
+        w, s, e, n = shapely.union_all([t.geometry for t in result.targets]).bounds
+        footprints = swaths(result, extent=(w, e, s, n))  # where the fields of regard cross the targets
 
     def write(dest: Any) -> None:
         if fmt == "czml":
             write_czml(result, dest, title or "Aquila access")
         else:
             write_table(table, fmt, dest, key=key, meta=meta, pretty=pretty, title=title, max_rows=max_rows,
-                        geometries=geometries)
+                        geometries=geometries, footprints=footprints,
+                        start=result.grid.start if result is not None else None)
 
     if output is None:
         if fmt == "parquet":

@@ -15,7 +15,8 @@ from __future__ import annotations
 import io
 import json
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -65,37 +66,52 @@ def _dictionary(indices: np.ndarray, values: list[str]) -> pa.Array:
                                                                                                   pa.string()))
 
 
-def access_table(res: AccessResult) -> pa.Table:
-    """One row per window; names follow the mode (passes: rise/culmination/set; imaging: start/closest/end)."""
-    c = res.columns
-    sat, tgt = c["sat"].astype(np.int64), c["target"].astype(np.int64)
+def access_table(res: AccessResult, consume: bool = False) -> pa.Table:
+    """One row per window; names follow the mode (passes: rise/culmination/set; imaging: start/closest/end).
+
+    With `consume`, each engine column is let go as soon as its Arrow column is built, so the peak holds
+    little more than the table (the result is empty afterwards: for a caller that only writes the table).
+    """
+    c = res.columns if not consume else res.columns.copy()
+    if consume:
+        res.columns.clear()
+
+    def take(name: str) -> np.ndarray:
+        return c.pop(name) if consume else c[name]
+
+    n = len(c["sat"])
+    sat, tgt = take("sat").astype(np.int64), take("target").astype(np.int64)
     sats = res.satellites
     lon, lat = _target_points(res)
     visibility = res.mode == AccessMode.VISIBILITY
     t0, tc, t1 = ("rise", "culmination", "set") if visibility else ("start", "closest_approach", "end")
-    cols: dict[str, pa.Array | np.ndarray] = {
-        "norad_id": np.array([s.norad_id for s in sats], dtype=np.int64)[sat] if len(sats) else sat,
+    cols: dict[str, pa.Array] = {
+        "norad_id": pa.array(np.array([s.norad_id for s in sats], dtype=np.int64)[sat] if len(sats) else sat),
         "satellite": _dictionary(sat, [s.name for s in sats]),
         "owner": _dictionary(sat, [s.owner for s in sats]),
     }
     if not visibility:
         cols["sensor"] = _dictionary(sat, [s.sensor.type.value for s in sats])
-    cols |= {
-        "target": _dictionary(tgt, [t.id for t in res.targets]),
-        "target_lon_deg": np.round(lon[tgt], 6) if len(lon) else lon,
-        "target_lat_deg": np.round(lat[tgt], 6) if len(lat) else lat,
-        t0: _timestamps(res, c["start_s"]),
-        tc: _timestamps(res, c["culm_s"]),
-        t1: _timestamps(res, c["end_s"]),
-        "duration_s": np.round(c["end_s"] - c["start_s"], 3),
-        "max_elevation_deg": np.round(c["max_elevation_deg"].astype(np.float64), 4),
-    }
+    del sat
+    cols["target"] = _dictionary(tgt, [t.id for t in res.targets])
+    cols["target_lon_deg"] = pa.array(np.round(lon[tgt], 6) if len(lon) else np.zeros(n))
+    cols["target_lat_deg"] = pa.array(np.round(lat[tgt], 6) if len(lat) else np.zeros(n))
+    del tgt
+    start_s, end_s = take("start_s"), take("end_s")
+    cols[t0] = _timestamps(res, start_s)
+    cols[tc] = _timestamps(res, take("culm_s"))
+    cols[t1] = _timestamps(res, end_s)
+    cols["duration_s"] = pa.array(np.round(end_s - start_s, 3))
+    del start_s, end_s
+    cols["max_elevation_deg"] = pa.array(np.round(take("max_elevation_deg").astype(np.float64), 4))
+    off, gsd = take("min_off_nadir_deg"), take("best_gsd_m")
     if not visibility:
-        cols["min_off_nadir_deg"] = np.round(c["min_off_nadir_deg"].astype(np.float64), 4)
-        cols["best_gsd_m"] = np.round(c["best_gsd_m"].astype(np.float64), 3)
-    cols[f"{t0}_clipped"] = c["start_clipped"].astype(bool)
-    cols[f"{t1}_clipped"] = c["end_clipped"].astype(bool)
-    return pa.table({k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in cols.items()})
+        cols["min_off_nadir_deg"] = pa.array(np.round(off.astype(np.float64), 4))
+        cols["best_gsd_m"] = pa.array(np.round(gsd.astype(np.float64), 3))
+    del off, gsd
+    cols[f"{t0}_clipped"] = pa.array(take("start_clipped").astype(bool))
+    cols[f"{t1}_clipped"] = pa.array(take("end_clipped").astype(bool))
+    return pa.table(cols)
 
 
 def format_for(output: str | None, fmt: str | None) -> str:
@@ -122,12 +138,16 @@ def _json_bytes(value: Any) -> bytes:
 
 def write_table(table: pa.Table, fmt: str, dest: IO[bytes], *, key: str, meta: Mapping[str, Any],
                 pretty: bool = False, title: str = "", max_rows: int = 50,
-                geometries: Mapping[str, Any] | None = None) -> None:
+                geometries: Mapping[str, Any] | None = None, footprints: Sequence[Any] = (),
+                start: datetime | None = None) -> None:
     """Write `table` to a binary stream as `fmt` (`key` names the row list in JSON, beside `meta`;
-    `geometries` maps target ids to their shapely geometry, for GeoJSON and KML)."""
-    if fmt in ("geojson", "kml"):
-        shapes = geometries or {}
-        (_write_geojson if fmt == "geojson" else _write_kml)(table, dest, shapes, title or key)
+    `geometries` maps target ids to their shapely geometry, for GeoJSON and KML; KML also draws the
+    `footprints` (fields of regard, `footprints.Swath`, times counted from `start`) in a folder of their own)."""
+    if fmt == "geojson":
+        _write_geojson(table, dest, geometries or {}, title or key)
+        return
+    if fmt == "kml":
+        _write_kml(table, dest, geometries or {}, title or key, footprints, start)
         return
     if fmt == "parquet":
         _write_geoparquet(table, dest, meta)
@@ -236,8 +256,10 @@ def _kml_geometry(g: Any) -> str:
     return "<MultiGeometry>" + "".join(_kml_geometry(p) for p in g.geoms) + "</MultiGeometry>"
 
 
-def _write_kml(table: pa.Table, dest: IO[bytes], shapes: Mapping[str, Any], name: str) -> None:
-    """KML 2.2 for Google Earth: a Placemark per window, on its target, with a TimeSpan and the attributes."""
+def _write_kml(table: pa.Table, dest: IO[bytes], shapes: Mapping[str, Any], name: str,
+               footprints: Sequence[Any] = (), start: datetime | None = None) -> None:
+    """KML 2.2 for Google Earth: a Placemark per window, on its target, with a TimeSpan and the attributes;
+    then a folder of the satellites' fields of regard, each piece timed when it is swept."""
     import re
     from xml.sax.saxutils import escape as xml_escape
 
@@ -261,6 +283,18 @@ def _write_kml(table: pa.Table, dest: IO[bytes], shapes: Mapping[str, Any], name
         dest.write((f"<Placemark><name>{title}</name><TimeSpan><begin>{row[begin]}</begin><end>{row[end]}</end>"
                     f"</TimeSpan><ExtendedData>{data}</ExtendedData>{geo.get(row['target'], '')}</Placemark>"
                     ).encode())
+    if footprints and start is not None:
+        def iso(s: float) -> str:
+            return (start + timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        dest.write(b'<Style id="for"><LineStyle><color>9900aa00</color><width>1</width></LineStyle>'
+                   b"<PolyStyle><color>4000aa00</color></PolyStyle></Style>"
+                   b"<Folder><name>Fields of regard</name>")
+        for sw in footprints:
+            dest.write((f"<Placemark><name>{escape(sw.satellite)} ({sw.side})</name><styleUrl>#for</styleUrl>"
+                        f"<TimeSpan><begin>{iso(sw.start_s)}</begin><end>{iso(sw.end_s)}</end></TimeSpan>"
+                        f"{_kml_geometry(sw.polygon)}</Placemark>").encode())
+        dest.write(b"</Folder>")
     dest.write(b"</Document></kml>\n")
 
 

@@ -37,6 +37,8 @@ class Swath:
     satellite: str
     side: str  # "both" (optical: across the track), "right" or "left" (SAR)
     polygon: Any
+    start_s: float = 0.0  # seconds from the result's start: when the satellite sweeps this piece
+    end_s: float = 0.0
 
 
 Extent = tuple[float, float, float, float]  # west, east, south, north (deg), as the maps draw
@@ -146,7 +148,7 @@ def swaths(result: Any, minutes: float | None = None, step_s: float = 30.0, exte
            ) -> list[Swath]:
     """Each satellite's field of regard over the result's period (or its first `minutes`) as polygons of a few
     minutes each; with `extent`, only those that reach into it."""
-    _, states = _states(result, minutes, step_s)
+    grid, states = _states(result, minutes, step_s)
     out: list[Swath] = []
     for i, sat in enumerate(result.satellites):
         if not states.ok[i] or len(states.r[i]) < 2:
@@ -170,6 +172,10 @@ def swaths(result: Any, minutes: float | None = None, step_s: float = 30.0, exte
                 poly = split_at_antimeridian(shapely.geometry.Polygon(ring))
                 if not poly.is_valid:
                     poly = shapely.make_valid(poly)
+                    if poly.geom_type not in ("Polygon", "MultiPolygon"):  # keep the areas, not stray lines
+                        poly = shapely.union_all([g for g in getattr(poly, "geoms", [poly])
+                                                  if g.geom_type in ("Polygon", "MultiPolygon")])
                 if not poly.is_empty and poly.area > 0:
-                    out.append(Swath(sat.name, side, poly))
+                    times = grid.seconds[sl]
+                    out.append(Swath(sat.name, side, poly, float(times[0]), float(times[-1])))
     return out
