@@ -160,7 +160,7 @@ def _discriminate(cands: list[Candidate], cfg: DetectorConfig) -> tuple[list[Can
     rejected: list[Candidate] = []
     for a, c in enumerate(cands):
         reason = ""
-        if c.land_distance_m < cfg_buffer(cfg):
+        if c.land_distance_m < _land_buffer_m(cfg):
             reason = "land"
         elif c.pixels > 40 and c.scr_db < 4.0 and c.peak_scr_db < 9.0:
             reason = "patch"
@@ -196,7 +196,7 @@ def detect_array(image: np.ndarray, transform: Any, crs: Any = "EPSG:4326", land
     px_m = _pixel_m(tr, crs_obj, lat_c)
     land_b = np.zeros((h, w), bool) if land is None else np.asarray(land).astype(bool)
     land_dist = _land_distance_m(land_b, px_m)
-    sea = valid & (land_dist >= cfg_buffer(config))
+    sea = valid & (land_dist >= _land_buffer_m(config))
     looks = config.looks or estimate_looks(x, sea)
     looks3 = config.looks * 9 if config.looks else estimate_looks(cfar.box_mean(x, sea, 3), sea)
     cands: list[Candidate] = []
@@ -219,7 +219,7 @@ def detect_array(image: np.ndarray, transform: Any, crs: Any = "EPSG:4326", land
     return Detections(ships, rejected, int(valid.sum()), px_m, looks, float(land_b.mean()) if land_b.size else 0.0)
 
 
-def cfg_buffer(cfg: DetectorConfig) -> float:
+def _land_buffer_m(cfg: DetectorConfig) -> float:
     """Pixels closer to land than this are not tested (the land buffer, metres)."""
     return 150.0 if cfg.land_buffer_m is None else cfg.land_buffer_m
 

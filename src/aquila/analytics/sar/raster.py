@@ -83,13 +83,11 @@ def land_for(scene: SarScene, spec: str) -> np.ndarray:
     if spec == "auto":
         from global_land_mask import globe
 
-        lat_c = float(_lonlat_grid(scene, np.array([h / 2]), np.array([w / 2]))[1][0, 0])
         px_m = abs(scene.transform.e) * (111_320.0 if scene.crs.is_geographic else 1.0)
         step = max(1, int(250.0 / max(px_m, 1e-9)))
         rows, cols = np.arange(0, h, step), np.arange(0, w, step)
         lon, lat = _lonlat_grid(scene, rows, cols)
         coarse = globe.is_land(np.clip(lat, -89.99, 89.99), (lon + 180.0) % 360.0 - 180.0)
-        del lat_c
         return np.repeat(np.repeat(coarse, step, axis=0), step, axis=1)[:h, :w]
     return _land_from_file(scene, spec)
 
