@@ -30,9 +30,10 @@ def test_dark_vessels_and_unseen_ais_on_a_synthetic_scene() -> None:
     truth = [{"lon": x.lon_deg, "lat": x.lat_deg} for x in scene.ships]
     from scipy.optimize import linear_sum_assignment
 
-    from aquila.analytics.sar.evaluate import _distance_m
+    from aquila.analytics.geo import great_circle_m
 
-    d = _distance_m(np.array([[x["lon"], x["lat"]] for x in dets]), np.array([[t["lon"], t["lat"]] for t in truth]))
+    d = great_circle_m(np.array([x["lon"] for x in dets]), np.array([x["lat"] for x in dets]),
+                       np.array([t["lon"] for t in truth]), np.array([t["lat"] for t in truth]))
     rows, cols = linear_sum_assignment(np.where(d < 200, d, 1e9))
     right = total = 0
     for r, c in zip(rows, cols, strict=True):

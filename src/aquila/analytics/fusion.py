@@ -25,10 +25,11 @@ import numpy as np
 
 from aquila.analytics.ais.model import AisData, ship_type_name
 from aquila.analytics.ais.tracks import positions_at
+from aquila.analytics.geo import great_circle_m
+from aquila.constants import EARTH_MEAN_RADIUS_M
 
 __all__ = ["FusionConfig", "Fused", "FusionResult", "fuse"]
 
-_EARTH_M = 6_371_008.8
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,6 @@ class FusionResult:
                                   "unseen_ais": len(self.unseen), "vessels_placed": self.vessels_placed}}
 
 
-def _distance_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
-    la1, la2 = np.radians(lat1)[:, None], np.radians(lat2)[None, :]
-    dlo = np.radians(lon2[None, :] - lon1[:, None])
-    h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin(dlo / 2) ** 2
-    return 2 * _EARTH_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
-
-
 def fuse(detections: list[dict[str, Any]], ais: AisData, time_s: float, footprint: Any = None,
          config: FusionConfig = FusionConfig()) -> FusionResult:
     """Match `detections` (dicts with lon, lat and optionally length_m) to AIS at `time_s` (s since 1970 UTC);
@@ -120,7 +114,8 @@ def fuse(detections: list[dict[str, Any]], ais: AisData, time_s: float, footprin
         lat0 = float(np.radians(np.mean(lat)))
 
         def xy(lo: np.ndarray, la: np.ndarray) -> np.ndarray:
-            return np.column_stack([np.radians(lo) * _EARTH_M * math.cos(lat0), np.radians(la) * _EARTH_M])
+            r = EARTH_MEAN_RADIUS_M
+            return np.column_stack([np.radians(lo) * r * math.cos(lat0), np.radians(la) * r])
 
         tree = cKDTree(xy(lon, lat))
         near = tree.query_ball_point(xy(placed.lon_deg, placed.lat_deg), r=reach_m * 1.05 + 1.0)
@@ -128,7 +123,7 @@ def fuse(detections: list[dict[str, Any]], ais: AisData, time_s: float, footprin
             if not dets:
                 continue
             idx = np.array(dets)
-            d = _distance_m(lon[idx], lat[idx], placed.lon_deg[j:j + 1], placed.lat_deg[j:j + 1])[:, 0]
+            d = great_circle_m(lon[idx], lat[idx], placed.lon_deg[j:j + 1], placed.lat_deg[j:j + 1])[:, 0]
             z = np.maximum(d - shift[j], 0.0) / sigma[j]
             cost = z * z
             if math.isfinite(ais_len[j]):

@@ -14,10 +14,10 @@ import numpy as np
 
 from aquila.analytics.ais.model import AisData, Vessel
 from aquila.analytics.sar.synth import Scene
+from aquila.constants import EARTH_MEAN_RADIUS_M
 
 __all__ = ["simulate_ais"]
 
-_EARTH_M = 6_371_008.8
 
 
 def simulate_ais(scene: Scene, image_time_s: float, seed: int = 0, dark_share: float = 0.2, spoofed: int = 2,
@@ -35,8 +35,8 @@ def simulate_ais(scene: Scene, image_time_s: float, seed: int = 0, dark_share: f
         while t <= image_time_s + 1800.0:
             dt = t - image_time_s
             north, east = v * dt * math.cos(math.radians(course)), v * dt * math.sin(math.radians(course))
-            la = lat + math.degrees(north / _EARTH_M)
-            lo = lon + math.degrees(east / (_EARTH_M * math.cos(math.radians(lat))))
+            la = lat + math.degrees(north / EARTH_MEAN_RADIUS_M)
+            lo = lon + math.degrees(east / (EARTH_MEAN_RADIUS_M * math.cos(math.radians(lat))))
             rows.append((mmsi, t, la, lo, speed_kn, course))
             t += step
 

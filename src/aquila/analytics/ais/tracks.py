@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from aquila.analytics.ais.model import AisData
+from aquila.constants import EARTH_MEAN_RADIUS_M
 
 __all__ = ["VesselPositions", "positions_at", "SIGMA0_M"]
 
 SIGMA0_M = 30.0
 KNOT_M_S = 1852.0 / 3600.0
-_EARTH_M = 6_371_008.8
 _METHODS = ("report", "interpolated", "dead-reckoned", "held")
 
 
@@ -53,8 +53,8 @@ class VesselPositions:
 
 
 def _offset(lat: np.ndarray, lon: np.ndarray, east_m: np.ndarray, north_m: np.ndarray) -> tuple[np.ndarray, ...]:
-    lat2 = lat + np.degrees(north_m / _EARTH_M)
-    lon2 = lon + np.degrees(east_m / (_EARTH_M * np.maximum(np.cos(np.radians(lat)), 1e-6)))
+    lat2 = lat + np.degrees(north_m / EARTH_MEAN_RADIUS_M)
+    lon2 = lon + np.degrees(east_m / (EARTH_MEAN_RADIUS_M * np.maximum(np.cos(np.radians(lat)), 1e-6)))
     return np.clip(lat2, -90, 90), (lon2 + 180.0) % 360.0 - 180.0
 
 
@@ -62,7 +62,7 @@ def _en(lat0: np.ndarray, lon0: np.ndarray, lat1: np.ndarray, lon1: np.ndarray) 
     """East/north metres from point 0 to point 1 (local plane; longitude difference wrapped)."""
     dlon = (lon1 - lon0 + 180.0) % 360.0 - 180.0
     mid = np.radians((lat0 + lat1) / 2)
-    return np.radians(dlon) * _EARTH_M * np.cos(mid), np.radians(lat1 - lat0) * _EARTH_M
+    return np.radians(dlon) * EARTH_MEAN_RADIUS_M * np.cos(mid), np.radians(lat1 - lat0) * EARTH_MEAN_RADIUS_M
 
 
 def positions_at(data: AisData, time_s: float, max_gap_s: float = 3600.0) -> VesselPositions:

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from aquila.analytics.geo import great_circle_m
 from aquila.errors import InputError
 
 __all__ = ["score", "read_points", "SCR_BINS_DB"]
 
 SCR_BINS_DB = (-math.inf, 3.0, 6.0, 10.0, 15.0, math.inf)
-_EARTH_M = 6_371_008.8
 
 
 def read_points(path: str | Path, field: str, ships_only: bool = False) -> list[dict[str, Any]]:
@@ -49,14 +49,6 @@ def read_points(path: str | Path, field: str, ships_only: bool = False) -> list[
     return out
 
 
-def _distance_m(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Great-circle distances between every (lon, lat) of a and of b, metres."""
-    la1, lo1 = np.radians(a[:, 1])[:, None], np.radians(a[:, 0])[:, None]
-    la2, lo2 = np.radians(b[:, 1])[None, :], np.radians(b[:, 0])[None, :]
-    h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
-    return 2 * _EARTH_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
-
-
 def score(pred: list[dict[str, Any]], truth: list[dict[str, Any]], max_distance_m: float = 200.0
           ) -> dict[str, Any]:
     """xView3-style figures for predicted vs true points."""
@@ -64,7 +56,8 @@ def score(pred: list[dict[str, Any]], truth: list[dict[str, Any]], max_distance_
 
     pairs: list[tuple[int, int, float]] = []
     if pred and truth:
-        d = _distance_m(np.array([[p["lon"], p["lat"]] for p in pred]), np.array([[t["lon"], t["lat"]] for t in truth]))
+        d = great_circle_m(np.array([p["lon"] for p in pred]), np.array([p["lat"] for p in pred]),
+                           np.array([t["lon"] for t in truth]), np.array([t["lat"] for t in truth]))
         cost = np.where(d <= max_distance_m, d, 1e12)
         rows, cols = linear_sum_assignment(cost)
         pairs = [(int(r), int(c), float(d[r, c])) for r, c in zip(rows, cols, strict=True) if d[r, c] <= max_distance_m]
