@@ -12,7 +12,7 @@ from typing import Any
 
 from aquila.errors import InputError
 
-__all__ = ["RFC3339", "UNIX_EPOCH", "parse_rfc3339", "parse_instant"]
+__all__ = ["RFC3339", "UNIX_EPOCH", "parse_rfc3339", "parse_instant", "iso_z"]
 
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -43,3 +43,11 @@ def parse_instant(text: Any, field: str, error: type[InputError] = InputError) -
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
     return t.astimezone(UTC)
+
+
+def iso_z(time_s: float) -> str:
+    """Seconds since 1970 UTC as RFC 3339 with a Z, to the millisecond (`2026-03-19T10:00:00.125Z`)."""
+    from datetime import timedelta
+
+    t = UNIX_EPOCH + timedelta(milliseconds=round(time_s * 1000))
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"

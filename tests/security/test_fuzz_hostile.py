@@ -45,7 +45,7 @@ def server(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def _paths(template: str) -> list[str]:
     names = [p[1:-1] for p in template.split("/") if p.startswith("{")]
-    good = {"cid": "sar", "iid": "f1", "key": "data"}
+    good = {"cid": "sar", "iid": "f1", "key": "data", "rule_id": "r1"}
     out = []
     for name in names:
         for bad in HOSTILE_IDS:
@@ -66,7 +66,7 @@ def test_every_operation_survives_hostile_values(server) -> None:  # type: ignor
             requests: list[tuple[str, dict[str, Any], bytes | None]] = []
             for p in _paths(path):
                 requests.append((p, {}, None))
-            base = path.format(cid="sar", iid="f1", key="data")
+            base = path.format(cid="sar", iid="f1", key="data", rule_id="r1")
             for name, value in itertools.product(params, HOSTILE_VALUES):
                 requests.append((base, {name: value}, None))
             if method in ("POST", "PUT", "PATCH"):

@@ -15,15 +15,17 @@ cannot read is `NotFound` exactly like a missing one; one it can read but not ch
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aquila.catalog.library_assets import AssetService
 from aquila.catalog.library_base import NO_COLLECTION, as_own
 from aquila.catalog.library_collections import CollectionService
-from aquila.catalog.model import SearchPage, SearchQuery, StoredItem
-from aquila.catalog.validate import ItemRow, validate_collection, validate_item
+from aquila.catalog.library_rules import ReleaseRuleService
+from aquila.catalog.model import AssetRecord, SearchPage, SearchQuery, StoredCollection, StoredItem
+from aquila.catalog.validate import ItemRow, check_id, validate_collection, validate_item
 from aquila.errors import Conflict, Forbidden, InputError, Stale
 from aquila.limits import MAX_FEATURES
 from aquila.safejson import merge_patch
@@ -34,7 +36,7 @@ from aquila.security.policy import Role, User
 __all__ = ["Library", "as_own"]
 
 
-class Library(CollectionService, AssetService):
+class Library(CollectionService, AssetService, ReleaseRuleService):
     """Reads, searches and writes of one instance's library, each decided and audited."""
 
     # --- reads -----------------------------------------------------------------------------------
@@ -65,8 +67,15 @@ class Library(CollectionService, AssetService):
         return page
 
     # --- item writes -----------------------------------------------------------------------------
-    def publish(self, user: User, cid: str, docs: Sequence[Any]) -> list[ItemRow]:
-        """A provider publishes items into collection `cid`: all of them, or none."""
+    def publish(self, user: User, cid: str, docs: Sequence[Any], *,
+                assets: Mapping[str, Mapping[str, tuple[bytes, str]]] | None = None,
+                also_audit: Sequence[dict[str, Any]] = ()) -> list[ItemRow]:
+        """A provider publishes items into collection `cid`: all of them, or none.
+
+        `assets` (item id -> name -> (bytes, media type)) are stored and attached in the same commit (an
+        analytics product and its data appear together); `also_audit` are further decisions committed with
+        the items (e.g. each release rule a derived label applied).
+        """
         if not user.has(Role.PROVIDER):
             raise self.deny(user, "create item", cid, "needs the provider role", (),
                             Forbidden("create item needs the provider role"))
@@ -76,6 +85,32 @@ class Library(CollectionService, AssetService):
         if len(docs) > MAX_FEATURES:  # one write transaction holds the database: keep it short for everyone
             raise InputError(f"{len(docs)} features", field="features",
                              expected=f"at most {MAX_FEATURES} per request (or `aquila ingest` for bulk loads)")
+        records: dict[str, list[AssetRecord]] = {}
+        if assets:  # reserved first: bytes of a publication that fails are collected (`collect`), never served
+            docs, records = self._store_new_assets(cid, docs, assets)
+        return self._publish(user, cid, target, docs, records, also_audit)
+
+    def _store_new_assets(self, cid: str, docs: Sequence[Any], assets: Mapping[str, Mapping[str, tuple[bytes, str]]]
+                          ) -> tuple[list[Any], dict[str, list[AssetRecord]]]:
+        records: dict[str, list[AssetRecord]] = {}
+        out = []
+        for d in docs:
+            iid = d.get("id") if isinstance(d, dict) else None
+            if isinstance(iid, str) and iid in assets:
+                d = dict(d, assets=dict(d.get("assets") or {}))
+                for name, (data, media_type) in assets[iid].items():
+                    check_id(name, "asset key")
+                    key = f"new-{uuid.uuid4().hex}/{name}/{uuid.uuid4().hex}"
+                    self.store.reserve_object(key, grace_s=300.0)
+                    stored = self.objects.put_bytes(key, data)
+                    rec = AssetRecord(name, key, stored.size, stored.sha256, media_type)
+                    records.setdefault(iid, []).append(rec)
+                    d["assets"][name] = self.asset_entry(cid, iid, rec)
+            out.append(d)
+        return out, records
+
+    def _publish(self, user: User, cid: str, target: StoredCollection, docs: Sequence[Any],
+                 records: Mapping[str, Sequence[AssetRecord]], also_audit: Sequence[dict[str, Any]]) -> list[ItemRow]:
         rows = []
         for k, d in enumerate(docs):
             try:
@@ -90,7 +125,7 @@ class Library(CollectionService, AssetService):
         try:
             self.store.create_items(user, cid, rows, target, self.batch([self.decision(
                 user, "create item", f"{cid}/{row.id}", True, "provider publishing its own product",
-                [Scope.of(row.label, target.label)]) for row in rows]))
+                [Scope.of(row.label, target.label)]) for row in rows] + list(also_audit)), assets=records)
         except Stale:  # the collection was deleted, retired or relabelled meanwhile: answer as afresh
             self.collection(user, cid, "create item", NO_COLLECTION)
             raise self.deny(user, "create item", cid, "collection changed meanwhile", [],

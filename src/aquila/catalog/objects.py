@@ -39,6 +39,10 @@ class StoredObject:
 class ObjectStore(Protocol):
     async def put(self, key: str, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredObject: ...
 
+    def put_bytes(self, key: str, data: bytes) -> StoredObject:
+        """Store a small object made in-process (e.g. an analytics product), atomically."""
+        ...
+
     def path(self, key: str) -> Path | None: ...
 
     def delete(self, key: str) -> None: ...
@@ -80,6 +84,21 @@ class LocalObjectStore:
                 os.unlink(tmp)
             raise
         return StoredObject(key, size, digest.hexdigest())
+
+    def put_bytes(self, key: str, data: bytes) -> StoredObject:
+        dest = self.root / check_key(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                _sync(f)
+            os.replace(tmp, dest)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return StoredObject(key, len(data), hashlib.sha256(data).hexdigest())
 
     def path(self, key: str) -> Path | None:
         p = self.root / check_key(key)

@@ -14,13 +14,14 @@ its events commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aquila.catalog.model import AssetRecord, SearchPage, SearchQuery, StoredCollection, StoredItem
 from aquila.catalog.validate import CollectionRow, ItemRow
 from aquila.errors import AquilaError
 from aquila.security.audit import Scope
+from aquila.security.derive import ReleaseRule
 from aquila.security.policy import User
 
 __all__ = ["CatalogBackend", "InTransaction"]
@@ -76,9 +77,10 @@ class CatalogBackend(Protocol):
         ...
 
     def create_items(self, user: User, cid: str, rows: Sequence[ItemRow], expected: StoredCollection,
-                     in_transaction: InTransaction | None = None) -> None:
+                     in_transaction: InTransaction | None = None,
+                     assets: Mapping[str, Sequence[AssetRecord]] | None = None) -> None:
         """Add items to the collection instance `expected` (`Stale` if it changed since, `Conflict` on a
-        clash the caller can see)."""
+        clash the caller can see), with the records of bytes already stored for them (item id -> assets)."""
         ...
 
     def add_items(self, rows: Sequence[ItemRow], *, upsert: bool = False,
@@ -114,4 +116,20 @@ class CatalogBackend(Protocol):
 
     def collect(self, delete: Callable[[str], None]) -> int:
         """Delete the bytes of removed or never-attached assets (after their commit); returns how many."""
+        ...
+
+    # --- release rules -----------------------------------------------------------------------------
+    def release_rules(self, nations: Iterable[str]) -> list[ReleaseRule]:
+        """The release rules of these nations (trusted callers: the library service decides who asks)."""
+        ...
+
+    def release_rule(self, nation: str, rule_id: str) -> ReleaseRule | None: ...
+
+    def put_release_rule(self, rule: ReleaseRule, create_only: bool = False,
+                         in_transaction: InTransaction | None = None) -> bool:
+        """Store a rule (`Conflict` if `create_only` and the nation has that id); True when new."""
+        ...
+
+    def delete_release_rule(self, nation: str, rule_id: str, in_transaction: InTransaction | None = None) -> bool:
+        """False, with nothing written, when the nation has no rule of that id."""
         ...

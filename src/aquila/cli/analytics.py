@@ -12,7 +12,7 @@ from aquila.cli.errors import handle_errors
 from aquila.cli.render import emit, err
 from aquila.errors import InputError
 
-__all__ = ["synth", "detect", "evaluate", "fuse"]
+__all__ = ["synth", "detect", "evaluate", "fuse", "analyze"]
 
 
 @click.group()
@@ -33,11 +33,16 @@ def synth() -> None:
 @click.option("--no-land", is_flag=True, help="open sea only")
 @click.option("--centre", default="19.5,57.5", show_default=True, help="lon,lat of the scene centre")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="directory to write")
+@click.option("--ais-time", help="also simulate AIS around this image time (ISO 8601 UTC): ais.jsonl")
+@click.option("--dark-share", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="share of the ships that send no AIS (with --ais-time)")
 @handle_errors
 def synth_sar(seed: int, size_px: int, pixel_m: float, shape: float, gamma: bool, looks: int, ships: int,
-              no_land: bool, centre: str, out_dir: str) -> None:
-    """A SAR scene (scene.tif, linear sigma0), its land mask (land.tif) and the truth (truth.geojson)."""
+              no_land: bool, centre: str, out_dir: str, ais_time: str | None, dark_share: float) -> None:
+    """A SAR scene (scene.tif, linear sigma0), its land mask (land.tif) and the truth (truth.geojson); with
+    --ais-time, AIS of the ships that are not dark (ais.jsonl, plus two spoofed tracks)."""
     from aquila.analytics.sar.synth import SceneSpec, synthesize, write_scene
+    from aquila.times import UNIX_EPOCH, parse_instant
 
     try:
         lon, lat = (float(v) for v in centre.split(","))
@@ -47,9 +52,20 @@ def synth_sar(seed: int, size_px: int, pixel_m: float, shape: float, gamma: bool
         raise InputError(f"{centre!r}", field="--centre", expected="-180 < lon < 180, -80 < lat < 80")
     spec = SceneSpec(seed=seed, size_px=size_px, pixel_m=pixel_m, centre_lon_deg=lon, centre_lat_deg=lat,
                      shape=None if gamma else shape, looks=looks, ships=ships, land=not no_land)
+    t = parse_instant(ais_time, "--ais-time") if ais_time else None
     scene = synthesize(spec)
     paths = write_scene(scene, out_dir)
-    err.print(f"wrote {paths['scene']}, {paths['land']}, {paths['truth']} ({len(scene.ships)} ships)",
+    note = ""
+    if t is not None:
+        from pathlib import Path
+
+        from aquila.analytics.ais import write_jsonl
+        from aquila.analytics.ais.simulate import simulate_ais
+
+        ais, dark = simulate_ais(scene, (t - UNIX_EPOCH).total_seconds(), seed=seed, dark_share=dark_share)
+        (Path(out_dir) / "ais.jsonl").write_text(write_jsonl(ais))
+        note = f", {Path(out_dir) / 'ais.jsonl'} ({len(scene.ships) - len(dark)} ships broadcasting, {len(dark)} dark)"
+    err.print(f"wrote {paths['scene']}, {paths['land']}, {paths['truth']} ({len(scene.ships)} ships){note}",
               highlight=False)
 
 
@@ -171,3 +187,72 @@ def fuse(detections: str, ais_paths: tuple[str, ...], when: str, footprint: str 
               f"{len(result.unseen)} AIS vessels in the footprint unseen; AIS: {st.positions} positions of "
               f"{len(ais.vessel_ids)} vessels placed {result.vessels_placed} at the time ({st.bad_checksum} bad "
               f"checksums, {st.malformed} malformed skipped)", highlight=False)
+
+
+@click.group()
+def analyze() -> None:
+    """Run analytics on a scene of the shared library and publish the findings there."""
+
+
+@analyze.command("ships")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="instance data directory")
+@click.option("--item", "item_ref", required=True, help="COLLECTION/ITEM: the SAR scene (its data asset)")
+@click.option("--ais", "ais_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="AIS around the image time: NMEA, MarineCadastre CSV or JSON lines (repeatable)")
+@click.option("--received", help="capture time of untimed NMEA sentences, ISO 8601 UTC")
+@click.option("--as", "nation", help="the nation the analysis is for (default: the scene's originator)")
+@click.option("--caveat", "caveats", multiple=True, help="caveat the analysis may use (repeatable)")
+@click.option("--land-mask", default="auto", show_default=True, help="FILE (raster, 1 = land), auto or none")
+@click.option("--read-root", "read_roots", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="a directory whose files a scene's file: href may name (repeatable; default: none)")
+@handle_errors
+def analyze_ships(data_dir: str, item_ref: str, ais_paths: tuple[str, ...], received: str | None, nation: str | None,
+                  caveats: tuple[str, ...], land_mask: str, read_roots: tuple[str, ...]) -> None:
+    """Detect ships in a catalog scene, match them to AIS, publish the finding into maritime-findings with its
+    derived label (the scene's, unless its originator's release rule allows a lower one)."""
+    from pathlib import Path
+
+    from aquila.analytics.ais import AisData, read_ais
+    from aquila.analytics.findings import analyze_ships as run
+    from aquila.analytics.findings import producer_for
+    from aquila.catalog.validate import check_id
+    from aquila.instance import Instance
+    from aquila.security.nations import check_nation
+    from aquila.times import parse_instant
+
+    cid, sep, iid = item_ref.partition("/")
+    if not sep:
+        raise InputError(f"{item_ref!r}", field="--item", expected="COLLECTION/ITEM, e.g. sar-scenes/S1A_0001")
+    check_id(cid, "--item collection")
+    check_id(iid, "--item id")
+    rec = parse_instant(received, "--received") if received else None
+    ais = AisData.concat([read_ais(p, received=rec) for p in ais_paths]) if ais_paths else None
+    inst = Instance.open(data_dir)
+    try:
+        if nation is None:
+            origin = inst.store.scopes_of(cid, iid)
+            if not origin:
+                raise InputError(f"{item_ref!r} is not in the library", field="--item", expected="an existing item")
+            nation = origin[0].originator
+            caveats = (*caveats, *origin[0].caveats)  # the scene's own caveats: its originator holds them
+        try:
+            check_nation(nation)
+        except ValueError as exc:
+            raise InputError(str(exc), field="--as", expected="an ISO 3166-1 alpha-3 nation") from None
+        user = producer_for(nation, frozenset(caveats))
+        found = run(inst.library, user, cid, iid, ais, land_mask=land_mask, read_roots=[Path(r) for r in read_roots])
+    finally:
+        inst.close()
+    p = found.item["properties"]
+    lab = found.derivation.label
+    emit(json.dumps(found.item) + "\n", None)
+    state = "published" if found.published else "already published (same scene, same pipeline version)"
+    dark = p.get("aquila:dark_vessels")
+    err.print(f"{found.item['collection']}/{found.item['id']} {state}: {p['aquila:vessels']} vessels"
+              + (f", {dark} dark" if dark is not None else " (no AIS given: none called dark)")
+              + f"; label {lab.classification.name} REL {','.join(sorted(lab.releasable_to)) or '(originator only)'}"
+              + (f" [{','.join(sorted(lab.caveats))}]" if lab.caveats else "")
+              + (f"; release rules applied: {', '.join(str(c.rule) for c in found.derivation.applied)}"
+                 if found.derivation.applied else "")
+              + "".join(f"; rule {r} would apply after {t:%Y-%m-%d %H:%M}Z" for _, r, t in found.derivation.pending),
+              highlight=False)

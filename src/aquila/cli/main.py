@@ -404,7 +404,7 @@ def _register_library_commands() -> None:
     from aquila.cli import analytics, library
 
     for group in (library.collection, library.ingest, library.serve, library.token, library.audit,
-                  analytics.synth, analytics.detect, analytics.evaluate, analytics.fuse):
+                  analytics.synth, analytics.detect, analytics.evaluate, analytics.fuse, analytics.analyze):
         cli.add_command(group)
 
 

@@ -32,9 +32,9 @@ import numpy as np
 
 from aquila.analytics.ais.model import AisData, ReadStats, Vessel
 from aquila.errors import InputError
-from aquila.times import UNIX_EPOCH, parse_instant
+from aquila.times import UNIX_EPOCH, iso_z, parse_instant
 
-__all__ = ["read_ais", "read_nmea", "read_marinecadastre_csv", "read_jsonl", "FORMATS"]
+__all__ = ["read_ais", "read_nmea", "read_marinecadastre_csv", "read_jsonl", "write_jsonl", "FORMATS"]
 
 FORMATS = ("nmea", "csv", "jsonl")
 _POSITION_TYPES = {1, 2, 3, 18, 19, 27}
@@ -291,6 +291,24 @@ def read_jsonl(text: str, source: str = "<jsonl>") -> AisData:
         out.rows.append((mmsi, when, float(lat), float(lon), _speed(d.get("sog_kn")),  # type: ignore[arg-type]
                          _angle(d.get("cog_deg"), 360.0), _angle(d.get("heading_deg"), 360.0)))
     return out.data(stats)
+
+
+def write_jsonl(data: AisData) -> str:
+    """The JSON-lines form of `data` (what `read_jsonl` reads back): one report per line, static data on each."""
+    out = []
+    for k in range(len(data)):
+        mmsi = int(data.mmsi[k])
+        d: dict[str, Any] = {"mmsi": mmsi, "time": iso_z(float(data.time_s[k])),
+                             "lat": round(float(data.lat_deg[k]), 7), "lon": round(float(data.lon_deg[k]), 7)}
+        for key, col in (("sog_kn", data.sog_kn), ("cog_deg", data.cog_deg), ("heading_deg", data.heading_deg)):
+            if math.isfinite(col[k]):
+                d[key] = round(float(col[k]), 2)
+        v = data.vessels.get(mmsi)
+        if v is not None:
+            d.update({k2: x for k2, x in (("name", v.name), ("ship_type", v.ship_type), ("length_m", v.length_m),
+                                          ("width_m", v.width_m)) if x not in (None, "")})
+        out.append(json.dumps(d, allow_nan=False))
+    return "\n".join(out) + ("\n" if out else "")
 
 
 def _sniff(head: bytes) -> str:

@@ -25,7 +25,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from aquila.catalog.backends.sqlite.cql2sql import PROMOTED
 from aquila.catalog.backends.sqlite.db import TRANSIENT, connect, transaction, transient_error
 from aquila.catalog.backends.sqlite.lifecycle import AssetLifecycle
 from aquila.catalog.backends.sqlite.outbox import OUTBOX_SCHEMA, append_event, notify_committed
+from aquila.catalog.backends.sqlite.release_rules import RELEASE_RULES_SCHEMA, ReleaseRuleStore
 from aquila.catalog.backends.sqlite.rule import LabelRule
 from aquila.catalog.backends.sqlite.search_sql import (
     COUNT_CAP,
@@ -43,7 +44,7 @@ from aquila.catalog.backends.sqlite.search_sql import (
     build_page_sql,
     span_class,
 )
-from aquila.catalog.model import SearchPage, SearchQuery, StoredCollection, StoredItem
+from aquila.catalog.model import AssetRecord, SearchPage, SearchQuery, StoredCollection, StoredItem
 from aquila.catalog.validate import ItemRow
 from aquila.errors import AquilaError, Conflict, InputError, QueryTooExpensive, Stale
 from aquila.limits import DEFAULT_QUERY_BUDGET_S, MAX_LABELS_PER_ORIGINATOR
@@ -98,7 +99,7 @@ def _scalar(v: Any) -> Any:
     return v if isinstance(v, int | float | str) and not isinstance(v, bool) else None
 
 
-class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
+class CatalogStore(LabelRule, CollectionStore, AssetLifecycle, ReleaseRuleStore):
     """Collections and items of one instance, in `<data>/catalog.db` (a `aquila.catalog.port.CatalogBackend`)."""
 
     transient_types = TRANSIENT
@@ -116,7 +117,7 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
         if version != SCHEMA_VERSION and (old or version):
             raise AquilaError(f"{self.path} holds catalog schema {version or 1}; this Aquila needs {SCHEMA_VERSION}: "
                               "create a new instance directory and ingest the items again")
-        db.executescript(_SCHEMA + OUTBOX_SCHEMA)
+        db.executescript(_SCHEMA + OUTBOX_SCHEMA + RELEASE_RULES_SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._caveats = dict(db.execute("SELECT name, bit FROM caveats").fetchall())
         self._partition_cache: dict[tuple[Any, ...], int] = {}
@@ -282,7 +283,8 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
                          Label.from_properties(json.loads(r[3]), prefix="")) for r in rows]
 
     def create_items(self, user: User, cid: str, rows: Sequence[ItemRow], expected: StoredCollection,
-                     in_transaction: Callable[[sqlite3.Connection], object] | None = None) -> None:
+                     in_transaction: Callable[[sqlite3.Connection], object] | None = None,
+                     assets: Mapping[str, Sequence[AssetRecord]] | None = None) -> None:
         """Publish items into the user's preferred readable instance of `cid`, which must still be the
         `expected` one (same instance, same version: not deleted, retired or relabelled since): `Stale`.
 
@@ -310,7 +312,11 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle):
                 if clash is not None:
                     raise Conflict(f"item {clash[0]!r} already exists in {cid!r}")
             for r in rows:
-                self._store_item(db, target.crid, r, writer=user)
+                rid = self._store_item(db, target.crid, r, writer=user)
+                for rec in (assets or {}).get(r.id, ()):  # bytes stored before: claimed with the item
+                    db.execute("INSERT INTO assets VALUES (?,?,?,?,?,?)",
+                               (rid, rec.name, rec.object_key, rec.size, rec.sha256, rec.media_type))
+                    db.execute("DELETE FROM object_gc WHERE object_key = ?", (rec.object_key,))
                 append_event(db, "item.created", cid, r.label, r.id)
 
         self._write(body, in_transaction)

@@ -1,0 +1,147 @@
+"""Ship findings published from a catalog scene: derived labels, release rules, idempotence, no partial state."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from aquila.analytics.ais import read_ais
+from aquila.analytics.findings import FINDINGS_COLLECTION, analyze_ships, producer_for
+from aquila.catalog import SearchQuery
+from aquila.cli.main import cli
+from aquila.errors import InputError, NotFound
+from aquila.instance import Instance
+from aquila.security.labels import Label
+from library_helpers import collection, item, user
+
+FRA = user("FRA", "NS", roles=("provider",))
+ACQ = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+RULE = {"id": "nato-6h", "product": "vessel-detections", "delay": "PT6H",
+        "label": {"sec:classification": "NR", "sec:releasable_to": ["NATO"]}}
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    d = tmp_path_factory.mktemp("scene")
+    r = CliRunner().invoke(cli, ["synth", "sar", "--seed", "5", "--size", "512", "--ships", "12", "--out", str(d),
+                                 "--ais-time", "2026-12-03T06:00:00Z"])
+    assert r.exit_code == 0, r.output
+    return d
+
+
+def _publish_scene(inst: Instance, scene: Path, data: bytes | None = None, **label: Any) -> None:
+    inst.library.operator_collection(collection("fra-sar", rel=["NATO"]))
+    import rasterio
+
+    with rasterio.open(scene / "scene.tif") as f:
+        w, s, e, n = f.bounds
+    doc = item("s1", "fra-sar", dt=ACQ.isoformat().replace("+00:00", "Z"), **{"cls": "NS", "rel": ["DEU"], **label})
+    doc["geometry"] = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+    body = data if data is not None else (scene / "scene.tif").read_bytes()
+    inst.library.publish(FRA, "fra-sar", [doc], assets={"s1": {"data": (body, "image/tiff; application=geotiff")}})
+
+
+def _findings(inst: Instance, u: Any) -> list[dict[str, Any]]:
+    return inst.library.search(u, SearchQuery(collections=(FINDINGS_COLLECTION,), limit=100)).features
+
+
+def test_finding_carries_the_scenes_label_without_a_rule(tmp_path: Path, scene: Path) -> None:
+    inst = Instance.open(tmp_path / "i")
+    _publish_scene(inst, scene)
+    ais = read_ais(scene / "ais.jsonl")
+    f = analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s1", ais, land_mask=str(scene / "land.tif"),
+                      now=ACQ + timedelta(hours=1))
+    assert f.published
+    p = f.item["properties"]
+    # NS REL DEU within a NU REL NATO collection: NS, FRA and DEU only
+    assert Label.from_properties(p) == Label("NS", "FRA", frozenset({"DEU"}))
+    assert p["aquila:source"] == ["fra-sar/s1"] and p["aquila:pipeline"] == "ships-1"
+    assert p["aquila:vessels"] >= 8 and p["aquila:dark_vessels"] is not None
+    truth = json.loads((scene / "truth.geojson").read_text())
+    assert p["aquila:vessels"] <= len(truth["features"]) + 3
+    # the detections asset came in the same commit, under the finding's label
+    _, rec, fh = inst.library.open_asset(user("DEU", "NS"), FINDINGS_COLLECTION, f.item["id"], "detections")
+    with fh:
+        gj = json.load(fh)
+    assert rec.media_type == "application/geo+json"
+    assert len([x for x in gj["features"] if "kind" not in x["properties"]]) == p["aquila:vessels"]
+    assert sum(x["properties"].get("dark", False) for x in gj["features"]) == p["aquila:dark_vessels"]
+    assert gj["aquila:label"]["sec:classification"] == "NS"
+    assert len(_findings(inst, user("DEU", "NS"))) == 1
+    for outsider in (user("POL", "CTS"), user("DEU", "NC"), user("USA", "CTS")):
+        assert _findings(inst, outsider) == []
+        with pytest.raises(NotFound):
+            inst.library.open_asset(outsider, FINDINGS_COLLECTION, f.item["id"], "detections")
+    # pending: FRA adds its rule now; the finding made before stays as it was
+    inst.library.write_release_rule(FRA, RULE)
+    again = analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s1", ais, now=ACQ + timedelta(hours=1))
+    assert not again.published and again.item["id"] == f.item["id"]
+    assert again.derivation.pending[0][1:] == ("FRA/nato-6h", ACQ + timedelta(hours=6))
+    assert len(_findings(inst, user("FRA", "NS"))) == 1
+
+
+def test_release_rule_lowers_the_label_and_each_application_is_audited(tmp_path: Path, scene: Path) -> None:
+    inst = Instance.open(tmp_path / "i")
+    _publish_scene(inst, scene)
+    inst.library.write_release_rule(FRA, RULE)
+    f = analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s1", None, land_mask=str(scene / "land.tif"),
+                      now=ACQ + timedelta(hours=7))
+    assert Label.from_properties(f.item["properties"]) == Label("NR", "FRA", frozenset({"NATO"}))
+    assert f.item["properties"]["aquila:derivation"]["rules_applied"] == ["FRA/nato-6h"]
+    assert f.item["properties"]["aquila:dark_vessels"] is None  # no AIS: nobody is called dark
+    # the finding reaches NATO at NR; the scene itself still does not
+    pol = user("POL", "NR")
+    assert len(_findings(inst, pol)) == 1
+    with pytest.raises(NotFound):
+        inst.library.get_item(pol, "fra-sar", "s1")
+    assert _findings(inst, user("AUS", "CTS")) == []  # not NATO
+    entries = inst.audit.entries_page(originator="FRA", after=0, limit=1000, viewer=(4, frozenset()))[0]
+    applied = [e for e in entries if e.action == "apply release rule"]
+    assert len(applied) == 1 and applied[0].object == "FRA/nato-6h" and f.item["id"] in applied[0].reason
+    # an NR viewer of FRA's audit sees the application only if cleared for the source (NS)
+    low = inst.audit.entries_page(originator="FRA", after=0, limit=1000, viewer=(1, frozenset()))[0]
+    assert not [e for e in low if e.action == "apply release rule"]
+
+
+def test_a_scene_not_releasable_to_the_producer_publishes_nothing(tmp_path: Path, scene: Path) -> None:
+    inst = Instance.open(tmp_path / "i")
+    _publish_scene(inst, scene)
+    inst.library.write_release_rule(FRA, RULE)  # even with a rule, POL may not read the scene to analyse it
+    with pytest.raises(NotFound):
+        analyze_ships(inst.library, producer_for("POL"), "fra-sar", "s1", None, now=ACQ + timedelta(days=1))
+    assert _findings(inst, user("FRA", "CTS")) == [] and _findings(inst, user("POL", "CTS")) == []
+
+
+def test_a_corrupt_scene_is_a_clear_error_and_leaves_no_finding(tmp_path: Path, scene: Path) -> None:
+    inst = Instance.open(tmp_path / "i")
+    _publish_scene(inst, scene, data=b"II*\x00 this is not a GeoTIFF")
+    with pytest.raises(InputError):
+        analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s1", None, now=ACQ)
+    assert _findings(inst, user("FRA", "CTS")) == []
+    # a file: href outside any root the instance may read is refused, naming the field
+    doc = item("s2", "fra-sar", cls="NU", dt="2026-12-03T06:00:00Z")
+    doc["assets"] = {"data": {"href": "file:///etc/passwd"}}
+    inst.library.publish(FRA, "fra-sar", [doc])
+    with pytest.raises(InputError, match="assets.data.href"):
+        analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s2", None, now=ACQ)
+    assert _findings(inst, user("FRA", "CTS")) == []
+
+
+def test_cli_analyze_ships_end_to_end(tmp_path: Path, scene: Path) -> None:
+    inst = Instance.open(tmp_path / "i")
+    _publish_scene(inst, scene)
+    inst.close()
+    args = ["analyze", "ships", "--data", str(tmp_path / "i"), "--item", "fra-sar/s1", "--ais",
+            str(scene / "ais.jsonl"), "--land-mask", str(scene / "land.tif")]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    assert "published" in r.output and "label NS REL DEU" in r.output and "dark" in r.output
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0 and "already published" in r.output
+    r = CliRunner().invoke(cli, [*args[:4], "--item", "no-slash"])
+    assert r.exit_code == 2 and "--item" in r.output
