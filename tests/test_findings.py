@@ -145,3 +145,21 @@ def test_cli_analyze_ships_end_to_end(tmp_path: Path, scene: Path) -> None:
     assert r.exit_code == 0 and "already published" in r.output
     r = CliRunner().invoke(cli, [*args[:4], "--item", "no-slash"])
     assert r.exit_code == 2 and "--item" in r.output
+
+
+def test_the_maritime_demo_crosses_the_tear_line_only_after_the_embargo(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from aquila.cli.maritime_demo import run_maritime_demo
+
+    buf = io.StringIO()
+    d = run_maritime_demo(Console(file=buf, width=200), tmp_path / "demo", size_px=512)
+    text = buf.getvalue()
+    assert "NR REL NATO" in text and "rule DEU/sar-detections-nato" in text and "rule applies after" in text
+    inst = Instance.open(d)
+    est, aus, fra = user("EST", "NR"), user("AUS", "CTS"), user("FRA", "NS")
+    assert [f["properties"]["aquila:source"] for f in _findings(inst, est)] == [["deu-sar/gotland-east"]]
+    assert _findings(inst, aus) == [] and len(_findings(inst, fra)) == 2
+    assert inst.audit.verify().ok

@@ -62,7 +62,9 @@ def run_demo(start: datetime, hours: float, workers: int | None, out: Console, e
     out.print(t)
     out.file.write(render_revisit_tables(sharing_gain(res)))
     from aquila.cli.library_demo import run_library_demo
+    from aquila.cli.maritime_demo import run_maritime_demo
 
     run_library_demo(res, out)
+    run_maritime_demo(out)
     err.print(f"[dim]{len(res)} windows computed; try: aquila access --targets {DEMO_TARGETS} --format table[/]",
               soft_wrap=True)
