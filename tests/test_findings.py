@@ -47,7 +47,7 @@ def _publish_scene(inst: Instance, scene: Path, data: bytes | None = None, **lab
 
 
 def _findings(inst: Instance, u: Any) -> list[dict[str, Any]]:
-    return inst.library.search(u, SearchQuery(collections=(FINDINGS_COLLECTION,), limit=100)).features
+    return inst.library.search(u, SearchQuery(collections=[FINDINGS_COLLECTION], limit=100)).features
 
 
 def test_finding_carries_the_scenes_label_without_a_rule(tmp_path: Path, scene: Path) -> None:

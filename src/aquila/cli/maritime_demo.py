@@ -99,7 +99,7 @@ def run_maritime_demo(out: Console, data_dir: Path | None = None, now: datetime 
             cells.append(f"{'scene' if scene_ok else '-'} / {'finding' if finding_ok else '-'}")
         v.add_row(who, *cells)
     out.print(v)
-    q = SearchQuery(collections=(FINDINGS_COLLECTION,), limit=100)
+    q = SearchQuery(collections=[FINDINGS_COLLECTION], limit=100)
     seen = {who: len(lib.search(u, q).features) for who, u in viewers.items()}
     out.print("  findings returned by the library's search: " + ", ".join(f"{w.split(' (')[0]} {n}"
                                                                           for w, n in seen.items()))
