@@ -23,7 +23,7 @@ from typing import Any
 from aquila import __version__
 from aquila.analytics.ais.model import AisData
 from aquila.analytics.fusion import FusionConfig, FusionResult, fuse
-from aquila.analytics.sar.detect import Detections, DetectorConfig, detect_file
+from aquila.analytics.sar.detect import Detections, DetectorConfig, detect_file, prescreen_pfa
 from aquila.catalog.library import Library
 from aquila.catalog.model import StoredItem
 from aquila.errors import Conflict, InputError, NotFound
@@ -182,8 +182,10 @@ def _finding_doc(item: StoredItem, fid: str, derivation: Derivation, dets: Detec
         "aquila:product": PRODUCT, "aquila:source": [f"{item.collection}/{item.id}"],
         "aquila:vessels": n, "aquila:dark_vessels": dark,
         "aquila:unseen_ais": len(result.unseen) if result is not None else None,
-        "aquila:algorithm": "aquila K-CFAR + rule discrimination", "aquila:pipeline": PIPELINE_VERSION,
-        "aquila:parameters": {"pfa": cfg.pfa, "guard_m": cfg.guard_m, "background_m": cfg.background_m,
+        "aquila:algorithm": f"aquila K-CFAR + {cfg.discriminator} discrimination",
+        "aquila:pipeline": PIPELINE_VERSION,
+        "aquila:parameters": {"pfa": prescreen_pfa(cfg), "discriminator": cfg.discriminator, "guard_m": cfg.guard_m,
+                              "background_m": cfg.background_m,
                               "land_mask": land_mask if land_mask in ("auto", "none") else "file",
                               "ais": result is not None},
         "aquila:derivation": {

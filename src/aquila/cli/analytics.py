@@ -15,6 +15,14 @@ from aquila.errors import InputError
 __all__ = ["synth", "detect", "evaluate", "fuse", "analyze"]
 
 
+def _small_raster_cache() -> None:
+    """Scenes are read once, window by window: GDAL's block cache (5 % of RAM by default) would only hold
+    memory; 256 MB keeps a row of tiles' blocks (set before the first raster is opened)."""
+    import os
+
+    os.environ.setdefault("GDAL_CACHEMAX", "256")
+
+
 @click.group()
 def synth() -> None:
     """Synthetic data with ground truth (for tests, training and demos)."""
@@ -79,20 +87,24 @@ def detect() -> None:
 @click.option("--land-mask", default="auto", show_default=True, help="FILE (raster, 1 = land), auto or none")
 @click.option("--db", is_flag=True, help="the scene is in dB (default: linear sigma0)")
 @click.option("--band", type=click.IntRange(1, 10_000), help="band of a multi-band scene (1-based)")
-@click.option("--pfa", type=click.FloatRange(1e-10, 1e-2), default=1e-7, show_default=True,
-              help="false-alarm rate per pixel of the CFAR prescreen")
+@click.option("--pfa", type=click.FloatRange(1e-10, 1e-2),
+              help="false-alarm rate per pixel of the CFAR prescreen (default: the discriminator's own)")
+@click.option("--discriminator", type=click.Choice(["model", "rules", "none"]), default="model", show_default=True,
+              help="the learned model, the hand-set rules, or none (land buffer only)")
 @click.option("--format", "fmt", type=click.Choice(["geojson", "csv"]), help="default: from --output, else geojson")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of stdout")
 @handle_errors
-def detect_ships(scene: str, land_mask: str, db: bool, band: int | None, pfa: float, fmt: str | None,
-                 output: str | None) -> None:
+def detect_ships(scene: str, land_mask: str, db: bool, band: int | None, pfa: float | None, discriminator: str,
+                 fmt: str | None, output: str | None) -> None:
     """Ships in a SAR scene: a GeoJSON FeatureCollection of Points (lon/lat) with length_m, heading_deg,
     scr_db and confidence."""
+    _small_raster_cache()
     from aquila.analytics.sar.detect import DetectorConfig, detect_file
 
     if fmt is None:
         fmt = "csv" if output and output.lower().endswith(".csv") else "geojson"
-    found = detect_file(scene, land_mask=land_mask, db=db, band=band, config=DetectorConfig(pfa=pfa))
+    found = detect_file(scene, land_mask=land_mask, db=db, band=band,
+                        config=DetectorConfig(pfa=pfa, discriminator=discriminator))
     doc = found.as_geojson()
     if fmt == "csv":
         buf = io.StringIO()
@@ -210,6 +222,7 @@ def analyze_ships(data_dir: str, item_ref: str, ais_paths: tuple[str, ...], rece
                   caveats: tuple[str, ...], land_mask: str, read_roots: tuple[str, ...]) -> None:
     """Detect ships in a catalog scene, match them to AIS, publish the finding into maritime-findings with its
     derived label (the scene's, unless its originator's release rule allows a lower one)."""
+    _small_raster_cache()
     from pathlib import Path
 
     from aquila.analytics.ais import AisData, read_ais
@@ -255,4 +268,4 @@ def analyze_ships(data_dir: str, item_ref: str, ais_paths: tuple[str, ...], rece
               + (f"; release rules applied: {', '.join(str(c.rule) for c in found.derivation.applied)}"
                  if found.derivation.applied else "")
               + "".join(f"; rule {r} would apply after {t:%Y-%m-%d %H:%M}Z" for _, r, t in found.derivation.pending),
-              highlight=False)
+              highlight=False, soft_wrap=True)

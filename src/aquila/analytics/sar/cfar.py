@@ -1,11 +1,14 @@
 """The compiled CFAR prescreen (numba): a K-distribution test against a censored background ring.
 
-For each pixel the background is the ring between a guard box (half-size `guard`, which holds the
-target itself, up to ~400 m ships) and an outer box (half-size `outer`), read in O(1) from integral
-images of the valid, censored pixels (land, nodata and very bright pixels are left out, so one ship
-does not hide its neighbours). The ring's first two moments give the local mean and the K shape;
-a pixel is a detection when it exceeds mean x t(nu) for the requested false-alarm rate. The same
-test runs on the image averaged over 3 x 3 pixels (dim, extended ships), with its own looks.
+The background is estimated on a grid of b x b pixel blocks (b = 4 at 10 m, more for finer pixels so
+the ring stays ~30 blocks wide): one pass sums each block's valid, censored pixels (land, nodata
+and pixels 15x above their 64-px block median left out, so one ship does not hide its neighbours),
+then each block's ring — the blocks between a guard box (which holds the target itself, up to ~400 m
+ships) and an outer box — is read in O(1) from summed-area tables of the block sums. The ring's
+first two moments give the local mean and the K shape; a pixel is a detection when it exceeds
+mean x t(nu) for the requested false-alarm rate. The same test runs on the image averaged over
+3 x 3 pixels (dim, extended ships), with its own looks. Per pixel that is two streaming passes, so
+the detector runs at memory speed; the ring is placed to within half a block (2 px at 10 m).
 """
 
 from __future__ import annotations
@@ -13,56 +16,111 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["box_mean", "integral_images", "cfar_test"]
+__all__ = ["box_mean", "block_median", "block_sums", "ring_thresholds", "cfar_test"]
 
 
 @njit(cache=True, nogil=True)
 def box_mean(x: np.ndarray, valid: np.ndarray, k: int) -> np.ndarray:
-    """Mean over the k x k box around each pixel of its valid pixels (NaN where none is valid)."""
+    """Mean over the k x k box around each pixel of its valid pixels (NaN where the pixel is not valid);
+    separable: running sums along rows, then along columns."""
     h, w = x.shape
     r = k // 2
-    s = np.zeros((h + 1, w + 1))
-    n = np.zeros((h + 1, w + 1))
+    hs = np.zeros((h, w), np.float32)
+    hn = np.zeros((h, w), np.int16)
     for i in range(h):
         acc = 0.0
-        cnt = 0.0
-        for j in range(w):
-            if valid[i, j]:
-                acc += x[i, j]
-                cnt += 1.0
-            s[i + 1, j + 1] = s[i, j + 1] + acc
-            n[i + 1, j + 1] = n[i, j + 1] + cnt
+        cnt = 0
+        for j in range(-r, w + r):  # window [j - r, j + r] as it slides
+            a = j + r
+            if a < w and valid[i, a]:
+                acc += x[i, a]
+                cnt += 1
+            d = j - r - 1
+            if d >= 0 and valid[i, d]:
+                acc -= x[i, d]
+                cnt -= 1
+            if 0 <= j < w:
+                hs[i, j] = acc
+                hn[i, j] = cnt
     out = np.empty((h, w), np.float32)
-    for i in range(h):
-        i0, i1 = max(0, i - r), min(h, i + r + 1)
-        for j in range(w):
-            j0, j1 = max(0, j - r), min(w, j + r + 1)
-            c = n[i1, j1] - n[i0, j1] - n[i1, j0] + n[i0, j0]
-            out[i, j] = (s[i1, j1] - s[i0, j1] - s[i1, j0] + s[i0, j0]) / c if c > 0 and valid[i, j] else np.nan
+    col_s = np.zeros(w)
+    col_n = np.zeros(w, np.int32)
+    for i in range(-r, h + r):  # row by row (cache order), a running sum per column
+        a = i + r
+        if a < h:
+            for j in range(w):
+                col_s[j] += hs[a, j]
+                col_n[j] += hn[a, j]
+        d = i - r - 1
+        if d >= 0:
+            for j in range(w):
+                col_s[j] -= hs[d, j]
+                col_n[j] -= hn[d, j]
+        if 0 <= i < h:
+            for j in range(w):
+                out[i, j] = col_s[j] / col_n[j] if valid[i, j] and col_n[j] > 0 else np.nan
     return out
 
 
 @njit(cache=True, nogil=True)
-def integral_images(x: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Summed-area tables of x, x^2 and the count, over the pixels where `use` is true."""
+def block_median(x: np.ndarray, valid: np.ndarray, block: int) -> np.ndarray:
+    """The median of the valid pixels of each block x block block, sampled every second row and column
+    (a censoring reference needs no more), inf where none is valid."""
     h, w = x.shape
-    s1 = np.zeros((h + 1, w + 1))
-    s2 = np.zeros((h + 1, w + 1))
-    n = np.zeros((h + 1, w + 1))
+    hb, wb = (h + block - 1) // block, (w + block - 1) // block
+    out = np.full((hb, wb), np.inf, np.float32)
+    buf = np.empty(block * block, np.float32)
+    for bi in range(hb):
+        for bj in range(wb):
+            n = 0
+            for i in range(bi * block, min(h, (bi + 1) * block), 2):
+                for j in range(bj * block, min(w, (bj + 1) * block), 2):
+                    if valid[i, j]:
+                        buf[n] = x[i, j]
+                        n += 1
+            if n:
+                out[bi, bj] = np.median(buf[:n])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def block_sums(x: np.ndarray, x3: np.ndarray, valid: np.ndarray, med: np.ndarray, med_block: int,
+               censor_factor: float, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per b x b block over its valid, uncensored pixels: sum of x, of x^2, of x3^2, and the count."""
+    h, w = x.shape
+    hb, wb = (h + b - 1) // b, (w + b - 1) // b
+    s1 = np.zeros((hb, wb))
+    s2 = np.zeros((hb, wb))
+    s2_3 = np.zeros((hb, wb))
+    n = np.zeros((hb, wb))
     for i in range(h):
-        a1 = 0.0
-        a2 = 0.0
-        c = 0.0
+        bi = i // b
+        mi = i // med_block
         for j in range(w):
-            if use[i, j]:
-                v = float(x[i, j])
-                a1 += v
-                a2 += v * v
-                c += 1.0
-            s1[i + 1, j + 1] = s1[i, j + 1] + a1
-            s2[i + 1, j + 1] = s2[i, j + 1] + a2
-            n[i + 1, j + 1] = n[i, j + 1] + c
-    return s1, s2, n
+            if not valid[i, j]:
+                continue
+            v = float(x[i, j])
+            if v >= censor_factor * med[mi, j // med_block]:
+                continue
+            bj = j // b
+            v3 = float(x3[i, j])
+            s1[bi, bj] += v
+            s2[bi, bj] += v * v
+            s2_3[bi, bj] += v3 * v3
+            n[bi, bj] += 1.0
+    return s1, s2, s2_3, n
+
+
+@njit(cache=True, nogil=True)
+def _sat(a: np.ndarray) -> np.ndarray:
+    h, w = a.shape
+    s = np.zeros((h + 1, w + 1))
+    for i in range(h):
+        acc = 0.0
+        for j in range(w):
+            acc += a[i, j]
+            s[i + 1, j + 1] = s[i, j + 1] + acc
+    return s
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -70,43 +128,72 @@ def _box(t: np.ndarray, i0: int, i1: int, j0: int, j1: int) -> float:
     return t[i1, j1] - t[i0, j1] - t[i1, j0] + t[i0, j0]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _k_factor(m1: float, m2: float, looks: float, ln_nu: np.ndarray, ln_t: np.ndarray) -> float:
+    """The K threshold multiplier t(nu) for the ring's moments (nu by the method of moments)."""
+    kmax = len(ln_nu) - 1
+    r = m2 / max(m1 * m1, 1e-30)
+    inv = r / (1.0 + 1.0 / looks) - 1.0
+    nu = 1.0 / max(inv, 0.01)
+    ln = np.log(min(max(nu, np.exp(ln_nu[0])), np.exp(ln_nu[kmax])))
+    k = 1
+    while k < kmax and ln_nu[k] < ln:
+        k += 1
+    f = (ln - ln_nu[k - 1]) / (ln_nu[k] - ln_nu[k - 1])
+    return np.exp((1.0 - f) * ln_t[k - 1] + f * ln_t[k])
+
+
 @njit(cache=True, nogil=True)
-def cfar_test(x: np.ndarray, valid: np.ndarray, s1: np.ndarray, s2: np.ndarray, n: np.ndarray, guard: int,
-              outer: int, looks: float, ln_nu: np.ndarray, ln_t: np.ndarray, min_fill: float,
-              pre_factor: float, rows: tuple[int, int], cols: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(detected mask, background mean) over the tile's `rows` x `cols` core; background mean is 0 where
-    the pixel was not tested. `ln_t(ln_nu)` is the threshold curve for this looks and Pfa."""
+def ring_thresholds(s1: np.ndarray, s2: np.ndarray, s2_3: np.ndarray, n: np.ndarray, guard: int, outer: int,
+                    min_count: float, looks1: float, looks3: float, ln_nu: np.ndarray, ln_t1: np.ndarray,
+                    ln_t3: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per block: (threshold for x, threshold for the 3 x 3 mean, ring mean, K shape); inf / 0 / NaN where
+    the ring holds fewer than `min_count` usable pixels. `guard` and `outer` are half-sizes in blocks."""
+    hb, wb = s1.shape
+    t1, t2, t3, tn = _sat(s1), _sat(s2), _sat(s2_3), _sat(n)
+    thr1 = np.full((hb, wb), np.inf, np.float32)
+    thr3 = np.full((hb, wb), np.inf, np.float32)
+    mean = np.zeros((hb, wb), np.float32)
+    shape = np.full((hb, wb), np.nan, np.float32)
+    for i in range(hb):
+        o0, o1 = max(0, i - outer), min(hb, i + outer + 1)
+        g0, g1 = max(0, i - guard), min(hb, i + guard + 1)
+        for j in range(wb):
+            p0, p1 = max(0, j - outer), min(wb, j + outer + 1)
+            q0, q1 = max(0, j - guard), min(wb, j + guard + 1)
+            cnt = _box(tn, o0, o1, p0, p1) - _box(tn, g0, g1, q0, q1)
+            if cnt < min_count:
+                continue
+            m1 = (_box(t1, o0, o1, p0, p1) - _box(t1, g0, g1, q0, q1)) / cnt
+            if m1 <= 0:
+                continue
+            m2 = (_box(t2, o0, o1, p0, p1) - _box(t2, g0, g1, q0, q1)) / cnt
+            m2_3 = (_box(t3, o0, o1, p0, p1) - _box(t3, g0, g1, q0, q1)) / cnt
+            thr1[i, j] = _k_factor(m1, m2, looks1, ln_nu, ln_t1) * m1
+            thr3[i, j] = _k_factor(m1, m2_3, looks3, ln_nu, ln_t3) * m1
+            mean[i, j] = m1
+            shape[i, j] = 1.0 / max(m2 / max(m1 * m1, 1e-30) / (1.0 + 1.0 / looks1) - 1.0, 0.01)
+    return thr1, thr3, mean, shape
+
+
+@njit(cache=True, nogil=True)
+def cfar_test(x: np.ndarray, x3: np.ndarray, valid: np.ndarray, thr1: np.ndarray, thr3: np.ndarray,
+              mean: np.ndarray, b: int, rows: tuple[int, int], cols: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(detected mask, background mean) over `rows` x `cols`: a valid pixel is detected when it, or its
+    3 x 3 mean, is above its block's threshold; the background mean is 0 where it was not tested."""
     h, w = x.shape
     det = np.zeros((h, w), np.bool_)
     bg = np.zeros((h, w), np.float32)
-    ring_full = (2 * outer + 1) ** 2 - (2 * guard + 1) ** 2
-    kmax = len(ln_nu) - 1
     for i in range(rows[0], rows[1]):
-        o0, o1 = max(0, i - outer), min(h, i + outer + 1)
-        g0, g1 = max(0, i - guard), min(h, i + guard + 1)
+        bi = i // b
         for j in range(cols[0], cols[1]):
             if not valid[i, j]:
                 continue
-            p0, p1 = max(0, j - outer), min(w, j + outer + 1)
-            q0, q1 = max(0, j - guard), min(w, j + guard + 1)
-            cnt = _box(n, o0, o1, p0, p1) - _box(n, g0, g1, q0, q1)
-            if cnt < min_fill * ring_full or cnt < 16:
+            bj = j // b
+            m = mean[bi, bj]
+            if m <= 0:
                 continue
-            m1 = (_box(s1, o0, o1, p0, p1) - _box(s1, g0, g1, q0, q1)) / cnt
-            v = x[i, j]
-            if v <= pre_factor * m1:  # cheap prescreen: no K threshold is below pre_factor x mean
-                continue
-            m2 = (_box(s2, o0, o1, p0, p1) - _box(s2, g0, g1, q0, q1)) / cnt
-            r = m2 / max(m1 * m1, 1e-30)
-            inv = r / (1.0 + 1.0 / looks) - 1.0
-            nu = 1.0 / max(inv, 0.01)
-            ln = np.log(min(max(nu, np.exp(ln_nu[0])), np.exp(ln_nu[kmax])))
-            k = 1
-            while k < kmax and ln_nu[k] < ln:
-                k += 1
-            f = (ln - ln_nu[k - 1]) / (ln_nu[k] - ln_nu[k - 1])
-            t = np.exp((1.0 - f) * ln_t[k - 1] + f * ln_t[k])
-            bg[i, j] = m1
-            if v > t * m1:
+            bg[i, j] = m
+            if x[i, j] > thr1[bi, bj] or x3[i, j] > thr3[bi, bj]:
                 det[i, j] = True
     return det, bg

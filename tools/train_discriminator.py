@@ -1,0 +1,165 @@
+"""Train Aquila's ship discriminator and write it, with its data card, into the package.
+
+    .venv/bin/pip install -e '.[train]'
+    .venv/bin/python tools/train_discriminator.py              # the shipped model (about 8 min on 2 cores)
+    .venv/bin/python tools/train_discriminator.py --quick --out /tmp/m   # a small one, to try the script
+
+Reproducible from `--seed`: the scenes (`aquila.analytics.sar.training`), the model
+(HistGradientBoostingClassifier, fixed random_state, no early stopping) and the decision threshold
+(the one that maximises F1 for ships of SCR >= 6 dB on the in-family validation scenes) all follow
+from it. The trees are exported as flat arrays (`ship_discriminator.npz`, scored by numpy in
+`aquila.analytics.sar.discriminate`); the export is checked against scikit-learn's own probabilities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aquila.analytics.sar.detect import DetectorConfig, detect_array
+from aquila.analytics.sar.discriminate import FEATURES, ShipModel, discriminate
+from aquila.analytics.sar.evaluate import score
+from aquila.analytics.sar.synth import synthesize
+from aquila.analytics.sar.training import HELD_OUT, TRAIN_FAMILIES, Family, draw_spec, labelled_candidates, truth_points
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def export(clf: Any, pfa: float, threshold: float) -> dict[str, np.ndarray]:
+    """HistGradientBoostingClassifier (binary) -> flat node arrays."""
+    feats, thr, left, right, value, leaf, miss, roots = [], [], [], [], [], [], [], []
+    offset = 0
+    for per_class in clf._predictors:
+        nodes = per_class[0].nodes
+        roots.append(offset)
+        feats.append(nodes["feature_idx"].astype(np.int32))
+        thr.append(nodes["num_threshold"].astype(np.float64))
+        left.append(nodes["left"].astype(np.int32) + offset)
+        right.append(nodes["right"].astype(np.int32) + offset)
+        value.append(nodes["value"].astype(np.float64))
+        leaf.append(nodes["is_leaf"].astype(bool))
+        miss.append(nodes["missing_go_to_left"].astype(bool))
+        offset += len(nodes)
+    return {"feature": np.concatenate(feats), "threshold": np.concatenate(thr), "left": np.concatenate(left),
+            "right": np.concatenate(right), "value": np.concatenate(value), "leaf": np.concatenate(leaf),
+            "missing_left": np.concatenate(miss), "roots": np.array(roots, np.int32),
+            "baseline": np.array(float(np.ravel(clf._baseline_prediction)[0])),
+            "decision_threshold": np.array(threshold), "pfa": np.array(pfa), "features": np.array(FEATURES)}
+
+
+def scenes(families: tuple[Family, ...], seeds: range, size: int) -> list[tuple[str, Any]]:
+    return [(f.name, synthesize(draw_spec(f, s, size))) for f in families for s in seeds]
+
+
+def table(data: list[tuple[str, Any]], pfa: float) -> dict[str, Any]:
+    xs, ys, scrs, groups = [], [], [], []
+    for k, (_, sc) in enumerate(data):
+        x, y, scr, _ = labelled_candidates(sc, pfa)
+        xs.append(x)
+        ys.append(y)
+        scrs.append(scr)
+        groups.append(np.full(len(y), k))
+    return {"x": np.concatenate(xs), "y": np.concatenate(ys), "scr": np.concatenate(scrs),
+            "scene": np.concatenate(groups)}
+
+
+def detections(data: list[tuple[str, Any]], config: DetectorConfig) -> list[tuple[str, Any, Any]]:
+    """(family, scene, what the detector found) per scene."""
+    return [(name, sc, detect_array(sc.image, sc.transform, "EPSG:4326", sc.land, config)) for name, sc in data]
+
+
+def scene_f1(found: list[tuple[str, Any, Any]], model: ShipModel | None = None) -> dict[str, dict[str, float]]:
+    """Per family: F1, precision, recall for ships of SCR >= 6 dB, pooled over its scenes (`model`: apply it
+    to candidates found without discrimination)."""
+    pooled: dict[str, list[int]] = {}
+    for name, sc, det in found:
+        ships = det.ships
+        if model is not None:
+            ships, _ = discriminate(det.ships, det.pixel_m, 150.0, "model", model)
+        pred = [{"lon": c.lon_deg, "lat": c.lat_deg} for c in ships]
+        s = score(pred, truth_points(sc), min_scr_db=6.0)
+        t = pooled.setdefault(name, [0, 0, 0])
+        t[0] += s["tp"]
+        t[1] += s["fp"]
+        t[2] += s["fn"]
+    out = {}
+    for name, (tp, fp, fn) in pooled.items():
+        p = tp / (tp + fp) if tp + fp else 1.0
+        r = tp / (tp + fn) if tp + fn else 1.0
+        out[name] = {"f1": round(2 * p * r / (p + r), 4) if p + r else 0.0, "precision": round(p, 4),
+                     "recall": round(r, 4), "tp": tp, "fp": fp, "fn": fn}
+    return out
+
+
+def main() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scenes", type=int, default=30, help="training scenes per family")
+    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--pfa", type=float, default=1e-4, help="the prescreen the model works behind")
+    ap.add_argument("--out", type=Path, default=ROOT / "src" / "aquila" / "data")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.scenes, args.size = 2, 512
+    t0 = time.time()
+    base = 1000 * (args.seed + 1)
+    train = scenes(TRAIN_FAMILIES, range(base, base + args.scenes), args.size)
+    val = scenes(TRAIN_FAMILIES, range(base + 500, base + 500 + max(1, args.scenes // 3)), args.size)
+    held = scenes(HELD_OUT, range(base + 900, base + 900 + max(1, args.scenes // 3)), args.size)
+    print(f"{len(train)} training, {len(val)} validation, {len(held)} held-out scenes ({time.time() - t0:.0f} s)")
+    tr = table(train, args.pfa)
+    print(f"{len(tr['y'])} training candidates, {int(tr['y'].sum())} ships")
+    clf = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+                                         l2_regularization=1.0, early_stopping=False, random_state=args.seed)
+    clf.fit(tr["x"], tr["y"])
+    arrays = export(clf, args.pfa, 0.5)
+    model = ShipModel(arrays)
+    va = table(val, args.pfa)
+    np.testing.assert_allclose(model.predict_proba(va["x"]), clf.predict_proba(va["x"])[:, 1], atol=1e-9)
+    # the decision threshold: best F1 (SCR >= 6 dB) on the validation scenes
+    raw = DetectorConfig(pfa=args.pfa, discriminator="none")
+    val_found = detections(val, raw)
+    best = (0.0, 0.5)
+    for cut in np.arange(0.2, 0.85, 0.05):
+        arrays["decision_threshold"] = np.array(round(float(cut), 2))
+        f = scene_f1(val_found, ShipModel(arrays))
+        best = max(best, (float(np.mean([v["f1"] for v in f.values()])), round(float(cut), 2)))
+    arrays["decision_threshold"] = np.array(best[1])
+    model = ShipModel(arrays)
+    print(f"decision threshold {best[1]} (validation F1 {best[0]:.3f})")
+    rules = DetectorConfig(discriminator="rules")
+    held_found = detections(held, raw)
+    results = {"validation": {"model": scene_f1(val_found, model), "rules": scene_f1(detections(val, rules))},
+               "held_out": {"model": scene_f1(held_found, model), "rules": scene_f1(detections(held, rules))}}
+    ho = table(held, args.pfa)
+    prob = model.predict_proba(ho["x"])
+    calib = []
+    for lo in np.arange(0, 1.0, 0.2):
+        m = (prob >= lo) & (prob < lo + 0.2 + (1e-9 if lo >= 0.8 else 0))
+        calib.append({"p": [round(float(lo), 1), round(float(lo + 0.2), 1)], "n": int(m.sum()),
+                      "ships": round(float(ho["y"][m].mean()), 3) if m.any() else None})
+    args.out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out / "ship_discriminator.npz", **arrays)
+    size_kb = (args.out / "ship_discriminator.npz").stat().st_size / 1024
+    card = {"seed": args.seed, "pfa": args.pfa, "size_px": args.size, "scenes_per_family": args.scenes,
+            "train_families": [asdict(f) for f in TRAIN_FAMILIES], "held_out": [asdict(f) for f in HELD_OUT],
+            "train_candidates": int(len(tr["y"])), "train_ships": int(tr["y"].sum()),
+            "trees": int(len(arrays["roots"])), "decision_threshold": best[1], "model_kb": round(size_kb, 1),
+            "results": results, "calibration_held_out": calib, "minutes": round((time.time() - t0) / 60, 1)}
+    (args.out / "ship_discriminator.json").write_text(json.dumps(card, indent=1) + "\n")
+    print(json.dumps(results, indent=1))
+    print(f"wrote {args.out / 'ship_discriminator.npz'} ({size_kb:.0f} kB) and ship_discriminator.json "
+          f"in {(time.time() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
