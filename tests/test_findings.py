@@ -14,7 +14,7 @@ from aquila.analytics.ais import read_ais
 from aquila.analytics.findings import FINDINGS_COLLECTION, analyze_ships, producer_for
 from aquila.catalog import SearchQuery
 from aquila.cli.main import cli
-from aquila.errors import InputError, NotFound
+from aquila.errors import Conflict, Forbidden, InputError, NotFound
 from aquila.instance import Instance
 from aquila.security.labels import Label
 from library_helpers import collection, item, user
@@ -46,6 +46,10 @@ def _publish_scene(inst: Instance, scene: Path, data: bytes | None = None, **lab
     inst.library.publish(FRA, "fra-sar", [doc], assets={"s1": {"data": (body, "image/tiff; application=geotiff")}})
 
 
+def _analyze(inst: Instance, nation: str, iid: str, ais: Any, **kw: Any) -> Any:
+    return analyze_ships(inst.library, producer_for(nation), "fra-sar", iid, ais, id_key=inst.findings_key, **kw)
+
+
 def _findings(inst: Instance, u: Any) -> list[dict[str, Any]]:
     return inst.library.search(u, SearchQuery(collections=[FINDINGS_COLLECTION], limit=100)).features
 
@@ -54,8 +58,7 @@ def test_finding_carries_the_scenes_label_without_a_rule(tmp_path: Path, scene: 
     inst = Instance.open(tmp_path / "i")
     _publish_scene(inst, scene)
     ais = read_ais(scene / "ais.jsonl")
-    f = analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s1", ais, land_mask=str(scene / "land.tif"),
-                      now=ACQ + timedelta(hours=1))
+    f = _analyze(inst, "FRA", "s1", ais, land_mask=str(scene / "land.tif"), now=ACQ + timedelta(hours=1))
     assert f.published
     p = f.item["properties"]
     # NS REL DEU within a NU REL NATO collection: NS, FRA and DEU only
@@ -79,7 +82,7 @@ def test_finding_carries_the_scenes_label_without_a_rule(tmp_path: Path, scene: 
             inst.library.open_asset(outsider, FINDINGS_COLLECTION, f.item["id"], "detections")
     # pending: FRA adds its rule now; the finding made before stays as it was
     inst.library.write_release_rule(FRA, RULE)
-    again = analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s1", ais, now=ACQ + timedelta(hours=1))
+    again = _analyze(inst, "FRA", "s1", ais, now=ACQ + timedelta(hours=1))
     assert not again.published and again.item["id"] == f.item["id"]
     assert again.derivation.pending[0][1:] == ("FRA/nato-6h", ACQ + timedelta(hours=6))
     assert len(_findings(inst, user("FRA", "NS"))) == 1
@@ -89,10 +92,11 @@ def test_release_rule_lowers_the_label_and_each_application_is_audited(tmp_path:
     inst = Instance.open(tmp_path / "i")
     _publish_scene(inst, scene)
     inst.library.write_release_rule(FRA, RULE)
-    f = analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s1", None, land_mask=str(scene / "land.tif"),
-                      now=ACQ + timedelta(hours=7))
+    f = _analyze(inst, "FRA", "s1", None, land_mask=str(scene / "land.tif"), now=ACQ + timedelta(hours=7))
     assert Label.from_properties(f.item["properties"]) == Label("NR", "FRA", frozenset({"NATO"}))
-    assert f.item["properties"]["aquila:derivation"]["rules_applied"] == ["FRA/nato-6h"]
+    d = f.item["properties"]["aquila:derivation"]
+    assert d["released_by"] == ["FRA"] and "nato-6h" not in json.dumps(f.item)  # rule ids are FRA's business
+    assert Label.from_properties(d["label"]) == Label("NR", "FRA", frozenset({"NATO"}))
     assert f.item["properties"]["aquila:dark_vessels"] is None  # no AIS: nobody is called dark
     # the finding reaches NATO at NR; the scene itself still does not
     pol = user("POL", "NR")
@@ -113,7 +117,7 @@ def test_a_scene_not_releasable_to_the_producer_publishes_nothing(tmp_path: Path
     _publish_scene(inst, scene)
     inst.library.write_release_rule(FRA, RULE)  # even with a rule, POL may not read the scene to analyse it
     with pytest.raises(NotFound):
-        analyze_ships(inst.library, producer_for("POL"), "fra-sar", "s1", None, now=ACQ + timedelta(days=1))
+        _analyze(inst, "POL", "s1", None, now=ACQ + timedelta(days=1))
     assert _findings(inst, user("FRA", "CTS")) == [] and _findings(inst, user("POL", "CTS")) == []
 
 
@@ -121,14 +125,14 @@ def test_a_corrupt_scene_is_a_clear_error_and_leaves_no_finding(tmp_path: Path, 
     inst = Instance.open(tmp_path / "i")
     _publish_scene(inst, scene, data=b"II*\x00 this is not a GeoTIFF")
     with pytest.raises(InputError):
-        analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s1", None, now=ACQ)
+        _analyze(inst, "FRA", "s1", None, now=ACQ)
     assert _findings(inst, user("FRA", "CTS")) == []
     # a file: href outside any root the instance may read is refused, naming the field
     doc = item("s2", "fra-sar", cls="NU", dt="2026-12-03T06:00:00Z")
     doc["assets"] = {"data": {"href": "file:///etc/passwd"}}
     inst.library.publish(FRA, "fra-sar", [doc])
     with pytest.raises(InputError, match="assets.data.href"):
-        analyze_ships(inst.library, producer_for("FRA"), "fra-sar", "s2", None, now=ACQ)
+        _analyze(inst, "FRA", "s2", None, now=ACQ)
     assert _findings(inst, user("FRA", "CTS")) == []
 
 
@@ -163,3 +167,60 @@ def test_the_maritime_demo_crosses_the_tear_line_only_after_the_embargo(tmp_path
     assert [f["properties"]["aquila:source"] for f in _findings(inst, est)] == [["deu-sar/gotland-east"]]
     assert _findings(inst, aus) == [] and len(_findings(inst, fra)) == 2
     assert inst.audit.verify().ok
+
+
+def test_attacks_on_findings_found_in_review(tmp_path: Path, scene: Path) -> None:
+    """A planted item at the finding's id, a relabel below the derivation, a file of another nation, a VRT."""
+    import rasterio
+
+    inst = Instance.open(tmp_path / "i")
+    _publish_scene(inst, scene, cls="NC", rel=["NATO"])
+    inst.library.write_release_rule(FRA, RULE)
+    first = _analyze(inst, "FRA", "s1", None, land_mask="none", now=ACQ + timedelta(days=1))
+    fid = first.item["id"]
+    assert fid.startswith("ships-") and len(fid) == 30
+    # another instance key gives another id: ids cannot be predicted from outside (no planting, no label oracle)
+    from aquila.analytics.findings import _finding_id
+
+    stored = inst.library.get_item(FRA, "fra-sar", "s1")
+    assert _finding_id(stored, "FRA", b"k" * 32) != fid
+    # the producer's own later relabel cannot go below the derivation (NR REL NATO)
+    lower = dict(first.item["properties"], **{"sec:classification": "NU", "sec:releasable_to": ["NATO", "EU"]})
+    with pytest.raises(Forbidden, match="derivation"):
+        inst.library.update(FRA, FINDINGS_COLLECTION, fid, dict(first.item, properties=lower))
+    higher = dict(first.item["properties"], **{"sec:classification": "NC"})
+    inst.library.update(FRA, FINDINGS_COLLECTION, fid, dict(first.item, properties=higher))  # stricter: fine
+    # an item with a DEU-planted id in FRA's collection is not mistaken for FRA's finding
+    deu = user("DEU", "NS", roles=("provider",))
+    inst.library.operator_collection(collection("fra-sar2", rel=["NATO"]))
+    doc2 = item("s9", "fra-sar", cls="NU", rel=["NATO"], dt="2026-12-03T06:00:00Z")
+    doc2["assets"] = {}
+    inst.library.publish(FRA, "fra-sar", [doc2], assets={"s9": {"data": ((scene / "scene.tif").read_bytes(),
+                                                                     "image/tiff")}})
+    s9 = inst.library.get_item(FRA, "fra-sar", "s9")
+    planted_id = _finding_id(s9, "FRA", inst.findings_key)  # as if DEU had guessed it
+    plant = item(planted_id, FINDINGS_COLLECTION, cls="NU", rel=["NATO"], orig="DEU",
+                 **{"aquila:vessels": 0, "aquila:source": ["fra-sar/s9"]})
+    inst.library.publish(deu, FINDINGS_COLLECTION, [plant])
+    with pytest.raises(Conflict):  # FRA cannot publish over it, but is never handed DEU's document as its own
+        _analyze(inst, "FRA", "s9", None, land_mask="none", now=ACQ + timedelta(days=1))
+    # file: hrefs: only under ROOT/<the item's originator>/; a VRT never opens
+    root = tmp_path / "root"
+    (root / "DEU").mkdir(parents=True)
+    (root / "FRA").mkdir()
+    (root / "DEU" / "secret.tif").write_bytes((scene / "scene.tif").read_bytes())
+    borrow = item("s3", "fra-sar", cls="NU", rel=["NATO"], dt="2026-12-03T06:00:00Z")
+    borrow["assets"] = {"data": {"href": f"file://{root / 'DEU' / 'secret.tif'}"}}
+    inst.library.publish(FRA, "fra-sar", [borrow])
+    with pytest.raises(InputError, match="ROOT/FRA"):
+        _analyze(inst, "FRA", "s3", None, land_mask="none", read_roots=[root], now=ACQ)
+    with rasterio.open(scene / "scene.tif") as src:
+        w, h = src.width, src.height
+    vrt = (f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><SRS>EPSG:4326</SRS><GeoTransform>19,1e-4,0,57,0,-1e-4'
+           f'</GeoTransform><VRTRasterBand dataType="Float32" band="1"><SimpleSource><SourceFilename '
+           f'relativeToVRT="0">{scene / "scene.tif"}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>'
+           f'</VRTRasterBand></VRTDataset>').encode()
+    doc4 = item("s4", "fra-sar", cls="NU", rel=["NATO"], dt="2026-12-03T06:00:00Z")
+    inst.library.publish(FRA, "fra-sar", [doc4], assets={"s4": {"data": (vrt, "image/tiff")}})
+    with pytest.raises(InputError, match="not a GeoTIFF"):
+        _analyze(inst, "FRA", "s4", None, land_mask="none", now=ACQ)

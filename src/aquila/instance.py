@@ -81,6 +81,14 @@ class Instance:
         """Walk an instance's audit chain and check its signed head, read-only: creates nothing."""
         return verify_instance(data_dir, checkpoints)
 
+    @property
+    def findings_key(self) -> bytes:
+        """The instance's secret for analytics products' ids (`keys/findings-id.key`, 0600): ids nobody outside
+        can predict (no planting an item where a finding will go) or invert (no reading a source's label)."""
+        from aquila.security.keys import load_or_create_secret
+
+        return load_or_create_secret(self.data_dir / "keys" / "findings-id.key")
+
     def events(self) -> EventLog:
         """The catalog's event outbox (a new reader; close it when done)."""
         return Outbox(self.data_dir / "catalog.db")

@@ -191,3 +191,16 @@ def test_durations() -> None:
                                "delay": "P1DT6H"}, "FRA")
     assert rule.as_json()["delay"] == "P1DT6H"
     assert parse_release_rule(rule.as_json(), "FRA", "x") == rule
+
+
+def test_a_rules_scope_counts_its_own_nations_container() -> None:
+    """An NU item in FRA's own CTS [ORCA] collection is a CTS [ORCA] source for a rule's scope."""
+    src = SourceLabel("fra-secret/a", Label("NU", "FRA", frozenset({"NATO"})), "fra-secret",
+                      Label("CTS", "FRA", frozenset(), frozenset({"ORCA"})), NOW - timedelta(days=1))
+    low = ReleaseRule("low", "FRA", PRODUCT, Label("NU", "FRA", frozenset({"NATO"})),
+                      source_max_classification=Classification.NR)
+    d = derive_label([src], PRODUCT, "FRA", [low], NOW)
+    assert not d.applied and d.label.classification == Classification.CTS and d.label.caveats == {"ORCA"}
+    cleared = ReleaseRule("cleared", "FRA", PRODUCT, Label("NU", "FRA", frozenset({"NATO"})),
+                          source_caveats=frozenset({"ORCA"}))
+    assert derive_label([src], PRODUCT, "FRA", [cleared], NOW).label == Label("NU", "FRA", frozenset({"NATO"}))

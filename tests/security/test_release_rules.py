@@ -112,3 +112,28 @@ def test_hostile_bodies_are_400s_and_leave_nothing(live) -> None:  # type: ignor
         assert c.post("/release-rules", json=dict(RULE, description=nested)).status_code == 400
         assert c.put("/release-rules/a", json=dict(RULE, id="b")).status_code == 400  # id must match the URL
         assert c.get("/release-rules").json()["rules"] == []
+
+
+def test_a_rule_covers_only_what_its_writer_is_cleared_for(live) -> None:  # type: ignore[no-untyped-def]
+    """A low-cleared provider can neither write a rule releasing sources above it, nor see or change one."""
+    high = user("FRA", "CTS", caveats=("ORCA",), roles=("provider",))
+    with live.client(FRA_LOW) as c:  # NR, no caveats
+        r = c.post("/release-rules", json=dict(RULE, label={"sec:classification": "NU"}))
+        assert r.status_code == 201 and r.json()["source_max_classification"] == "NR"  # defaults to its clearance
+        assert r.json()["source_caveats"] == []
+        for wider in ({"source_max_classification": "NS"}, {"source_caveats": ["ORCA"]}):
+            r = c.post("/release-rules", json=dict(RULE, id="wider", label={"sec:classification": "NU"}, **wider))
+            assert r.status_code == 403, (wider, r.text)
+        assert c.post("/release-rules", json=dict(RULE, id="bad", source_caveats="ORCA")).status_code == 400
+        assert c.post("/release-rules", json=dict(RULE, id="bad", delay="PT\u0666H")).status_code == 400
+        assert c.post("/release-rules", json=dict(RULE, id="bad", description="a\u0000b")).status_code == 400
+    with live.client(high) as c:
+        assert c.post("/release-rules", json=dict(RULE, id="orca")).json()["source_caveats"] == ["ORCA"]
+    with live.client(FRA_LOW) as c:
+        assert [x["id"] for x in c.get("/release-rules").json()["rules"]] == ["nato-6h"]
+        assert c.get("/release-rules/orca").status_code == 404
+        assert c.delete("/release-rules/orca").status_code == 404
+        replace = dict(RULE, id="orca", label={"sec:classification": "NU"})
+        assert c.put("/release-rules/orca", json=replace).status_code == 403
+    with live.client(high) as c:
+        assert c.get("/release-rules/orca").json()["label"]["sec:classification"] == "NR"  # untouched

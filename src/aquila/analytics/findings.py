@@ -13,10 +13,11 @@ same scene again finds the published finding instead of publishing a second.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from aquila.catalog.model import StoredItem
 from aquila.errors import Conflict, InputError, NotFound
 from aquila.security.audit import Scope
 from aquila.security.derive import Derivation, SourceLabel, derive_label
-from aquila.security.labels import Classification
+from aquila.security.labels import Classification, Label
 from aquila.security.policy import Role, User
 from aquila.times import UNIX_EPOCH, parse_instant
 
@@ -54,7 +55,8 @@ class ShipsFinding:
 
 def producer_for(nation: str, caveats: frozenset[str] = frozenset()) -> User:
     """The instance's analytics acting for `nation`: it reads only what is releasable to that nation, and
-    publishes as that nation's provider."""
+    publishes as that nation's provider (`LabelError` for a malformed caveat)."""
+    Label(Classification.NU, nation, frozenset(), frozenset(caveats))  # validates the nation and caveats
     return User(nation, Classification.CTS, frozenset(caveats), frozenset({Role.PROVIDER}),
                 subject=f"aquila-analytics/{nation}")
 
@@ -73,8 +75,9 @@ def findings_collection(library: Library, nation: str) -> None:
 
 
 def _scene_path(library: Library, user: User, item: StoredItem, read_roots: Sequence[Path]) -> tuple[Path, Any]:
-    """The scene's bytes: the uploaded `data` asset (an audited download), or a `file:` href under a root the
-    instance was told it may read."""
+    """The scene's bytes: the uploaded `data` asset (an audited download), or a `file:` href under the
+    scene's originator's folder of a root the instance was told it may read (`ROOT/FRA/...` for FRA's
+    items: an item can never name another nation's file)."""
     rec = library.store.asset(item.rid, "data")
     if rec is not None:
         _, _, f = library.open_asset(user, item.collection, item.id, "data")
@@ -84,37 +87,48 @@ def _scene_path(library: Library, user: User, item: StoredItem, read_roots: Sequ
         raise InputError(f"{item.collection}/{item.id} has no data asset", field="assets.data",
                          expected="a SAR GeoTIFF uploaded with PUT .../assets/data, or a file: href")
     path = Path(href.removeprefix("file://")).resolve() if href.startswith(("file:", "/")) else None
-    if path is None or not any(path.is_relative_to(r.resolve()) for r in read_roots):
+    origin = item.label.originator
+    if path is None or not any(path.is_relative_to((r / origin).resolve()) for r in read_roots):
         raise InputError(f"{href[:200]!r} is not a file this instance may read", field="assets.data.href",
-                         expected="an uploaded asset, or a file: path under a --read-root directory")
+                         expected=f"an uploaded asset, or a file: path under ROOT/{origin}/ of a --read-root ROOT")
     return path, None
 
 
-def _finding_id(item: StoredItem) -> str:
-    key = json.dumps([item.collection, item.id, item.label.to_properties(), PIPELINE_VERSION])
-    return f"ships-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+def _finding_id(item: StoredItem, producer: str, key: bytes) -> str:
+    """A keyed hash of the source instance, the producer and the pipeline version: the same scene analysed
+    again has the same id (idempotence), and without the instance's key nobody can predict an id (to plant an
+    item there first) or test guesses of the source's label against it."""
+    msg = json.dumps([item.collection, item.id, item.label.to_properties(), producer, PIPELINE_VERSION])
+    return f"ships-{hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()[:24]}"
 
 
-def _existing(library: Library, user: User, fid: str) -> dict[str, Any] | None:
+def _existing(library: Library, user: User, fid: str, source: str) -> dict[str, Any] | None:
+    """The producer's own finding of this id, if published (an item someone else put there is not it)."""
     try:
-        return library.get_item(user, FINDINGS_COLLECTION, fid).doc
+        doc = library.get_item(user, FINDINGS_COLLECTION, fid).doc
     except NotFound:
         return None
+    p = doc.get("properties") or {}
+    if p.get("sec:originator") != user.nation or p.get("aquila:source") != [source]:
+        return None
+    return doc
 
 
 def analyze_ships(library: Library, user: User, collection: str, item_id: str, ais: AisData | None = None,
-                  *, land_mask: str = "auto", read_roots: Sequence[Path] = (), now: datetime | None = None,
+                  *, id_key: bytes, land_mask: str = "auto", read_roots: Sequence[Path] = (),
+                  now: datetime | None = None,
                   detector: DetectorConfig | None = None, fusion: FusionConfig | None = None) -> ShipsFinding:
     """Detect ships in a catalog scene, fuse with `ais`, publish the finding with its derived label."""
     detector = detector or DetectorConfig()
     fusion = fusion or FusionConfig()
     item = library.get_item(user, collection, item_id)  # audited; NotFound unless releasable to the producer
-    fid = _finding_id(item)
+    fid = _finding_id(item, user.nation, id_key)
+    source = f"{collection}/{item_id}"
     sources = [SourceLabel(f"{collection}/{item_id}", item.label, collection, item.collection_label,
                            _acquired(item))]
     rules = library.rules_for({item.label.originator})
     derivation = derive_label(sources, PRODUCT, user.nation, rules, now)
-    old = _existing(library, user, fid)
+    old = _existing(library, user, fid, source)
     if old is not None:
         return ShipsFinding(old, derivation, None, None, False)
     path, handle = _scene_path(library, user, item, read_roots)
@@ -144,7 +158,7 @@ def analyze_ships(library: Library, user: User, collection: str, item_id: str, a
         library.publish(user, FINDINGS_COLLECTION, [doc], assets={fid: {"detections": (data, "application/geo+json")}},
                         also_audit=_rule_audit(library, user, derivation, fid))
     except Conflict:  # published meanwhile by another run: the first one stands
-        found = _existing(library, user, fid)
+        found = _existing(library, user, fid, source)
         if found is None:
             raise
         return ShipsFinding(found, derivation, dets, result, False)
@@ -188,10 +202,10 @@ def _finding_doc(item: StoredItem, fid: str, derivation: Derivation, dets: Detec
                               "background_m": cfg.background_m,
                               "land_mask": land_mask if land_mask in ("auto", "none") else "file",
                               "ais": result is not None},
-        "aquila:derivation": {
-            "rules_applied": [c.rule for c in derivation.applied],
-            "pending": [{"source": s, "rule": r, "applies_after": t.astimezone(UTC).isoformat().replace("+00:00", "Z")}
-                        for s, r, t in derivation.pending]},
+        # what readers may know of the derivation: the floor its label may not go below, and which nations'
+        # release rules lowered it (rule ids and pending embargoes are the originators' own business: audited)
+        "aquila:derivation": {"label": derivation.label.to_properties(),
+                              "released_by": sorted({str(c.rule).split("/")[0] for c in derivation.applied})},
         "processing:software": {"aquila": __version__},
         "processing:lineage": "SAR ship detection and AIS fusion of the source scene",
         **derivation.label.to_properties()}

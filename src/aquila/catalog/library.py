@@ -36,6 +36,23 @@ from aquila.security.policy import Role, User
 __all__ = ["Library", "as_own"]
 
 
+def _derivation_floor(item: StoredItem) -> Label | None:
+    """The label a derived product was given from its inputs (`aquila:derivation.label`), if it is one."""
+    d = (item.doc.get("properties") or {}).get("aquila:derivation")
+    if not isinstance(d, dict) or not isinstance(d.get("label"), dict):
+        return None
+    try:
+        return Label.from_properties(d["label"])
+    except InputError:
+        return item.label  # unreadable floor: the stored label is the floor
+
+
+def _at_least(label: Label, floor: Label) -> bool:
+    """`label` is at least as restrictive as `floor` (higher or equal level, no wider audience, all caveats)."""
+    return (label.classification >= floor.classification and label.audience <= floor.audience
+            and label.caveats >= floor.caveats)
+
+
 class Library(CollectionService, AssetService, ReleaseRuleService):
     """Reads, searches and writes of one instance's library, each decided and audited."""
 
@@ -139,6 +156,11 @@ class Library(CollectionService, AssetService, ReleaseRuleService):
         obj = f"{item.collection}/{item.id}"
         row = validate_item(self.with_assets(item, doc), item.collection)
         self.check_label(user, row.label, action, obj, item.scope)
+        floor = _derivation_floor(item)
+        if floor is not None and not _at_least(row.label, floor):
+            reason = ("a derived product's label may not go below the one its inputs and their originators' "
+                      "release rules gave it (properties.aquila:derivation.label)")
+            raise self.deny(user, action, obj, reason, [item.scope], Forbidden(reason))
         new_scope = Scope.of(row.label, item.collection_label)
         try:
             self.store.replace_item(item, row, self.batch([self.decision(

@@ -2,7 +2,11 @@
 
 Rules are namespaced by nation: every id in a request names the caller's own nation's rule, so no
 request can touch, or learn anything about, another nation's rules (no existence oracle on create,
-read or delete). Each write is audited with the rule; derived products record each rule they apply
+read or delete). Within a nation a rule is as visible as the sources it covers (its scope: the
+highest source classification and the source caveats, by default the writer's own clearance): a
+provider can neither write a rule releasing what it may not read nor see or change one that does
+(a create or replace of such an id is refused as forbidden — within its own nation, the one place
+a rule id can be learnt). Each write is audited with the rule; derived products record each rule they apply
 (`aquila.analytics.findings`), audited for the rule's nation.
 """
 
@@ -15,7 +19,7 @@ from aquila.catalog.library_base import LibraryBase
 from aquila.errors import Conflict, Forbidden, NotFound
 from aquila.security.derive import ReleaseRule, parse_release_rule
 from aquila.security.labels import Classification, Label
-from aquila.security.policy import Role, User, may_write
+from aquila.security.policy import Decision, Role, User, decide, may_write
 
 __all__ = ["ReleaseRuleService"]
 
@@ -33,9 +37,10 @@ class ReleaseRuleService(LibraryBase):
         return Label(Classification.NU, user.nation)
 
     def release_rules_of(self, user: User) -> list[ReleaseRule]:
-        """The caller's nation's rules (providers and admins)."""
+        """The caller's nation's rules that it is cleared for (providers and admins): a rule covering sources
+        above the caller's clearance or caveats is as absent as the sources themselves."""
         self._rule_reader(user, "list release rules", user.nation)
-        rules = self.store.release_rules([user.nation])
+        rules = [r for r in self.store.release_rules([user.nation]) if decide(user, r.scope)]
         self.record(user, "list release rules", user.nation, True, f"{len(rules)} rules of the caller's nation",
                     [self._scope(user)])
         return rules
@@ -44,8 +49,9 @@ class ReleaseRuleService(LibraryBase):
         obj = f"{user.nation}/{str(rule_id)[:64]}"
         self._rule_reader(user, "read release rule", obj)
         rule = self.store.release_rule(user.nation, rule_id)
-        if rule is None:
-            raise self.deny(user, "read release rule", obj, "no such rule of the caller's nation", [self._scope(user)])
+        if rule is None or not decide(user, rule.scope):
+            raise self.deny(user, "read release rule", obj, "no such rule of the caller's nation (or not cleared)",
+                            [self._scope(user)])
         self.record(user, "read release rule", obj, True, "the caller's nation's rule", [self._scope(user)])
         return rule
 
@@ -57,9 +63,15 @@ class ReleaseRuleService(LibraryBase):
         if not user.has(Role.PROVIDER):
             raise self.deny(user, action, obj, "needs the provider role", (),
                             Forbidden(f"{action} needs the provider role"))
-        rule = parse_release_rule(doc, user.nation, rule_id)
+        rule = parse_release_rule(doc, user.nation, rule_id, user.clearance, user.caveats)
         obj = f"{user.nation}/{rule.id}"
         d = may_write(user, rule.label)
+        if d and not decide(user, rule.scope):
+            d = Decision(False, "a rule may cover only sources its writer is cleared for: source_max_classification "
+                                f"at most {user.clearance.name}, source_caveats among the writer's")
+        old = self.store.release_rule(user.nation, rule.id)
+        if d and old is not None and not decide(user, old.scope):
+            d = Decision(False, "the existing rule of this id covers sources above the writer's clearance")
         if not d:
             raise self.deny(user, action, obj, d.reason, [self._scope(user)], Forbidden(d.reason))
         desc = (f"{rule.product} from {rule.nation} sources may carry {rule.label.classification.name} "
@@ -78,6 +90,10 @@ class ReleaseRuleService(LibraryBase):
         if not user.has(Role.PROVIDER):
             raise self.deny(user, "delete release rule", obj, "needs the provider role", (),
                             Forbidden("delete release rule needs the provider role"))
+        rule = self.store.release_rule(user.nation, rule_id)
+        if rule is not None and not decide(user, rule.scope):
+            raise self.deny(user, "delete release rule", obj, "no such rule of the caller's nation (or not cleared)",
+                            [self._scope(user)], NotFound(f"release rule {str(rule_id)[:64]}"))
         if not self.store.delete_release_rule(user.nation, rule_id, self.batch(
                 [self.decision(user, "delete release rule", obj, True, "the caller's nation's rule",
                                [self._scope(user)])])):

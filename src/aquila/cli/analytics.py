@@ -207,7 +207,8 @@ def analyze() -> None:
 
 
 @analyze.command("ships")
-@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="instance data directory")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, exists=True),
+              help="instance data directory")
 @click.option("--item", "item_ref", required=True, help="COLLECTION/ITEM: the SAR scene (its data asset)")
 @click.option("--ais", "ais_paths", multiple=True, type=click.Path(dir_okay=False),
               help="AIS around the image time: NMEA, MarineCadastre CSV or JSON lines (repeatable)")
@@ -229,6 +230,7 @@ def analyze_ships(data_dir: str, item_ref: str, ais_paths: tuple[str, ...], rece
     from aquila.analytics.findings import analyze_ships as run
     from aquila.analytics.findings import producer_for
     from aquila.catalog.validate import check_id
+    from aquila.errors import LabelError, NotFound
     from aquila.instance import Instance
     from aquila.security.nations import check_nation
     from aquila.times import parse_instant
@@ -252,20 +254,32 @@ def analyze_ships(data_dir: str, item_ref: str, ais_paths: tuple[str, ...], rece
             check_nation(nation)
         except ValueError as exc:
             raise InputError(str(exc), field="--as", expected="an ISO 3166-1 alpha-3 nation") from None
-        user = producer_for(nation, frozenset(caveats))
-        found = run(inst.library, user, cid, iid, ais, land_mask=land_mask, read_roots=[Path(r) for r in read_roots])
+        try:
+            user = producer_for(nation, frozenset(caveats))
+        except LabelError as exc:
+            raise InputError(exc.reason, field="--caveat", expected=exc.expected) from None
+        try:
+            found = run(inst.library, user, cid, iid, ais, id_key=inst.findings_key, land_mask=land_mask,
+                        read_roots=[Path(r) for r in read_roots])
+        except NotFound:
+            raise InputError(f"{item_ref!r} is not in the library or not releasable to {nation}", field="--item",
+                             expected=f"a scene {nation} may read (or --as a nation it is releasable to)") from None
     finally:
         inst.close()
+    from aquila.security.labels import Label
+
     p = found.item["properties"]
-    lab = found.derivation.label
+    lab = Label.from_properties(p)  # as stored (an earlier run's finding keeps the label it was given)
     emit(json.dumps(found.item) + "\n", None)
     state = "published" if found.published else "already published (same scene, same pipeline version)"
     dark = p.get("aquila:dark_vessels")
+    fresh = found.derivation if found.published else None
     err.print(f"{found.item['collection']}/{found.item['id']} {state}: {p['aquila:vessels']} vessels"
               + (f", {dark} dark" if dark is not None else " (no AIS given: none called dark)")
               + f"; label {lab.classification.name} REL {','.join(sorted(lab.releasable_to)) or '(originator only)'}"
               + (f" [{','.join(sorted(lab.caveats))}]" if lab.caveats else "")
-              + (f"; release rules applied: {', '.join(str(c.rule) for c in found.derivation.applied)}"
-                 if found.derivation.applied else "")
-              + "".join(f"; rule {r} would apply after {t:%Y-%m-%d %H:%M}Z" for _, r, t in found.derivation.pending),
+              + (f"; release rules applied: {', '.join(str(c.rule) for c in fresh.applied)}"
+                 if fresh and fresh.applied else "")
+              + "".join(f"; rule {r} would apply after {t:%Y-%m-%d %H:%M}Z" for _, r, t in
+                        (fresh.pending if fresh else ())),
               highlight=False, soft_wrap=True)

@@ -69,6 +69,7 @@ def run_maritime_demo(out: Console, data_dir: Path | None = None, now: datetime 
         lib.publish(deu, "deu-sar", [doc], assets={name: {"data": (paths["scene"].read_bytes(),
                                                                    "image/tiff; application=geotiff")}})
         found = analyze_ships(lib, producer_for("DEU"), "deu-sar", name, read_ais(sdir / "ais.jsonl"),
+                              id_key=inst.findings_key,
                               land_mask=str(paths["land"]), now=now)
         rows.append((name, age_h, len(scene.ships), len(dark), found))
     t = Table(title=f"Maritime: DEU SAR scenes ({_label_text(Label.from_properties(_SCENE_LABEL))}) analysed - "

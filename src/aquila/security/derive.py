@@ -35,9 +35,10 @@ DERIVED_PRODUCTS: dict[str, str] = {
 
 MAX_RULE_COLLECTIONS = 100
 _RULE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-_DURATION = re.compile(r"P(?:(\d{1,5})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,8})M)?(?:(\d{1,9})S)?)?")
+_DURATION = re.compile(r"P(?:([0-9]{1,5})D)?(?:T(?:([0-9]{1,6})H)?(?:([0-9]{1,8})M)?(?:([0-9]{1,9})S)?)?")
 _DURATION_FORM = "an ISO 8601 duration such as PT6H, PT30M or P2D (days, hours, minutes, seconds; at most 10 years)"
-_RULE_KEYS = {"id", "product", "source_collections", "source_max_classification", "label", "delay", "description"}
+_RULE_KEYS = {"id", "product", "source_collections", "source_max_classification", "source_caveats", "label", "delay",
+              "description"}
 _LABEL_KEYS = {"sec:classification", "sec:releasable_to", "sec:caveats"}
 _MAX_DELAY = timedelta(days=3653)
 
@@ -76,24 +77,40 @@ class ReleaseRule:
     source_collections: frozenset[str] = frozenset()
     """Source collections it covers (empty: all of the nation's sources)."""
     source_max_classification: Classification = Classification.CTS
-    """Sources classified above this are not covered."""
+    """Sources classified above this (item and own-nation collection together) are not covered."""
     description: str = ""
+    source_caveats: frozenset[str] = frozenset()
+    """Sources with a caveat outside these (item and own-nation collection) are not covered: a rule
+    releases only what its writer was cleared to see when writing it."""
 
     def covers(self, source: SourceLabel, product: str) -> bool:
+        level, caveats = source.label.classification, source.label.caveats
+        c = source.collection_label
+        if c is not None and c.originator == self.nation:  # the container the rule would stand in for too
+            level, caveats = max(level, c.classification), caveats | c.caveats
         return (product == self.product and source.label.originator == self.nation
-                and source.label.classification <= self.source_max_classification
+                and level <= self.source_max_classification and caveats <= self.source_caveats
                 and (not self.source_collections or source.collection in self.source_collections))
+
+    @property
+    def scope(self) -> Label:
+        """What a reader of the rule itself must hold: the sources it covers (level and caveats)."""
+        return Label(self.source_max_classification, self.nation, frozenset(), self.source_caveats)
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "nation": self.nation, "product": self.product,
                 "source_collections": sorted(self.source_collections),
                 "source_max_classification": self.source_max_classification.name,
+                "source_caveats": sorted(self.source_caveats),
                 "label": {k: v for k, v in self.label.to_properties().items() if k != "sec:originator"},
                 "delay": _duration_text(self.delay), "description": self.description}
 
 
-def parse_release_rule(doc: Any, nation: str, rule_id: str | None = None) -> ReleaseRule:
-    """A rule from its JSON form (see `ReleaseRule.as_json`, without `nation`: it is the writer's own)."""
+def parse_release_rule(doc: Any, nation: str, rule_id: str | None = None,
+                       default_max: Classification = Classification.CTS,
+                       default_caveats: frozenset[str] = frozenset()) -> ReleaseRule:
+    """A rule from its JSON form (see `ReleaseRule.as_json`, without `nation`: it is the writer's own);
+    the sources it covers default to `default_max` and `default_caveats` (the writer's clearance)."""
     if not isinstance(doc, dict):
         raise InputError("body is not a JSON object", field="body",
                          expected='{"id", "product", "label": {"sec:classification", ...}, "delay": "PT6H"}')
@@ -129,12 +146,20 @@ def parse_release_rule(doc: Any, nation: str, rule_id: str | None = None) -> Rel
     from aquila.catalog.validate import check_id  # the catalog's id form (one rule for ids)
     for c in cols:
         check_id(c, "source_collections")
-    top = Classification.parse(doc.get("source_max_classification", "CTS"), "source_max_classification")
+    top = Classification.parse(doc.get("source_max_classification", default_max.name), "source_max_classification")
+    cav = doc.get("source_caveats", sorted(default_caveats))
+    if not isinstance(cav, list):
+        raise InputError(f"{str(cav)[:80]!r}", field="source_caveats", expected='a list of caveats such as ["ORCA"]')
+    try:
+        scope = Label(top, nation, frozenset(), frozenset(cav))
+    except LabelError as exc:
+        raise InputError(exc.reason, field="source_caveats", expected=exc.expected or "caveat tags") from None
     desc = doc.get("description", "")
-    if not isinstance(desc, str) or len(desc) > 1000:
-        raise InputError("not a string of at most 1000 characters", field="description", expected="a short text")
+    if not isinstance(desc, str) or len(desc) > 1000 or any(ord(ch) < 32 and ch not in "\t\n" for ch in desc):
+        raise InputError("not a text of at most 1000 characters without control characters", field="description",
+                         expected="a short text")
     return ReleaseRule(rid, nation, product, label, parse_duration(doc.get("delay", "PT0S")), frozenset(cols), top,
-                       desc)
+                       desc, scope.caveats)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,12 @@ import numpy as np
 
 from aquila.errors import InputError
 
-__all__ = ["SceneSource", "RasterSource", "ArraySource", "LAND_MASKS", "nodata_value"]
+__all__ = ["SceneSource", "RasterSource", "ArraySource", "LAND_MASKS", "DRIVER", "nodata_value"]
 
 LAND_MASKS = ("auto", "none")
+DRIVER = "GTiff"
+"""The only format opened (COGs are GeoTIFFs): a VRT or any other GDAL format could name other files on the
+host, which an uploaded asset must never reach."""
 
 
 class SceneSource(Protocol):
@@ -66,10 +69,10 @@ def _open_land(path: str) -> Any:
     if not p.is_file():
         raise InputError(f"{path!r}", field="--land-mask", expected="a raster file (1 = land), auto or none")
     try:
-        src = rasterio.open(p)
+        src = rasterio.open(p, driver=DRIVER)
     except RasterioIOError:
-        raise InputError(f"{p.name!r} is not a raster", field="--land-mask",
-                         expected="a raster file (1 = land), auto or none") from None
+        raise InputError(f"{p.name!r} is not a GeoTIFF", field="--land-mask",
+                         expected="a GeoTIFF (1 = land), auto or none") from None
     if src.crs is None:
         src.close()
         raise InputError(f"{p.name!r} has no coordinate reference system", field="--land-mask",
@@ -124,9 +127,9 @@ class RasterSource:
         try:
             with warnings.catch_warnings():  # a file without georeferencing is refused below, by name
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                src = rasterio.open(p)
+                src = rasterio.open(p, driver=DRIVER)
         except RasterioIOError:
-            raise InputError(f"{p.name!r} is not a raster rasterio can read", field="SCENE",
+            raise InputError(f"{p.name!r} is not a GeoTIFF", field="SCENE",
                              expected="a GeoTIFF or COG of calibrated backscatter") from None
         try:
             if src.count > 1 and band is None:
@@ -161,7 +164,8 @@ class RasterSource:
         if h is None:
             import rasterio
 
-            h = (rasterio.open(self.path), rasterio.open(self.land_mask) if self._land is not None else None)
+            h = (rasterio.open(self.path, driver=DRIVER),
+                 rasterio.open(self.land_mask, driver=DRIVER) if self._land is not None else None)
             self._local.handles = h
             with self._lock:
                 self._opened.append(h)
