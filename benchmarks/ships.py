@@ -83,8 +83,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.size, args.seeds = 1024, 1
-    warm = synthesize(SceneSpec(seed=0, size_px=256))
-    detect_array(warm.image, warm.transform, "EPSG:4326", warm.land)
+    warm = synthesize(SceneSpec(seed=0, size_px=512))  # compiles every kernel of both paths off the clock
+    for method in ("model", "rules"):
+        detect_array(warm.image, warm.transform, "EPSG:4326", warm.land, DetectorConfig(discriminator=method))
     free = synthesize(SceneSpec(seed=99, size_px=1024, shape=None, ships=0, pairs=0, anchorage=False, land=False))
     area_100km2 = free.image.size * 100 / 1e6 / 100
     k_anchor = next(k for k in np.arange(3.0, 40.0, 0.5)
