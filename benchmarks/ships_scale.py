@@ -4,7 +4,7 @@ peak memory of the process, beside the plain CA-CFAR anchor on the same scene.
     .venv/bin/python benchmarks/ships_scale.py                   # 8192^2 (67 MPix) and 20480^2 (419 MPix) scenes
     .venv/bin/python benchmarks/ships_scale.py --sizes 4096      # quicker
 
-A scene is a mosaic of one synthesized 2048 x 2048 K-clutter scene (shape 3, ships, a coast) written as a
+A scene is a mosaic of one synthesized 2048 x 2048 K-clutter scene (shape 3, ships, a coast unless --open-sea) as a
 tiled, deflate-compressed GeoTIFF with its land mask (what `aquila synth sar` writes, repeated): the
 detector's work per pixel is what matters, not the variety. Timed: the whole CLI process (start-up,
 reading by windows, land mask, detection, discrimination, GeoJSON out). The anchor (scipy
@@ -30,17 +30,18 @@ from aquila.analytics.sar import SceneSpec, synthesize
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def mosaic(out: Path, size: int) -> tuple[Path, Path]:
+def mosaic(out: Path, size: int, coast: bool = True) -> tuple[Path, Path]:
     import rasterio
     from rasterio.transform import Affine
     from rasterio.windows import Window
 
-    base = synthesize(SceneSpec(seed=3, size_px=2048, shape=3.0, ships=100))
+    base = synthesize(SceneSpec(seed=3, size_px=2048, shape=3.0, ships=100, land=coast))
     x0, dx, _, y0, _, dy = base.transform
     prof = {"driver": "GTiff", "height": size, "width": size, "count": 1, "crs": "EPSG:4326",
             "transform": Affine(dx, 0, x0, 0, dy, y0), "tiled": True, "blockxsize": 512, "blockysize": 512,
             "compress": "deflate", "zlevel": 1}
-    scene, land = out / f"scene_{size}.tif", out / f"land_{size}.tif"
+    tag = "" if coast else "_sea"
+    scene, land = out / f"scene_{size}{tag}.tif", out / f"land_{size}{tag}.tif"
     with rasterio.open(scene, "w", dtype="float32", **prof) as f, rasterio.open(land, "w", dtype="uint8",
                                                                                 **prof) as g:
         for r in range(0, size, 2048):
@@ -81,6 +82,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[8192, 20480])
     ap.add_argument("--dir", type=Path, help="where to write the scenes (default: a temporary directory)")
+    ap.add_argument("--open-sea", action="store_true", help="mosaic a scene without coast (no land to buffer)")
     args = ap.parse_args()
     work = args.dir or Path(tempfile.mkdtemp(prefix="aquila-ships-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,7 @@ def main() -> None:
     small, small_land = mosaic(work, 1024)
     run_cli(small, small_land, work / "warm.geojson")
     for size in args.sizes:
-        scene, land = mosaic(work, size)
+        scene, land = mosaic(work, size, coast=not args.open_sea)
         mpix = size * size / 1e6
         walls = []
         for _ in range(3 if mpix < 100 else 1):

@@ -47,3 +47,9 @@ def test_umbra_land_crop_has_no_false_alarm_once_land_is_masked(tmp_path: Path) 
     assert masked.land_share > 0.99 and masked.ships == []
     unmasked = detect_file(tmp_path / "yasur.tif", land_mask="none")
     assert len(unmasked.ships) > 0  # what the mask is for: the volcano's bright slopes look like targets
+    from click.testing import CliRunner
+
+    from aquila.cli.main import cli
+
+    r = CliRunner().invoke(cli, ["detect", "ships", str(tmp_path / "yasur.tif"), "-o", str(tmp_path / "y.geojson")])
+    assert r.exit_code == 0 and "0 ships" in r.output and "all land" in r.output
