@@ -149,6 +149,10 @@ def test_cli_analyze_ships_end_to_end(tmp_path: Path, scene: Path) -> None:
     assert r.exit_code == 0 and "already published" in r.output
     r = CliRunner().invoke(cli, [*args[:4], "--item", "no-slash"])
     assert r.exit_code == 2 and "--item" in r.output
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "catalog.db").write_bytes(b"not a database at all, " * 10)
+    r = CliRunner().invoke(cli, ["analyze", "ships", "--data", str(tmp_path / "bad"), "--item", "a/b"])
+    assert r.exit_code == 2 and "not a readable catalog" in r.output
 
 
 def test_the_maritime_demo_crosses_the_tear_line_only_after_the_embargo(tmp_path: Path) -> None:

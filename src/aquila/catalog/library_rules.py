@@ -24,6 +24,16 @@ from aquila.security.policy import Decision, Role, User, decide, may_write
 __all__ = ["ReleaseRuleService"]
 
 
+def _describe(rule: ReleaseRule) -> str:
+    """A rule in one line, for the audit trail (what it released, from which sources, after how long)."""
+    lab = rule.label
+    return (f"{rule.product} from {rule.nation} sources up to {rule.source_max_classification.name}"
+            f"{' [' + ','.join(sorted(rule.source_caveats)) + ']' if rule.source_caveats else ''}"
+            f"{' in ' + ','.join(sorted(rule.source_collections)) if rule.source_collections else ''}"
+            f" may carry {lab.classification.name} REL {','.join(sorted(lab.releasable_to)) or '(originator only)'}"
+            f"{' [' + ','.join(sorted(lab.caveats)) + ']' if lab.caveats else ''} after {rule.as_json()['delay']}")
+
+
 class ReleaseRuleService(LibraryBase):
     """The release-rule part of `aquila.catalog.library.Library`."""
 
@@ -74,10 +84,7 @@ class ReleaseRuleService(LibraryBase):
             d = Decision(False, "the existing rule of this id covers sources above the writer's clearance")
         if not d:
             raise self.deny(user, action, obj, d.reason, [self._scope(user)], Forbidden(d.reason))
-        desc = (f"{rule.product} from {rule.nation} sources may carry {rule.label.classification.name} "
-                f"REL {','.join(sorted(rule.label.releasable_to)) or '(originator only)'}"
-                f"{' [' + ','.join(sorted(rule.label.caveats)) + ']' if rule.label.caveats else ''} "
-                f"after {rule.as_json()['delay']}")
+        desc = _describe(rule) + (f"; replacing: {_describe(old)}" if old is not None else "")
         try:
             new = self.store.put_release_rule(rule, create_only=rule_id is None, in_transaction=self.batch(
                 [self.decision(user, action, obj, True, desc, [self._scope(user)])]))
@@ -94,9 +101,9 @@ class ReleaseRuleService(LibraryBase):
         if rule is not None and not decide(user, rule.scope):
             raise self.deny(user, "delete release rule", obj, "no such rule of the caller's nation (or not cleared)",
                             [self._scope(user)], NotFound(f"release rule {str(rule_id)[:64]}"))
+        was = f"deleted: {_describe(rule)}" if rule is not None else "the caller's nation's rule"
         if not self.store.delete_release_rule(user.nation, rule_id, self.batch(
-                [self.decision(user, "delete release rule", obj, True, "the caller's nation's rule",
-                               [self._scope(user)])])):
+                [self.decision(user, "delete release rule", obj, True, was, [self._scope(user)])])):
             raise self.deny(user, "delete release rule", obj, "no such rule of the caller's nation",
                             [self._scope(user)], NotFound(f"release rule {str(rule_id)[:64]}"))
 

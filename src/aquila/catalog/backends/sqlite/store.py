@@ -111,8 +111,12 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle, ReleaseRuleStore)
         self.query_budget_s = query_budget_s
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        db = self._conn()
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            db = self._conn()
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:  # not a database at all (another file, or damaged)
+            raise AquilaError(f"{self.path} is not a readable catalog ({exc}): restore it from a backup or use "
+                              "another data directory") from None
         old = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'items'").fetchone()
         if version != SCHEMA_VERSION and (old or version):
             raise AquilaError(f"{self.path} holds catalog schema {version or 1}; this Aquila needs {SCHEMA_VERSION}: "
