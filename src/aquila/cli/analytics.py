@@ -221,7 +221,8 @@ def analyze() -> None:
 @click.option("--caveat", "caveats", multiple=True, help="caveat the analysis may use (repeatable)")
 @click.option("--land-mask", default="auto", show_default=True, help="FILE (raster, 1 = land), auto or none")
 @click.option("--read-root", "read_roots", multiple=True, type=click.Path(file_okay=False, exists=True),
-              help="a directory whose files a scene's file: href may name (repeatable; default: none)")
+              help="ROOT whose ROOT/<NATION>/ files that nation's scenes may name by file: href "
+                   "(repeatable; default: none, uploaded assets only)")
 @handle_errors
 def analyze_ships(data_dir: str, item_ref: str, ais_paths: tuple[str, ...], received: str | None, nation: str | None,
                   caveats: tuple[str, ...], land_mask: str, read_roots: tuple[str, ...]) -> None:
