@@ -146,7 +146,7 @@ def evaluate_ships(pred: str, truth: str, max_distance_m: float) -> None:
     from aquila.analytics.sar.evaluate import read_points, score
 
     result = score(read_points(pred, "--pred"), read_points(truth, "--truth", ships_only=True), max_distance_m)
-    emit(json.dumps(result, indent=1) + "\n", None)
+    emit(json.dumps(result, indent=1, allow_nan=False) + "\n", None)  # strict JSON: open SCR bins are null
 
 
 def _footprint(path: str) -> object:

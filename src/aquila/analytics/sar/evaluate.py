@@ -84,7 +84,8 @@ def score(pred: list[dict[str, Any]], truth: list[dict[str, Any]], max_distance_
         for lo, hi in zip(SCR_BINS_DB[:-1], SCR_BINS_DB[1:], strict=True):
             idx = [k for k, t in enumerate(truth) if lo <= float(t["scr_db"]) < hi]
             hit = sum(1 for k in idx if k in found)
-            bins.append({"scr_db": [lo, hi], "truth": len(idx), "found": hit,
+            bins.append({"scr_db": [lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None],
+                         "truth": len(idx), "found": hit,
                          "recall": round(hit / len(idx), 4) if idx else None})
     return {"tp": tp, "fp": fp, "fn": fn, "precision": round(precision, 4), "recall": round(recall, 4),
             "f1": round(f1, 4), "median_match_distance_m": round(float(np.median([d for *_, d in pairs])), 1)
