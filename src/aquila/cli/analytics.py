@@ -124,7 +124,7 @@ def detect_ships(scene: str, land_mask: str, db: bool, band: int | None, pfa: fl
     said = ", ".join(f"{v} {k}" for k, v in sorted(reasons.items())) or "none"
     err.print(f"{len(found.ships)} ships; rejected: {said}; {found.pixels / 1e6:.1f} MPix, "
               f"{found.pixel_m[0]:.1f} x {found.pixel_m[1]:.1f} m pixels, {found.looks:.1f} looks, "
-              f"{found.land_share:.0%} land", highlight=False)
+              f"{found.land_share:.0%} land", highlight=False, soft_wrap=True)
     if found.land_share > 0.99:
         err.print("note: the scene is (almost) all land by the land mask: there was no sea to search "
                   "(--land-mask none searches it anyway)", highlight=False)

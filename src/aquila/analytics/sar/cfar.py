@@ -13,6 +13,8 @@ the detector runs at memory speed; the ring is placed to within half a block (2 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -134,13 +136,11 @@ def _k_factor(m1: float, m2: float, looks: float, ln_nu: np.ndarray, ln_t: np.nd
     kmax = len(ln_nu) - 1
     r = m2 / max(m1 * m1, 1e-30)
     inv = r / (1.0 + 1.0 / looks) - 1.0
-    nu = 1.0 / max(inv, 0.01)
-    ln = np.log(min(max(nu, np.exp(ln_nu[0])), np.exp(ln_nu[kmax])))
-    k = 1
-    while k < kmax and ln_nu[k] < ln:
-        k += 1
+    ln = min(max(-math.log(max(inv, 0.01)), ln_nu[0]), ln_nu[kmax])  # ln nu, within the table
+    step = (ln_nu[kmax] - ln_nu[0]) / kmax  # the table is uniform in ln nu
+    k = min(max(int((ln - ln_nu[0]) / step) + 1, 1), kmax)
     f = (ln - ln_nu[k - 1]) / (ln_nu[k] - ln_nu[k - 1])
-    return np.exp((1.0 - f) * ln_t[k - 1] + f * ln_t[k])
+    return math.exp((1.0 - f) * ln_t[k - 1] + f * ln_t[k])
 
 
 @njit(cache=True, nogil=True)
@@ -178,22 +178,19 @@ def ring_thresholds(s1: np.ndarray, s2: np.ndarray, s2_3: np.ndarray, n: np.ndar
 
 @njit(cache=True, nogil=True)
 def cfar_test(x: np.ndarray, x3: np.ndarray, valid: np.ndarray, thr1: np.ndarray, thr3: np.ndarray,
-              mean: np.ndarray, b: int, rows: tuple[int, int], cols: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(detected mask, background mean) over `rows` x `cols`: a valid pixel is detected when it, or its
-    3 x 3 mean, is above its block's threshold; the background mean is 0 where it was not tested."""
+              mean: np.ndarray, b: int, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+    """The detected mask over `rows` x `cols`: a valid pixel with a usable ring is detected when it, or its
+    3 x 3 mean, is above its block's threshold (its background mean is its block's `mean`)."""
     h, w = x.shape
     det = np.zeros((h, w), np.bool_)
-    bg = np.zeros((h, w), np.float32)
     for i in range(rows[0], rows[1]):
         bi = i // b
         for j in range(cols[0], cols[1]):
             if not valid[i, j]:
                 continue
             bj = j // b
-            m = mean[bi, bj]
-            if m <= 0:
+            if mean[bi, bj] <= 0:
                 continue
-            bg[i, j] = m
             if x[i, j] > thr1[bi, bj] or x3[i, j] > thr3[bi, bj]:
                 det[i, j] = True
-    return det, bg
+    return det

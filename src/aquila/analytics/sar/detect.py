@@ -103,6 +103,8 @@ def _pixel_m(transform: Any, crs: Any, lat_deg: float) -> tuple[float, float]:
 
 def _curve(looks: float, pfa: float) -> tuple[np.ndarray, np.ndarray]:
     lnu, _, _, _ = kdist._table()
+    if not np.allclose(np.diff(lnu), lnu[1] - lnu[0]):  # the compiled lookup indexes it directly
+        raise AssertionError("the K threshold table must be uniform in ln nu (tools/build_kcfar_table.py)")
     return lnu.copy(), np.log(kdist.threshold_factor(np.exp(lnu), looks, pfa))
 
 
@@ -130,10 +132,10 @@ def _detect_tile(x: np.ndarray, valid: np.ndarray, core: tuple[int, int, int, in
     _, ln_t3 = _curve(looks3, prescreen_pfa(cfg))
     thr1, thr3, mean, shape = cfar.ring_thresholds(s1, s2, s2_3, n, g_blk, o_blk, float(min_count), looks1,
                                                    looks3, ln_nu, ln_t1, ln_t3)
-    det, bg = cfar.cfar_test(x, x3, valid, thr1, thr3, mean, b,
-                             (max(0, core[0] - 2 * guard), min(x.shape[0], core[1] + 2 * guard)),
-                             (max(0, core[2] - 2 * guard), min(x.shape[1], core[3] + 2 * guard)))
-    return measure_candidates(x, det, bg, core, px_m, land_dist_m, (thr1, shape, b, x3))
+    det = cfar.cfar_test(x, x3, valid, thr1, thr3, mean, b,
+                         (max(0, core[0] - 2 * guard), min(x.shape[0], core[1] + 2 * guard)),
+                         (max(0, core[2] - 2 * guard), min(x.shape[1], core[3] + 2 * guard)))
+    return measure_candidates(x, det, mean, core, px_m, land_dist_m, (thr1, shape, b, x3))
 
 
 def _prepare(x: np.ndarray, db: bool, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:

@@ -21,23 +21,17 @@ __all__ = ["distance_to_land_m"]
 def _edt(land: np.ndarray, sy: float, sx: float, cap: float) -> np.ndarray:
     h, w = land.shape
     big = 1e30
-    g = np.empty((h, w), np.float32)
+    g = np.empty((h, w), np.float32)  # rows to the nearest land pixel in the column, swept row by row
     for j in range(w):
-        d = big
-        for i in range(h):
-            if land[i, j]:
-                d = 0.0
-            elif d < big:
-                d += 1.0
-            g[i, j] = d
-        d = big
-        for i in range(h - 1, -1, -1):
-            if land[i, j]:
-                d = 0.0
-            elif d < big:
-                d += 1.0
-            if d < g[i, j]:
-                g[i, j] = d
+        g[0, j] = 0.0 if land[0, j] else big
+    for i in range(1, h):
+        for j in range(w):
+            g[i, j] = 0.0 if land[i, j] else (g[i - 1, j] + 1.0 if g[i - 1, j] < big else big)
+    for i in range(h - 2, -1, -1):
+        for j in range(w):
+            up = g[i + 1, j] + 1.0
+            if up < g[i, j]:
+                g[i, j] = up
     out = np.empty((h, w), np.float32)
     v = np.empty(w, np.int64)
     z = np.empty(w + 1)

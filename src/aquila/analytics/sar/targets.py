@@ -118,7 +118,7 @@ def _clusters(flagged: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 @njit(cache=True, nogil=True)
-def _measure(x: np.ndarray, flagged: np.ndarray, background: np.ndarray, rr_all: np.ndarray, cc_all: np.ndarray,
+def _measure(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray, rr_all: np.ndarray, cc_all: np.ndarray,
              starts: np.ndarray, px_y: float, px_x: float, thr: np.ndarray, nu: np.ndarray, b: int,
              x3: np.ndarray, land_dist: np.ndarray) -> np.ndarray:
     """One row per cluster: r0, c0, pixels, peak, bg, peak SCR, SCR, length, width, heading, land distance,
@@ -155,8 +155,9 @@ def _measure(x: np.ndarray, flagged: np.ndarray, background: np.ndarray, rr_all:
         bgv = np.empty(n_pix)
         nb = 0
         for i in range(n_pix):
-            if keep[i] and background[rr[i], cc[i]] > 0:
-                bgv[nb] = background[rr[i], cc[i]]
+            m = mean[rr[i] // b, cc[i] // b]  # the background ring's mean of the pixel's block
+            if keep[i] and m > 0:
+                bgv[nb] = m
                 nb += 1
         if nb:
             bg = np.median(bgv[:nb])
@@ -217,10 +218,11 @@ def _measure(x: np.ndarray, flagged: np.ndarray, background: np.ndarray, rr_all:
     return out
 
 
-def measure_candidates(x: np.ndarray, flagged: np.ndarray, background: np.ndarray,
+def measure_candidates(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray,
                        core: tuple[int, int, int, int], px_m: tuple[float, float], land_dist_m: np.ndarray,
                        blocks: tuple[np.ndarray, np.ndarray, int, np.ndarray]) -> list[Candidate]:
-    """Candidates whose weighted centre lies inside `core` (row0, row1, col0, col1) of this tile; `blocks`
+    """Candidates whose weighted centre lies inside `core` (row0, row1, col0, col1) of this tile (`mean`: the
+    background ring's mean per block of the prescreen); `blocks`
     (threshold and clutter shape per block, block size, the 3 x 3 mean image) of the prescreen give each
     candidate's threshold margin, clutter shape, 3 x 3 contrast and surround. Measured by one compiled
     pass over all clusters."""
@@ -232,7 +234,7 @@ def measure_candidates(x: np.ndarray, flagged: np.ndarray, background: np.ndarra
     rr = np.concatenate([r for r, _ in groups]).astype(np.int64)
     cc = np.concatenate([c for _, c in groups]).astype(np.int64)
     thr, nu, b, x3 = blocks
-    m = _measure(x, flagged, background, rr, cc, starts, float(px_m[0]), float(px_m[1]), thr, nu, int(b), x3,
+    m = _measure(x, flagged, mean, rr, cc, starts, float(px_m[0]), float(px_m[1]), thr, nu, int(b), x3,
                  land_dist_m)
     out = []
     for row in m:
