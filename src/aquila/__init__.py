@@ -4,11 +4,35 @@ The pooled virtual constellation (`aquila.constellation`), its access windows, r
 sharing gain (`aquila.orbits`), and the command line (`aquila`).
 """
 
-from aquila.constellation import Constellation, ElementSet, Satellite, Sensor, SensorType, builtin_constellation
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from aquila.errors import AquilaError, ElementSetError, InputError, PropagationError, TargetError, TimeWindowError
-from aquila.orbits import AccessResult, Window, compute_access, load_targets, revisit_statistics, sharing_gain
+
+if TYPE_CHECKING:
+    from aquila.constellation import Constellation, ElementSet, Satellite, Sensor, SensorType, builtin_constellation
+    from aquila.orbits import AccessResult, Window, compute_access, load_targets, revisit_statistics, sharing_gain
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    **dict.fromkeys(("Constellation", "ElementSet", "Satellite", "Sensor", "SensorType", "builtin_constellation"),
+                    "aquila.constellation"),
+    **dict.fromkeys(("AccessResult", "Window", "compute_access", "load_targets", "revisit_statistics",
+                     "sharing_gain"), "aquila.orbits"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The orbit and constellation names on first use (PEP 562): `import aquila.analytics` stays light."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "AccessResult",

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import numpy as np
@@ -26,9 +26,11 @@ from aquila.constellation.assets import Constellation
 from aquila.constellation.elements import load_elements, parse_omm, parse_tle
 from aquila.constellation.store import ElementStore, effective_facts, fetch_url, load_constellation
 from aquila.errors import InputError, TimeWindowError
-from aquila.orbits.access import AccessMode, AccessResult, check_time_window, compute_access
-from aquila.orbits.targets import Target, load_targets
 from aquila.times import parse_instant
+
+if TYPE_CHECKING:  # the access engine is imported by the commands that use it: others start faster
+    from aquila.orbits.access import AccessMode, AccessResult
+    from aquila.orbits.targets import Target
 
 __all__ = ["main", "cli"]
 
@@ -49,6 +51,8 @@ def parse_time(text: str | None, name: str, default: datetime | None = None) -> 
 def _window(start: str | None, end: str | None, settings: Settings) -> tuple[datetime, datetime]:
     t0 = parse_time(start, "--start")
     t1 = parse_time(end, "--end", default=t0 + timedelta(hours=24))
+    from aquila.orbits.access import check_time_window
+
     check_time_window(t0, t1, settings.max_window_days, fields=("--start", "--end"))
     return t0, t1
 
@@ -61,6 +65,8 @@ def _run(c: Constellation, targets: list[Target], t0: datetime, t1: datetime, mo
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
+
+        from aquila.orbits.access import compute_access
 
         res = compute_access(c, targets, t0, t1, mode=mode, min_elevation_deg=min_el, step_s=settings.step_s,
                              workers=workers or settings.workers, max_days=settings.max_window_days,
@@ -133,6 +139,9 @@ def passes(selection: Selection, targets_path: str, start: str | None, end: str 
     settings = Settings()
     fmt = format_for(output, fmt)
     t0, t1 = _window(start, end, settings)
+    from aquila.orbits.access import AccessMode
+    from aquila.orbits.targets import load_targets
+
     targets = load_targets(targets_path)
     c = select_constellation(selection, settings, t0, t1, imaging=False)
     res = _run(c, targets, t0, t1, AccessMode.VISIBILITY, min_el, settings, workers, selection.verbose)
@@ -155,6 +164,9 @@ def access(selection: Selection, targets_path: str, start: str | None, end: str 
     settings = Settings()
     fmt = format_for(output, fmt)
     t0, t1 = _window(start, end, settings)
+    from aquila.orbits.access import AccessMode
+    from aquila.orbits.targets import load_targets
+
     targets = load_targets(targets_path)
     c = select_constellation(selection, settings, t0, t1)
     res = _run(c, targets, t0, t1, AccessMode.IMAGING, min_el, settings, workers, selection.verbose)
@@ -191,6 +203,7 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
             pretty: bool, plot: str | None, tracks: bool, footprints: bool, workers: int | None,
             nations: tuple[str, ...]) -> None:
     """Revisit statistics per target, and the sharing gain of pooling (or a coverage heat map with --grid)."""
+    from aquila.orbits.access import AccessMode
     from aquila.orbits.coverage import coverage_grid, parse_bbox
     from aquila.orbits.plots import plot_coverage, plot_sharing_gain, save_figure
     from aquila.orbits.revisit import sharing_gain
@@ -242,6 +255,8 @@ def revisit(selection: Selection, targets_path: str | None, bbox: str | None, re
             err.print(f"wrote {plot}")
         return
     assert targets_path is not None
+    from aquila.orbits.targets import load_targets
+
     targets = load_targets(targets_path)
     res = _run(c, targets, t0, t1, amode, min_el, settings, workers, selection.verbose)
     extra = {n.upper() for n in nations}
