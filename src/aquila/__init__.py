@@ -6,10 +6,10 @@ sharing gain (`aquila.orbits`), and the command line (`aquila`).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aquila.errors import AquilaError, ElementSetError, InputError, PropagationError, TargetError, TimeWindowError
+from aquila.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from aquila.constellation import Constellation, ElementSet, Satellite, Sensor, SensorType, builtin_constellation
@@ -25,14 +25,8 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The orbit and constellation names on first use (PEP 562): `import aquila.analytics` stays light."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
+"""The orbit and constellation names on first use (PEP 562): `import aquila.analytics` stays light."""
 
 __all__ = [
     "AccessResult",

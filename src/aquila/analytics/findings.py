@@ -124,8 +124,7 @@ def analyze_ships(library: Library, user: User, collection: str, item_id: str, a
     item = library.get_item(user, collection, item_id)  # audited; NotFound unless releasable to the producer
     fid = _finding_id(item, user.nation, id_key)
     source = f"{collection}/{item_id}"
-    sources = [SourceLabel(f"{collection}/{item_id}", item.label, collection, item.collection_label,
-                           _acquired(item))]
+    sources = [SourceLabel(source, item.label, collection, item.collection_label, _acquired(item))]
     rules = library.rules_for({item.label.originator})
     derivation = derive_label(sources, PRODUCT, user.nation, rules, now)
     old = _existing(library, user, fid, source)
