@@ -96,3 +96,47 @@ def test_confidence_is_the_models_probability_and_orders_ships_above_clutter() -
     assert found.ships and all(m.threshold_p <= c.confidence <= 1 for c in found.ships)
     rejected = [c for c in found.rejected if c.rejected == "model"]
     assert rejected and all(c.confidence < m.threshold_p for c in rejected)
+
+
+def _neighbours_by_all_pairs(rows: np.ndarray, cols: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """The neighbour features by their definition, over every pair (the reference for the two sweeps)."""
+    n = len(rows)
+    out = np.empty((n, 4))
+    for a in range(n):
+        side = amb = -10.0
+        brighter = crowd = 0
+        for b in range(n):
+            if b == a:
+                continue
+            d_row, d_col = abs(rows[b] - rows[a]), abs(cols[b] - cols[a])
+            near = float(np.hypot(d_row, d_col))
+            if near > 600:
+                continue
+            crowd += near <= 60
+            if peak[b] > peak[a]:
+                ratio = 10 * np.log10(peak[b] / peak[a])
+                brighter += near <= 100
+                if near <= 60 and (d_row <= 2.5 or d_col <= 2.5):
+                    side = max(side, ratio)
+                if 60 <= max(d_row, d_col) <= 600 and min(d_row, d_col) <= 4:
+                    amb = max(amb, ratio)
+        out[a] = side, amb, brighter, crowd
+    return out
+
+
+def test_neighbour_features_equal_their_definition_over_all_pairs() -> None:
+    """Sidelobe arms, ambiguities along rows and columns, brighter neighbours and crowding: the two-sweep
+    computation gives what every pair would, on scattered, aligned and crowded candidates."""
+    from aquila.analytics.sar.discriminate import _neighbours
+
+    rng = np.random.default_rng(8)
+    for _ in range(12):
+        n = int(rng.integers(1, 300))
+        rows, cols = rng.uniform(0, 1500, n), rng.uniform(0, 1500, n)
+        k = n // 3  # a third on shared rows or columns (ambiguities and sidelobes) and in clusters
+        rows[:k // 2] = rows[0] + rng.uniform(-3, 3, k // 2)
+        cols[k // 2:k] = cols[k // 2] + rng.uniform(-3, 3, k - k // 2)
+        rows[k:2 * k], cols[k:2 * k] = rows[k] + rng.normal(0, 20, k), cols[k] + rng.normal(0, 20, k)
+        rows, cols = np.round(rows, 1), np.round(cols, 1)
+        peak = rng.lognormal(0, 1.5, n)
+        assert np.allclose(_neighbours(rows, cols, peak), _neighbours_by_all_pairs(rows, cols, peak))

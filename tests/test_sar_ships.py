@@ -4,6 +4,7 @@ F1 >= 0.9 at SCR >= 6 dB needs the learned discriminator that comes next."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -178,10 +179,11 @@ def test_distance_to_land_and_box_mean_equal_scipy() -> None:
             assert np.isinf(got).all()
         x = rng.random((h, w)).astype(np.float32)
         v = rng.random((h, w)) < 0.8
-        s = uniform_filter(np.where(v, x, 0).astype(np.float64), 3, mode="constant")
-        n = uniform_filter(v.astype(np.float64), 3, mode="constant")
+        k = int(rng.choice([3, 5]))
+        s = uniform_filter(np.where(v, x, 0).astype(np.float64), k, mode="constant")
+        n = uniform_filter(v.astype(np.float64), k, mode="constant")
         want_m = np.where(v, s / np.maximum(n, 1e-12), np.nan)
-        assert np.allclose(box_mean(x, v, 3), want_m, equal_nan=True, rtol=1e-4, atol=1e-6)
+        assert np.allclose(box_mean(x, v, k), want_m, equal_nan=True, rtol=1e-4, atol=1e-6)
 
 
 def test_tiles_read_from_the_file_find_what_the_whole_image_finds(tmp_path: Path) -> None:
@@ -199,3 +201,48 @@ def test_tiles_read_from_the_file_find_what_the_whole_image_finds(tmp_path: Path
     a = sorted((round(c.row, 1), round(c.col, 1)) for c in whole.ships)
     b = sorted((round(c.row, 1), round(c.col, 1)) for c in tiled.ships)
     assert a == b and len(a) >= 20
+
+
+def test_clusters_equal_scipy_closing_and_labels() -> None:
+    """The sparse compiled clustering gives scipy's whole-array 5 x 5 closing + 8-connected labels, in the same
+    order, on sparse speckle, dense patches, ships with gaps and pixels at the tile's edge."""
+    from scipy.ndimage import binary_closing, label
+
+    from aquila.analytics.sar.cluster import cluster_flagged
+
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        h, w = (int(v) for v in rng.integers(1, 120, 2))
+        f = rng.random((h, w)) < rng.choice([0.0005, 0.01, 0.05, 0.2])
+        for _ in range(int(rng.integers(0, 4))):  # ship-like blobs with holes
+            r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
+            f[r:r + int(rng.integers(1, 12)), c:c + int(rng.integers(1, 30))] |= rng.random() < 0.7
+        joined = binary_closing(f, structure=np.ones((5, 5), bool)) | f
+        labels, n = label(joined, structure=np.ones((3, 3), int))
+        want = [set(zip(*np.nonzero((labels == k) & f), strict=True)) for k in range(1, n + 1)]
+        want = [s for s in want if s]
+        rr, cc, starts = cluster_flagged(f)
+        got = [set(zip(rr[a:z].tolist(), cc[a:z].tolist(), strict=True)) for a, z in itertools.pairwise(starts)]
+        assert [sorted(g) for g in got] == sorted([sorted(s) for s in want], key=lambda s: s[0]), trial
+        assert all(list(rr[a:z] * w + cc[a:z]) == sorted(rr[a:z] * w + cc[a:z]) for a, z in itertools.pairwise(starts))
+
+
+def test_cfar_test_lists_the_flagged_pixels_row_major() -> None:
+    """The prescreen's pixel lists are the mask's pixels in np.nonzero's order, sparse or (past the lists'
+    capacity) dense."""
+    from aquila.analytics.sar.cfar import cfar_test
+
+    rng = np.random.default_rng(5)
+    for share in (1e-4, 0.02, 0.6):
+        x = rng.random((300, 280)).astype(np.float32)
+        x3 = rng.random((300, 280)).astype(np.float32)
+        valid = rng.random((300, 280)) < 0.9
+        b = 4
+        thr = np.full((75, 70), 1.0 - share, np.float32)
+        mean = rng.random((75, 70)).astype(np.float32) - 0.05
+        det, rr, cc = cfar_test(x, x3, valid, thr, thr, mean, b, (3, 290), (0, 275))
+        want = valid & ((x > 1 - share) | (x3 > 1 - share)) & (np.repeat(np.repeat(mean, b, 0), b, 1)[:300, :280] > 0)
+        want[:3], want[290:], want[:, 275:] = False, False, False
+        assert np.array_equal(det, want)
+        wr, wc = np.nonzero(want)
+        assert np.array_equal(rr, wr) and np.array_equal(cc, wc)

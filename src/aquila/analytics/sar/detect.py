@@ -28,7 +28,7 @@ from aquila.analytics.sar import cfar, kdist
 from aquila.analytics.sar.discriminate import discriminate, load_model
 from aquila.analytics.sar.landdist import distance_to_land_m
 from aquila.analytics.sar.raster import ArraySource, RasterSource, SceneSource, nodata_value
-from aquila.analytics.sar.targets import Candidate, measure_candidates
+from aquila.analytics.sar.targets import Candidate, locate, measure_candidates
 from aquila.errors import InputError
 
 __all__ = ["DetectorConfig", "Detections", "detect_array", "detect_file", "estimate_looks", "prescreen_pfa",
@@ -127,15 +127,15 @@ def _detect_tile(x: np.ndarray, valid: np.ndarray, core: tuple[int, int, int, in
     guard = g_blk * b
     x3 = cfar.box_mean(x, valid, 3)
     med = cfar.block_median(x, valid, 64)
-    s1, s2, s2_3, n = cfar.block_sums(x, x3, valid, med, 64, cfg.censor_factor, b)
+    s1, s2, s2_3, n, mx1, mx3 = cfar.block_sums(x, x3, valid, med, 64, cfg.censor_factor, b)
     ln_nu, ln_t1 = _curve(looks1, prescreen_pfa(cfg))
     _, ln_t3 = _curve(looks3, prescreen_pfa(cfg))
-    thr1, thr3, mean, shape = cfar.ring_thresholds(s1, s2, s2_3, n, g_blk, o_blk, float(min_count), looks1,
-                                                   looks3, ln_nu, ln_t1, ln_t3)
-    det = cfar.cfar_test(x, x3, valid, thr1, thr3, mean, b,
+    thr1, thr3, mean, shape = cfar.ring_thresholds(s1, s2, s2_3, n, mx1, mx3, g_blk, o_blk, float(min_count),
+                                                   looks1, looks3, ln_nu, ln_t1, ln_t3)
+    det, rr, cc = cfar.cfar_test(x, x3, valid, thr1, thr3, mean, b,
                          (max(0, core[0] - 2 * guard), min(x.shape[0], core[1] + 2 * guard)),
                          (max(0, core[2] - 2 * guard), min(x.shape[1], core[3] + 2 * guard)))
-    return measure_candidates(x, det, mean, core, px_m, land_dist_m, (thr1, shape, b, x3))
+    return measure_candidates(x, det, mean, core, px_m, land_dist_m, (thr1, shape, b, x3), (rr, cc))
 
 
 def _prepare(x: np.ndarray, db: bool, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +225,7 @@ def _scan(src: SceneSource, config: DetectorConfig, db: bool) -> Detections:
                 cands += found
                 pixels += px
                 land_px += lp
-    cands = [c.located(tr, crs) for c in cands]
+    locate(cands, tr, crs)
     ships, rejected = discriminate(cands, px_m, buffer_m, config.discriminator)
     return Detections(ships, rejected, pixels, px_m, looks, land_px / max(1, h * w))
 

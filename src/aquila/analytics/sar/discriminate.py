@@ -15,7 +15,6 @@ Candidates inside the land buffer are rejected either way.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -36,61 +35,94 @@ _NONE_DB = -10.0  # "no such neighbour"
 
 @njit(cache=True, nogil=True)
 def _neighbours(rows: np.ndarray, cols: np.ndarray, peak: np.ndarray) -> np.ndarray:
-    """Per candidate: sidelobe dB, ambiguity dB, brighter within 100 px, candidates within 60 px (pixel units,
-    neighbours within 600 px; `rows` sorted ascending)."""
+    """Per candidate (pixel units): sidelobe dB (a brighter one within 60 px on its row or column, +-2.5 px),
+    ambiguity dB (a brighter one 60-600 px away along its row or column, +-4 px, within 600 px), brighter ones
+    within 100 px, candidates within 60 px.
+
+    Two sweeps instead of all pairs within 600 px: everything but the ambiguity along a column lies within
+    100 rows (sorted by row), and that ambiguity lies within 4 columns (sorted by column)."""
     n = len(rows)
     out = np.empty((n, 4))
+    out[:, 0] = _NONE_DB
+    out[:, 1] = _NONE_DB
+    out[:, 2] = 0.0
+    out[:, 3] = 0.0
+    by_row = np.argsort(rows, kind="mergesort")
     lo = 0
-    for a in range(n):
-        while rows[lo] < rows[a] - 600.0:
+    for ia in range(n):
+        a = by_row[ia]
+        while rows[by_row[lo]] < rows[a] - 100.0:
             lo += 1
         side = amb = _NONE_DB
         brighter = crowd = 0
-        b = lo
-        while b < n and rows[b] <= rows[a] + 600.0:
-            if b != a:
-                d_row, d_col = abs(rows[b] - rows[a]), abs(cols[b] - cols[a])
-                near = math.hypot(d_row, d_col)
-                if near <= 600.0:
-                    if near <= 60:
-                        crowd += 1
-                    if peak[b] > peak[a]:
-                        ratio = 10 * math.log10(peak[b] / peak[a])
-                        if near <= 100:
-                            brighter += 1
-                        if near <= 60 and (d_row <= 2.5 or d_col <= 2.5):
-                            side = max(side, ratio)
-                        if 60 <= max(d_row, d_col) <= 600 and min(d_row, d_col) <= 4:
-                            amb = max(amb, ratio)
-            b += 1
+        ib = lo
+        while ib < n and rows[by_row[ib]] <= rows[a] + 100.0:
+            b = by_row[ib]
+            ib += 1
+            if b == a:
+                continue
+            d_row, d_col = abs(rows[b] - rows[a]), abs(cols[b] - cols[a])
+            near = math.hypot(d_row, d_col)
+            if near <= 60:
+                crowd += 1
+            if peak[b] > peak[a]:
+                ratio = 10 * math.log10(peak[b] / peak[a])
+                if near <= 100:
+                    brighter += 1
+                if near <= 60 and (d_row <= 2.5 or d_col <= 2.5):
+                    side = max(side, ratio)
+                if d_row <= 4 and 60 <= d_col <= 600 and near <= 600:  # along the row
+                    amb = max(amb, ratio)
         out[a, 0], out[a, 1], out[a, 2], out[a, 3] = side, amb, brighter, crowd
+    by_col = np.argsort(cols, kind="mergesort")
+    lo = 0
+    for ia in range(n):
+        a = by_col[ia]
+        while cols[by_col[lo]] < cols[a] - 4.0:
+            lo += 1
+        amb = out[a, 1]
+        ib = lo
+        while ib < n and cols[by_col[ib]] <= cols[a] + 4.0:
+            b = by_col[ib]
+            ib += 1
+            if b == a or peak[b] <= peak[a]:
+                continue
+            d_row, d_col = abs(rows[b] - rows[a]), abs(cols[b] - cols[a])
+            if 60 <= d_row <= 600 and math.hypot(d_row, d_col) <= 600:  # along the column
+                amb = max(amb, 10 * math.log10(peak[b] / peak[a]))
+        out[a, 1] = amb
     return out
 
 
+def _column(cands: list[Candidate], name: str) -> np.ndarray:
+    return np.fromiter((getattr(c, name) for c in cands), np.float64, len(cands))
+
+
 def features(cands: list[Candidate], px_m: tuple[float, float]) -> np.ndarray:
-    """(n, 16) float64 feature matrix, in the order of FEATURES."""
+    """(n, 16) float64 feature matrix, in the order of FEATURES (computed column by column)."""
     n = len(cands)
     out = np.zeros((n, len(FEATURES)))
     if not n:
         return out
-    rows = np.array([c.row for c in cands])
-    order = np.argsort(rows, kind="stable")
-    nb = np.empty((n, 4))
-    nb[order] = _neighbours(rows[order], np.array([c.col for c in cands])[order],
-                            np.array([c.peak for c in cands])[order])
-    area_px_m2 = px_m[0] * px_m[1]
-    for a, c in enumerate(cands):
-        fill = c.pixels * area_px_m2 / max(c.length_m * c.width_m, 1e-9)
-        out[a] = (c.peak_scr_db, c.scr_db, _finite(c.threshold_margin_db, 0.0), math.log10(max(c.pixels, 1)),
-                  c.length_m, c.width_m, c.length_m / max(c.width_m, 1e-9), min(fill, 10.0),
-                  math.log(_finite(c.clutter_shape, 100.0)), math.log10(min(max(c.land_distance_m, 1.0), 1e5)),
-                  nb[a, 0], nb[a, 1], nb[a, 2], nb[a, 3], _finite(c.contrast3_db, c.scr_db),
-                  _finite(c.surround_db, 0.0))
+    col = {name: _column(cands, name) for name in ("row", "col", "peak", "pixels", "peak_scr_db", "scr_db",
+                                                   "threshold_margin_db", "length_m", "width_m", "clutter_shape",
+                                                   "land_distance_m", "contrast3_db", "surround_db")}
+    nb = _neighbours(col["row"], col["col"], col["peak"])
+    length, width = col["length_m"], col["width_m"]
+    fill = col["pixels"] * (px_m[0] * px_m[1]) / np.maximum(length * width, 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        columns = (col["peak_scr_db"], col["scr_db"], _finite(col["threshold_margin_db"], 0.0),
+                   np.log10(np.maximum(col["pixels"], 1)), length, width, length / np.maximum(width, 1e-9),
+                   np.minimum(fill, 10.0), np.log(_finite(col["clutter_shape"], 100.0)),
+                   np.log10(np.clip(col["land_distance_m"], 1.0, 1e5)), nb[:, 0], nb[:, 1], nb[:, 2], nb[:, 3],
+                   _finite(col["contrast3_db"], col["scr_db"]), _finite(col["surround_db"], 0.0))
+    for k, v in enumerate(columns):
+        out[:, k] = v
     return out
 
 
-def _finite(v: float, default: float) -> float:
-    return v if math.isfinite(v) else default
+def _finite(v: np.ndarray, default: float | np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(v), v, default)
 
 
 class ShipModel:
@@ -171,15 +203,17 @@ def discriminate(cands: list[Candidate], px_m: tuple[float, float], land_buffer_
         cut = m.threshold_p
     ships: list[Candidate] = []
     rejected: list[Candidate] = []
-    for k, c in enumerate(cands):
+    p_ship = prob.tolist() if prob is not None else None
+    for k, c in enumerate(cands):  # candidates belong to the detector's run: scored in place
         if c.land_distance_m < land_buffer_m:
             reason = "land"
-        elif prob is not None:
-            reason = "" if prob[k] >= cut else "model"
-            c = replace(c, confidence=round(float(prob[k]), 3))
+        elif p_ship is not None:
+            reason = "" if p_ship[k] >= cut else "model"
+            c.confidence = round(p_ship[k], 3)
         elif method == "rules":
             reason = _rule(c, feats[k])
         else:
             reason = ""
-        (rejected if reason else ships).append(replace(c, rejected=reason) if reason else c)
+        c.rejected = reason
+        (rejected if reason else ships).append(c)
     return ships, rejected

@@ -1,6 +1,6 @@
 """From flagged pixels to measured candidates: clusters, position, size, heading, signal-to-clutter.
 
-Flagged pixels are grouped 8-connected after a two-pixel closing (a ship's fragments join); each
+Flagged pixels are grouped 8-connected after a two-pixel closing (a ship's fragments join: `cluster`); each
 group is measured on the image itself: the intensity-weighted centre, length and width from the
 weighted second moments in metres (a uniform rectangle of length L has variance L^2/12 along it),
 heading as the long axis' bearing (0-180 deg: SAR cannot tell bow from stern; pixels of a bright
@@ -11,18 +11,21 @@ signal-to-clutter ratio against the background ring's mean, and the distance to 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numba import njit
 
-__all__ = ["Candidate", "measure_candidates"]
+from aquila.analytics.sar.cluster import cluster_flagged
+
+__all__ = ["Candidate", "measure_candidates", "locate"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
-    """One cluster of flagged pixels, measured. `row`/`col` are scene pixels (centre-based)."""
+    """One cluster of flagged pixels, measured. `row`/`col` are scene pixels (centre-based). Mutable (with
+    slots) so the detector can locate and score ten thousand of them without copying each."""
 
     row: float
     col: float
@@ -50,18 +53,10 @@ class Candidate:
     bump or patch around a spike, dark sea around a ship."""
 
     def shifted(self, drow: int, dcol: int) -> Candidate:
-        return replace(self, row=self.row + drow, col=self.col + dcol)
-
-    def located(self, transform: Any, crs: Any) -> Candidate:
-        """With lon/lat (EPSG:4326) of the centre, and a confidence from its contrast."""
-        x, y = transform @ (self.col + 0.5, self.row + 0.5)
-        if crs is not None and not crs.is_geographic:
-            from rasterio.warp import transform as warp
-
-            xs, ys = warp(crs, "EPSG:4326", [x], [y])
-            x, y = xs[0], ys[0]
-        conf = 1.0 / (1.0 + math.exp(-(self.peak_scr_db - 12.0) / 2.0))
-        return replace(self, lon_deg=float(x), lat_deg=float(y), confidence=round(conf, 3))
+        """Moved by whole pixels (from tile to scene coordinates), in place."""
+        self.row += drow
+        self.col += dcol
+        return self
 
     def feature(self) -> dict[str, Any]:
         return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(self.lon_deg, 7),
@@ -70,51 +65,6 @@ class Candidate:
                                "heading_deg": round(self.heading_deg, 1), "scr_db": round(self.scr_db, 2),
                                "peak_scr_db": round(self.peak_scr_db, 2), "confidence": self.confidence,
                                "pixels": self.pixels, "row": round(self.row, 2), "col": round(self.col, 2)}}
-
-
-def _clusters(flagged: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Flagged pixels grouped as a 5 x 5 closing then 8-connectivity would group them, with the morphology
-    done only in small windows around the (sparse) flagged pixels instead of over the whole tile.
-
-    Pixels more than 5 apart (Chebyshev) are never joined by a 5 x 5 closing, so groups linked at <= 6 px
-    (a KD-tree) hold whole clusters; each group's window, padded by 6 px, sees all of its closing."""
-    from scipy.ndimage import binary_closing, find_objects, label
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
-
-    rr, cc = np.nonzero(flagged)
-    if rr.size == 0:
-        return []
-    pts = np.column_stack([rr, cc])
-    pairs = cKDTree(pts).query_pairs(6.0, p=np.inf, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs), np.int8), (pairs[:, 0], pairs[:, 1])), shape=(len(pts), len(pts)))
-    _, group = connected_components(graph, directed=False)
-    order = np.argsort(group, kind="stable")
-    bounds = np.flatnonzero(np.diff(group[order])) + 1
-    h, w = flagged.shape
-    out: list[tuple[np.ndarray, np.ndarray]] = []
-    for members in np.split(order, bounds):
-        gr, gc = rr[members], cc[members]
-        if len(members) == 1:
-            out.append((gr, gc))
-            continue
-        r0, r1 = max(0, int(gr.min()) - 6), min(h, int(gr.max()) + 7)
-        c0, c1 = max(0, int(gc.min()) - 6), min(w, int(gc.max()) + 7)
-        mine = np.zeros((r1 - r0, c1 - c0), bool)
-        mine[gr - r0, gc - c0] = True
-        win = flagged[r0:r1, c0:c1]
-        joined = binary_closing(win, structure=np.ones((5, 5), bool)) | win
-        labels, _ = label(joined, structure=np.ones((3, 3), int))
-        for k, sl in enumerate(find_objects(labels), start=1):
-            if sl is None:
-                continue
-            pix = (labels[sl] == k) & mine[sl]
-            if not pix.any():
-                continue
-            pr, pc = np.nonzero(pix)
-            out.append((pr + sl[0].start + r0, pc + sl[1].start + c0))
-    return out
 
 
 @njit(cache=True, nogil=True)
@@ -220,19 +170,16 @@ def _measure(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray, rr_all: np.nd
 
 def measure_candidates(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray,
                        core: tuple[int, int, int, int], px_m: tuple[float, float], land_dist_m: np.ndarray,
-                       blocks: tuple[np.ndarray, np.ndarray, int, np.ndarray]) -> list[Candidate]:
+                       blocks: tuple[np.ndarray, np.ndarray, int, np.ndarray],
+                       pixels: tuple[np.ndarray, np.ndarray] | None = None) -> list[Candidate]:
     """Candidates whose weighted centre lies inside `core` (row0, row1, col0, col1) of this tile (`mean`: the
     background ring's mean per block of the prescreen); `blocks`
     (threshold and clutter shape per block, block size, the 3 x 3 mean image) of the prescreen give each
     candidate's threshold margin, clutter shape, 3 x 3 contrast and surround. Measured by one compiled
-    pass over all clusters."""
-    groups = _clusters(flagged)
-    if not groups:
+    pass over all clusters. `pixels`: the flagged pixels, row-major, if known."""
+    rr, cc, starts = cluster_flagged(flagged, pixels)
+    if len(starts) < 2:
         return []
-    starts = np.zeros(len(groups) + 1, np.int64)
-    starts[1:] = np.cumsum([len(r) for r, _ in groups])
-    rr = np.concatenate([r for r, _ in groups]).astype(np.int64)
-    cc = np.concatenate([c for _, c in groups]).astype(np.int64)
     thr, nu, b, x3 = blocks
     m = _measure(x, flagged, mean, rr, cc, starts, float(px_m[0]), float(px_m[1]), thr, nu, int(b), x3,
                  land_dist_m)
@@ -245,3 +192,21 @@ def measure_candidates(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray,
                                  threshold_margin_db=float(row[11]), clutter_shape=float(row[12]),
                                  contrast3_db=float(row[13]), surround_db=float(row[14])))
     return out
+
+
+def locate(cands: list[Candidate], transform: Any, crs: Any) -> None:
+    """Set each candidate's lon/lat (EPSG:4326) of its centre and a confidence from its contrast, in place
+    (one transform for all of them)."""
+    if not cands:
+        return
+    rows = np.array([c.row for c in cands]) + 0.5
+    cols = np.array([c.col for c in cands]) + 0.5
+    xs, ys = transform @ (cols, rows)
+    if crs is not None and not crs.is_geographic:
+        from rasterio.warp import transform as warp
+
+        xs, ys = warp(crs, "EPSG:4326", np.asarray(xs), np.asarray(ys))
+    peak = np.array([c.peak_scr_db for c in cands])
+    conf = np.round(1.0 / (1.0 + np.exp(-(peak - 12.0) / 2.0)), 3)
+    for c, lon, lat, p in zip(cands, np.asarray(xs).tolist(), np.asarray(ys).tolist(), conf.tolist(), strict=True):
+        c.lon_deg, c.lat_deg, c.confidence = lon, lat, p
