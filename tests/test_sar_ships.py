@@ -246,3 +246,14 @@ def test_cfar_test_lists_the_flagged_pixels_row_major() -> None:
         assert np.array_equal(det, want)
         wr, wc = np.nonzero(want)
         assert np.array_equal(rr, wr) and np.array_equal(cc, wc)
+
+
+def test_batch_settings_take_on_glibc() -> None:
+    """The one-shot commands keep freed memory in the process (glibc's mallopt) and a small GDAL cache; run in a
+    child so this test process keeps its own allocator settings."""
+    code = ("import os, platform; from aquila.analytics.batch import tune_for_batch; ok = tune_for_batch(); "
+            "print(ok, os.environ['GDAL_CACHEMAX'], platform.libc_ver()[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={k: v for k, v in os.environ.items() if k != "GDAL_CACHEMAX"}).stdout.split()
+    assert out[1] == "256"
+    assert out[0] == str(out[2] == "glibc")

@@ -8,19 +8,12 @@ import json
 
 import click
 
+from aquila.analytics.batch import tune_for_batch
 from aquila.cli.errors import handle_errors
 from aquila.cli.render import emit, err
 from aquila.errors import InputError
 
 __all__ = ["synth", "detect", "evaluate", "fuse", "analyze"]
-
-
-def _small_raster_cache() -> None:
-    """Scenes are read once, window by window: GDAL's block cache (5 % of RAM by default) would only hold
-    memory; 256 MB keeps a row of tiles' blocks (set before the first raster is opened)."""
-    import os
-
-    os.environ.setdefault("GDAL_CACHEMAX", "256")
 
 
 @click.group()
@@ -98,7 +91,7 @@ def detect_ships(scene: str, land_mask: str, db: bool, band: int | None, pfa: fl
                  fmt: str | None, output: str | None) -> None:
     """Ships in a SAR scene: a GeoJSON FeatureCollection of Points (lon/lat) with length_m, heading_deg,
     scr_db and confidence."""
-    _small_raster_cache()
+    tune_for_batch()  # a one-shot job over a large scene: see aquila.analytics.batch
     from aquila.analytics.sar.detect import DetectorConfig, detect_file
 
     if fmt is None:
@@ -228,7 +221,7 @@ def analyze_ships(data_dir: str, item_ref: str, ais_paths: tuple[str, ...], rece
                   caveats: tuple[str, ...], land_mask: str, read_roots: tuple[str, ...]) -> None:
     """Detect ships in a catalog scene, match them to AIS, publish the finding into maritime-findings with its
     derived label (the scene's, unless its originator's release rule allows a lower one)."""
-    _small_raster_cache()
+    tune_for_batch()  # a one-shot job over a large scene: see aquila.analytics.batch
     from pathlib import Path
 
     from aquila.analytics.ais import AisData, read_ais

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from aquila.analytics.sar import cfar, kdist
 from aquila.analytics.sar.discriminate import discriminate, load_model
@@ -138,25 +139,47 @@ def _detect_tile(x: np.ndarray, valid: np.ndarray, core: tuple[int, int, int, in
     return measure_candidates(x, det, mean, core, px_m, land_dist_m, (thr1, shape, b, x3), (rr, cc))
 
 
-def _prepare(x: np.ndarray, db: bool, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
-    x = x.astype(np.float32, copy=False)
-    valid = np.isfinite(x)
-    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        valid &= x != nodata
-    if db:
-        with np.errstate(over="ignore", invalid="ignore"):
-            x = np.where(valid, np.power(np.float32(10.0), x / np.float32(10.0)), np.nan).astype(np.float32)
-    valid &= x > 0
-    return x, valid
+@njit(cache=True, nogil=True)
+def _prepare(raw: np.ndarray, land: np.ndarray, land_dist: np.ndarray, nodata: np.float32, has_nodata: bool, db: bool,
+             buffer_m: float, core: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """One pass: (backscatter, linear, NaN where not valid; sea = valid, not land, beyond the land buffer;
+    valid pixels in the core; land pixels in the core). Valid: finite, not nodata (given as float32, so it
+    compares as the pixels do), above 0 (after dB -> linear)."""
+    h, w = raw.shape
+    x = np.empty((h, w), np.float32)
+    sea = np.empty((h, w), np.bool_)
+    nan = np.float32(np.nan)
+    ten = np.float32(10.0)
+    buf = np.float32(buffer_m)
+    for i in range(h):
+        for j in range(w):
+            v = raw[i, j]
+            if db:
+                v = ten ** (v / ten)
+            ok = np.isfinite(v) and v > 0 and not (has_nodata and raw[i, j] == nodata)
+            x[i, j] = v if ok else nan
+            sea[i, j] = ok and not land[i, j] and land_dist[i, j] >= buf
+    n_valid = n_land = 0
+    for i in range(core[0], core[1]):
+        for j in range(core[2], core[3]):
+            n_valid += 0 if np.isnan(x[i, j]) else 1
+            n_land += 1 if land[i, j] else 0
+    return x, sea, n_valid, n_land
 
 
 def _prepare_tile(src: SceneSource, win: tuple[int, int, int, int], db: bool, nodata: float | None,
-                  px_m: tuple[float, float], buffer_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(backscatter, valid, sea = valid and beyond the land buffer, distance to land m) of one window."""
+                  px_m: tuple[float, float], buffer_m: float, core: tuple[int, int, int, int] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """(backscatter, sea = valid and beyond the land buffer, distance to land m, valid and land pixels in the
+    `core` (tile coordinates; the whole window when None)) of one window."""
     raw, land = src.read(*win)
-    x, valid = _prepare(raw, db, nodata)
     land_dist = distance_to_land_m(land, px_m, buffer_m + 2 * max(px_m))
-    return x, valid, valid & ~land & (land_dist >= buffer_m), land_dist
+    has_nodata = nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata))
+    core = core or (0, raw.shape[0], 0, raw.shape[1])
+    x, sea, n_valid, n_land = _prepare(raw.astype(np.float32, copy=False), np.ascontiguousarray(land, np.bool_),
+                                       land_dist, np.float32(nodata if has_nodata else 0.0), has_nodata, db,
+                                       float(buffer_m), core)
+    return x, sea, land_dist, n_valid, n_land
 
 
 def _sample_looks(src: SceneSource, db: bool, nodata: float | None, px_m: tuple[float, float],
@@ -172,7 +195,7 @@ def _sample_looks(src: SceneSource, db: bool, nodata: float | None, px_m: tuple[
         wins = [(int(r), min(h, int(r) + 512), int(c), min(w, int(c) + 512)) for r in rs for c in cs]
     e1, e3 = [], []
     for win in wins:
-        x, _, sea, _ = _prepare_tile(src, win, db, nodata, px_m, buffer_m)
+        x, sea, _, _, _ = _prepare_tile(src, win, db, nodata, px_m, buffer_m)
         e1.append(_enl(x, sea))
         e3.append(_enl(cfar.box_mean(x, sea, 3), sea))
     return _looks_of(np.concatenate(e1)), _looks_of(np.concatenate(e3))
@@ -206,11 +229,9 @@ def _scan(src: SceneSource, config: DetectorConfig, db: bool) -> Detections:
     def tile(r0: int, c0: int) -> tuple[list[Candidate], int, int]:
         a0, a1, b0, b1 = max(0, r0 - pad), min(h, r0 + t + pad), max(0, c0 - pad), min(w, c0 + t + pad)
         core = (r0 - a0, min(h, r0 + t) - a0, c0 - b0, min(w, c0 + t) - b0)
-        x, valid, sea, land_dist = _prepare_tile(src, (a0, a1, b0, b1), db, nodata, px_m, buffer_m)
+        x, sea, land_dist, n_valid, land_px = _prepare_tile(src, (a0, a1, b0, b1), db, nodata, px_m, buffer_m, core)
         cands = _detect_tile(x, sea, core, px_m, config, looks, looks3, land_dist)
-        cv = valid[core[0]:core[1], core[2]:core[3]]
-        land_px = int((land_dist[core[0]:core[1], core[2]:core[3]] == 0).sum())
-        return [c.shifted(a0, b0) for c in cands], int(cv.sum()), land_px
+        return [c.shifted(a0, b0) for c in cands], n_valid, land_px
 
     cands: list[Candidate] = []
     pixels = land_px = 0
