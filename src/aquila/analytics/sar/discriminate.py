@@ -34,63 +34,76 @@ _NONE_DB = -10.0  # "no such neighbour"
 
 
 @njit(cache=True, nogil=True)
+def _band_ambiguity(along: np.ndarray, across: np.ndarray, peak: np.ndarray, amb: np.ndarray) -> None:
+    """Raise `amb` (dB) by each brighter candidate 60-600 px away along the same row (or column: swap the
+    arguments), within 4 px across it and 600 px in all."""
+    n = len(along)
+    order = np.argsort(across, kind="mergesort")
+    lo = 0
+    for ia in range(n):
+        a = order[ia]
+        while across[order[lo]] < across[a] - 4.0:
+            lo += 1
+        ib = lo
+        while ib < n and across[order[ib]] <= across[a] + 4.0:
+            b = order[ib]
+            ib += 1
+            if b == a or peak[b] <= peak[a]:
+                continue
+            d_along, d_across = abs(along[b] - along[a]), abs(across[b] - across[a])
+            if 60 <= d_along <= 600 and math.hypot(d_along, d_across) <= 600:
+                amb[a] = max(amb[a], 10 * math.log10(peak[b] / peak[a]))
+
+
+@njit(cache=True, nogil=True)
 def _neighbours(rows: np.ndarray, cols: np.ndarray, peak: np.ndarray) -> np.ndarray:
     """Per candidate (pixel units): sidelobe dB (a brighter one within 60 px on its row or column, +-2.5 px),
     ambiguity dB (a brighter one 60-600 px away along its row or column, +-4 px, within 600 px), brighter ones
     within 100 px, candidates within 60 px.
 
-    Two sweeps instead of all pairs within 600 px: everything but the ambiguity along a column lies within
-    100 rows (sorted by row), and that ambiguity lies within 4 columns (sorted by column)."""
+    Linear in the candidates, not in their pairs: the near ones from a grid of 100 px cells (3 x 3 cells
+    around each), the ambiguities from two sweeps along thin bands (sorted by row, then by column)."""
     n = len(rows)
     out = np.empty((n, 4))
-    out[:, 0] = _NONE_DB
-    out[:, 1] = _NONE_DB
-    out[:, 2] = 0.0
-    out[:, 3] = 0.0
-    by_row = np.argsort(rows, kind="mergesort")
-    lo = 0
-    for ia in range(n):
-        a = by_row[ia]
-        while rows[by_row[lo]] < rows[a] - 100.0:
-            lo += 1
-        side = amb = _NONE_DB
+    amb = np.full(n, _NONE_DB)
+    cell = 100.0
+    r0, c0 = rows.min(), cols.min()
+    nr = int((rows.max() - r0) // cell) + 1
+    nc = int((cols.max() - c0) // cell) + 1
+    key = np.empty(n, np.int64)
+    for a in range(n):
+        key[a] = int((rows[a] - r0) // cell) * nc + int((cols[a] - c0) // cell)
+    order = np.argsort(key, kind="mergesort")
+    start = np.zeros(nr * nc + 1, np.int64)
+    for a in range(n):
+        start[key[a] + 1] += 1
+    for k in range(nr * nc):
+        start[k + 1] += start[k]
+    for a in range(n):
+        ci, cj = int((rows[a] - r0) // cell), int((cols[a] - c0) // cell)
+        side = _NONE_DB
         brighter = crowd = 0
-        ib = lo
-        while ib < n and rows[by_row[ib]] <= rows[a] + 100.0:
-            b = by_row[ib]
-            ib += 1
-            if b == a:
-                continue
-            d_row, d_col = abs(rows[b] - rows[a]), abs(cols[b] - cols[a])
-            near = math.hypot(d_row, d_col)
-            if near <= 60:
-                crowd += 1
-            if peak[b] > peak[a]:
-                ratio = 10 * math.log10(peak[b] / peak[a])
-                if near <= 100:
-                    brighter += 1
-                if near <= 60 and (d_row <= 2.5 or d_col <= 2.5):
-                    side = max(side, ratio)
-                if d_row <= 4 and 60 <= d_col <= 600 and near <= 600:  # along the row
-                    amb = max(amb, ratio)
-        out[a, 0], out[a, 1], out[a, 2], out[a, 3] = side, amb, brighter, crowd
-    by_col = np.argsort(cols, kind="mergesort")
-    lo = 0
-    for ia in range(n):
-        a = by_col[ia]
-        while cols[by_col[lo]] < cols[a] - 4.0:
-            lo += 1
-        amb = out[a, 1]
-        ib = lo
-        while ib < n and cols[by_col[ib]] <= cols[a] + 4.0:
-            b = by_col[ib]
-            ib += 1
-            if b == a or peak[b] <= peak[a]:
-                continue
-            d_row, d_col = abs(rows[b] - rows[a]), abs(cols[b] - cols[a])
-            if 60 <= d_row <= 600 and math.hypot(d_row, d_col) <= 600:  # along the column
-                amb = max(amb, 10 * math.log10(peak[b] / peak[a]))
-        out[a, 1] = amb
+        for gi in range(max(0, ci - 1), min(nr, ci + 2)):
+            for gj in range(max(0, cj - 1), min(nc, cj + 2)):
+                k = gi * nc + gj
+                for ib in range(start[k], start[k + 1]):
+                    b = order[ib]
+                    if b == a:
+                        continue
+                    d_row, d_col = abs(rows[b] - rows[a]), abs(cols[b] - cols[a])
+                    near = math.hypot(d_row, d_col)
+                    if near > 100:
+                        continue
+                    if near <= 60:
+                        crowd += 1
+                    if peak[b] > peak[a]:
+                        brighter += 1
+                        if near <= 60 and (d_row <= 2.5 or d_col <= 2.5):
+                            side = max(side, 10 * math.log10(peak[b] / peak[a]))
+        out[a, 0], out[a, 2], out[a, 3] = side, brighter, crowd
+    _band_ambiguity(cols, rows, peak, amb)  # along a row: within 4 rows
+    _band_ambiguity(rows, cols, peak, amb)  # along a column: within 4 columns
+    out[:, 1] = amb
     return out
 
 
@@ -146,9 +159,22 @@ class ShipModel:
         if self.names != FEATURES:
             raise ValueError(f"model features {self.names} are not this detector's {FEATURES}")
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        raw = _score_trees(np.ascontiguousarray(x, np.float64), self.feature, self.threshold, self.left, self.right,
-                           self.value, self.leaf, self.missing_left, self.roots, self.baseline)
+    def predict_proba(self, x: np.ndarray, workers: int = 2) -> np.ndarray:
+        """P(ship) per row of `x` (n, 16); large batches are split over `workers` threads (the scoring releases
+        the GIL)."""
+        x = np.ascontiguousarray(x, np.float64)
+
+        def score(part: np.ndarray) -> np.ndarray:
+            return _score_trees(part, self.feature, self.threshold, self.left, self.right, self.value, self.leaf,
+                                self.missing_left, self.roots, self.baseline)
+
+        if workers < 2 or len(x) < 4096:
+            raw = score(x)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                raw = np.concatenate(list(pool.map(score, np.array_split(x, workers))))
         return 1.0 / (1.0 + np.exp(-raw))
 
 
