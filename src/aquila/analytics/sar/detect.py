@@ -7,11 +7,12 @@ Steps, each a small module: `cfar` flags pixels above the local K-distribution t
 resolution and averaged over 3 x 3, for dim extended ships); `targets` groups them into candidates
 and measures each (position, length, width, heading, peak and mean signal-to-clutter ratio); the
 discrimination here rejects sidelobe arms, azimuth ambiguities, wind/rain patches and anything
-within the land buffer. The scene is cut into tiles (2048 px and a margin as wide as the background
-ring, or the land buffer), each read through a rasterio window with its land mask and processed on
-two threads (the kernels release the GIL; at most three tiles are in memory, whatever the scene's
-size); each tile keeps the candidates whose centre lies in its core, so none is found twice. The
-looks are estimated once, from 9 windows spread over the scene.
+within the land buffer. The scene is cut into tiles (5120 px on the 64-px grid of the censoring medians,
+with a margin as wide as the background ring or the land buffer, so no result depends on the tiling),
+each read through a rasterio window with its land mask and processed on two threads (the kernels
+release the GIL; at most three tiles are in memory, whatever the scene's size); each tile keeps the
+candidates whose centre lies in its core, so none is found twice. The looks are estimated once, from 9
+windows spread over the scene. One-shot commands also set `aquila.analytics.batch.tune_for_batch`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class DetectorConfig:
     guard_m: float = 250.0
     background_m: float = 600.0
     land_buffer_m: float | None = None  # sea this close to land is not tested: 150 m, 1 km with the coarse `auto`
-    tile_px: int = 4096
+    tile_px: int = 5120
     looks: float | None = None  # estimated from the scene when None
     censor_factor: float = 15.0
     min_fill: float = 0.1  # least share of the ring that must be valid sea
