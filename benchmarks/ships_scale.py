@@ -104,12 +104,13 @@ def main() -> None:
     run_cli(small, small_land, work / "warm.geojson")
     for size in args.sizes:
         scene, land = mosaic(work, size, coast=not args.open_sea)
+        os.sync()  # a user's scene is on disk already: its write-back must not run on the clock
         mpix = size * size / 1e6
         walls = []
-        for _ in range(3 if mpix < 100 else 1):
+        for _ in range(3):
             wall, peak, line = run_cli(scene, land, work / f"ships_{size}.geojson")
             walls.append(wall)
-        wall = sorted(walls)[len(walls) // 2]
+        wall = sorted(walls)[1]  # the median of 3
         print(f"{size}^2 = {mpix:.0f} MPix: aquila detect ships {wall:.2f} s = {mpix / wall:.1f} MPix/s end to end, "
               f"peak RSS {peak:.2f} GiB  [{line}]")
         if mpix <= 70:
