@@ -117,4 +117,5 @@ def test_openapi_operation_ids_are_stable(tmp_path: Path) -> None:
         "delete_asset_collections__cid__items__iid__assets__key__delete", "search_get_search_get",
         "search_post_search_post", "audit_list_audit_get", "list_rules_release_rules_get",
         "create_rule_release_rules_post", "get_rule_release_rules__rule_id__get",
-        "put_rule_release_rules__rule_id__put", "delete_rule_release_rules__rule_id__delete"}
+        "put_rule_release_rules__rule_id__put", "delete_rule_release_rules__rule_id__delete",
+        "list_runs_pipelines_runs_get"}

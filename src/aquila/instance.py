@@ -2,7 +2,8 @@
 
 The server, the CLI and analytics all open an instance here, from its data directory; nothing else
 chooses the backend. The embedded default keeps everything under the data directory:
-`catalog.db` (catalog, outbox, audit log), `assets/`, `keys/` (0600) and `revocations.db`.
+`catalog.db` (catalog, outbox, audit log), `assets/`, `keys/` (0600), `revocations.db` and `pipelines.db`
+(the analytics pipelines' queue).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aquila.catalog.backends.sqlite.db import transient_error
 from aquila.catalog.events import EventLog
 from aquila.catalog.library import Library
 from aquila.catalog.objects import LocalObjectStore, ObjectStore
+from aquila.catalog.pipeline_runs import RunQueueStore
 from aquila.catalog.port import CatalogBackend
 from aquila.errors import AquilaError
 from aquila.limits import DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUERY_BUDGET_S
@@ -88,6 +90,12 @@ class Instance:
         from aquila.security.keys import load_or_create_secret
 
         return load_or_create_secret(self.data_dir / "keys" / "findings-id.key")
+
+    def pipeline_runs(self) -> RunQueueStore:
+        """The durable queue of pipeline runs (`pipelines.db`; a new handle: close it when done)."""
+        from aquila.catalog.backends.sqlite.pipeline_runs import RunQueue
+
+        return RunQueue(self.data_dir / "pipelines.db")
 
     def events(self) -> EventLog:
         """The catalog's event outbox (a new reader; close it when done)."""

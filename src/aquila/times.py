@@ -34,8 +34,8 @@ def parse_rfc3339(value: Any, field: str) -> float:
 def parse_instant(text: Any, field: str, error: type[InputError] = InputError) -> datetime:
     """An ISO 8601 time as an aware UTC datetime; 'Z', an offset, or no zone meaning UTC."""
     try:
-        if not isinstance(text, str):
-            raise ValueError
+        if not isinstance(text, str) or any(ord(c) < 32 or ord(c) == 127 for c in text.strip()):
+            raise ValueError  # control characters: fromisoformat would take "...Z\x00" as "...Z"
         t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise error(f"{str(text)[:80]!r} is not an ISO-8601 time", field=field,

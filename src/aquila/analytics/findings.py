@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -117,10 +118,15 @@ def _existing(library: Library, user: User, fid: str, source: str) -> dict[str, 
 def analyze_ships(library: Library, user: User, collection: str, item_id: str, ais: AisData | None = None,
                   *, id_key: bytes, land_mask: str = "auto", read_roots: Sequence[Path] = (),
                   now: datetime | None = None,
-                  detector: DetectorConfig | None = None, fusion: FusionConfig | None = None) -> ShipsFinding:
-    """Detect ships in a catalog scene, fuse with `ais`, publish the finding with its derived label."""
+                  detector: DetectorConfig | None = None, fusion: FusionConfig | None = None,
+                  stages: dict[str, float] | None = None, on_stage: Callable[[], None] | None = None
+                  ) -> ShipsFinding:
+    """Detect ships in a catalog scene, fuse with `ais`, publish the finding with its derived label. `stages`
+    (if given) gets the seconds of each stage as it ends (read, detect, fuse, publish), `on_stage` is called
+    after each."""
     detector = detector or DetectorConfig()
     fusion = fusion or FusionConfig()
+    clock = _Stages(stages, on_stage)
     item = library.get_item(user, collection, item_id)  # audited; NotFound unless releasable to the producer
     fid = _finding_id(item, user.nation, id_key)
     source = f"{collection}/{item_id}"
@@ -131,11 +137,13 @@ def analyze_ships(library: Library, user: User, collection: str, item_id: str, a
     if old is not None:
         return ShipsFinding(old, derivation, None, None, False)
     path, handle = _scene_path(library, user, item, read_roots)
+    clock.lap("read")
     try:
         dets = detect_file(path, land_mask=land_mask, config=detector)
     finally:
         if handle is not None:
             handle.close()
+    clock.lap("detect")
     t_s = (sources[0].acquired - UNIX_EPOCH).total_seconds() if sources[0].acquired else None
     result = None
     feats = [c.feature() for c in dets.ships]
@@ -148,6 +156,7 @@ def analyze_ships(library: Library, user: User, collection: str, item_id: str, a
         geojson = result.as_geojson([f["properties"] for f in feats])
     else:
         geojson = {"type": "FeatureCollection", "features": feats}
+    clock.lap("fuse")
     doc = _finding_doc(item, fid, derivation, dets, result, land_mask, detector)
     findings_collection(library, user.nation)
     label_props = derivation.label.to_properties()
@@ -160,8 +169,25 @@ def analyze_ships(library: Library, user: User, collection: str, item_id: str, a
         found = _existing(library, user, fid, source)
         if found is None:
             raise
+        clock.lap("publish")
         return ShipsFinding(found, derivation, dets, result, False)
+    clock.lap("publish")
     return ShipsFinding(library.get_item(user, FINDINGS_COLLECTION, fid).doc, derivation, dets, result, True)
+
+
+class _Stages:
+    """Seconds per stage into a caller's dict, each lap from the end of the last."""
+
+    def __init__(self, out: dict[str, float] | None, then: Callable[[], None] | None) -> None:
+        self.out, self.then, self.t = out, then, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.out is not None:
+            self.out[name] = round(now - self.t, 3)
+            if self.then is not None:
+                self.then()
+        self.t = now
 
 
 def _acquired(item: StoredItem) -> datetime | None:

@@ -39,6 +39,10 @@ class EventConsumer(Protocol):
         """Everything up to and including `seq` is handled (the cursor never moves back)."""
         ...
 
+    def wait(self, timeout_s: float) -> None:
+        """Until something may have committed since the last `poll` (or the timeout)."""
+        ...
+
     def stream(self, poll_interval_s: float = 0.5) -> AsyncIterator[Event]:
         """Events as they commit; acknowledge each after handling it."""
         ...

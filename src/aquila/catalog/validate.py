@@ -6,6 +6,7 @@ service (geometry vertices, date range, id form) live here so every write path a
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from aquila.catalog.pipeline_runs import KNOWN_PIPELINES, PIPELINES_PROPERTY
 from aquila.errors import InputError
 from aquila.limits import MAX_VERTICES
 from aquila.safejson import dumps_checked
@@ -153,6 +155,12 @@ def validate_collection(doc: Any) -> CollectionRow:
     if not isinstance(doc.get("description", ""), str):
         raise _err("is not a string", "description", "a string")
     label = Label.from_properties(doc, prefix="")
+    pipelines = doc.get(PIPELINES_PROPERTY)
+    if pipelines is not None and (not isinstance(pipelines, list) or len(pipelines) > len(KNOWN_PIPELINES)
+                                  or any(p not in KNOWN_PIPELINES for p in pipelines)
+                                  or len(set(pipelines)) != len(pipelines)):
+        raise _err(f"is {json.dumps(pipelines)[:80]}", PIPELINES_PROPERTY,
+                   f"a list of distinct pipeline names out of {list(KNOWN_PIPELINES)}")
     out = dict(doc)
     out.setdefault("stac_version", "1.1.0")
     out.setdefault("description", cid)

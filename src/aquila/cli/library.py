@@ -13,7 +13,7 @@ from aquila.cli.errors import handle_errors
 from aquila.cli.render import err
 from aquila.errors import InputError
 
-__all__ = ["serve", "token", "collection", "ingest", "audit"]
+__all__ = ["serve", "token", "collection", "ingest", "audit", "pipelines"]
 
 
 
@@ -27,9 +27,16 @@ def _data_option(fn):
 @click.option("--host", default="127.0.0.1", show_default=True, help="bind address (loopback by default)")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--max-body-bytes", type=int, default=None, help="largest request body (default 5 MiB)")
+@click.option("--pipelines/--no-pipelines", default=True, show_default=True,
+              help="run the analytics pipelines' worker (a child process: `aquila pipelines work`)")
+@click.option("--read-root", "read_roots", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="for the pipelines: ROOT whose ROOT/<NATION>/ files that nation's items may name by file: href")
 @handle_errors
-def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> None:
-    """Serve the STAC API of an instance (creates it when DIR is new)."""
+def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None, pipelines: bool,
+          read_roots: tuple[str, ...]) -> None:
+    """Serve the STAC API of an instance (creates it when DIR is new), with its analytics pipelines."""
+    import subprocess
+
     import uvicorn
 
     from aquila.api.app import create_app
@@ -47,8 +54,23 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None) -> No
     app = create_app(Instance.open(data_dir, max_body_bytes=max_body_bytes or settings.max_body_bytes,
                                    max_asset_bytes=settings.max_asset_bytes, oidc=oidc,
                                    query_budget_s=settings.query_budget_s), settings)
-    err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    worker = None
+    if pipelines:  # a child: a scene that crashes the detector cannot take the API down
+        cmd = [sys.executable, "-m", "aquila", "pipelines", "work", "--data", data_dir, "--exit-with-parent"]
+        for r in read_roots:
+            cmd += ["--read-root", r]
+        worker = subprocess.Popen(cmd)
+    err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})"
+              + (" with its pipelines' worker" if worker else ""))
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 class _TokenGroup(click.Group):
@@ -288,3 +310,61 @@ def audit_list(data_dir: str, originator: str | None, after: int, limit: int) ->
             break
         after = nxt
     log.close()
+
+
+@click.group()
+def pipelines() -> None:
+    """The analytics pipelines of pipeline collections ("aquila:pipelines": ["ships"])."""
+
+
+@pipelines.command("work")
+@_data_option
+@click.option("--read-root", "read_roots", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="ROOT whose ROOT/<NATION>/ files that nation's items may name by file: href (repeatable)")
+@click.option("--land-mask", default="auto", show_default=True, help="FILE (raster, 1 = land), auto or none")
+@click.option("--once", is_flag=True, help="drain the outbox and the queue, then exit")
+@click.option("--exit-with-parent", is_flag=True, help="die with the process that started this one (as serve does)")
+@handle_errors
+def pipelines_work(data_dir: str, read_roots: tuple[str, ...], land_mask: str, once: bool,
+                   exit_with_parent: bool) -> None:
+    """Consume the catalog's outbox and run the pipelines (what `aquila serve` starts); AIS is read from
+    DATA/ais/. Stops on SIGTERM after the run in progress."""
+    import signal
+    import threading
+
+    from aquila.analytics.batch import tune_for_batch
+    from aquila.analytics.pipeline import PipelineWorker
+    from aquila.instance import Instance
+
+    tune_for_batch()
+    if exit_with_parent:
+        _die_with_parent()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    inst = Instance.open(data_dir)
+    worker = PipelineWorker(inst, [Path(r) for r in read_roots], land_mask)
+    try:
+        n = worker.work(stop, once=once)
+    finally:
+        worker.close()
+        inst.close()
+    if once:
+        err.print(f"{n} pipeline runs", highlight=False)
+
+
+def _die_with_parent() -> None:
+    """The kernel kills this process when its parent dies (Linux prctl PR_SET_PDEATHSIG): a server killed
+    mid-scene leaves no orphan worker behind; its run is recovered by the next server's worker."""
+    import ctypes
+    import os
+    import signal
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the prctl took
+        os._exit(1)

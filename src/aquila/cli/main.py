@@ -418,7 +418,7 @@ def demo(start: str | None, hours: float, workers: int | None) -> None:
 def _register_library_commands() -> None:
     from aquila.cli import analytics, library
 
-    for group in (library.collection, library.ingest, library.serve, library.token, library.audit,
+    for group in (library.collection, library.ingest, library.serve, library.token, library.audit, library.pipelines,
                   analytics.synth, analytics.detect, analytics.evaluate, analytics.fuse, analytics.analyze):
         cli.add_command(group)
 

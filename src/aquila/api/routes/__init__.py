@@ -1,8 +1,8 @@
 """The API's routers, one module per concern; each declares the conformance classes it implements."""
 
-from aquila.api.routes import assets, audit, collections, core, items, release_rules, search
+from aquila.api.routes import assets, audit, collections, core, items, pipelines, release_rules, search
 
-ROUTERS = (core, collections, items, assets, search, audit, release_rules)
+ROUTERS = (core, collections, items, assets, search, audit, release_rules, pipelines)
 """In the order `create_app` includes them."""
 
 __all__ = ["ROUTERS"]

@@ -80,6 +80,7 @@ class Consumer:
     def __init__(self, outbox: Outbox, name: str) -> None:
         self.outbox = outbox
         self.name = name
+        self._generation = _generation[0]
 
     @property
     def cursor(self) -> int:
@@ -88,7 +89,14 @@ class Consumer:
         return int(row[0]) if row else 0
 
     def poll(self, limit: int = 1000) -> list[Event]:
+        with _COMMITTED:
+            self._generation = _generation[0]
         return self.outbox.since(self.cursor, limit)
+
+    def wait(self, timeout_s: float) -> None:
+        """Until a commit in this process since the last `poll`, or the timeout (commits by other processes
+        are seen by the next poll): a worker's idle wait that loses no wake-up."""
+        _wait(self._generation, timeout_s)
 
     def ack(self, seq: int) -> None:
         """Everything up to and including `seq` is handled (the cursor never moves back)."""
