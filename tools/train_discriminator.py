@@ -102,7 +102,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--scenes", type=int, default=30, help="training scenes per family")
+    ap.add_argument("--scenes", type=int, default=50, help="training scenes per family")
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--pfa", type=float, default=1e-4, help="the prescreen the model works behind")
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "aquila" / "data")
@@ -118,7 +118,7 @@ def main() -> None:
     print(f"{len(train)} training, {len(val)} validation, {len(held)} held-out scenes ({time.time() - t0:.0f} s)")
     tr = table(train, args.pfa)
     print(f"{len(tr['y'])} training candidates, {int(tr['y'].sum())} ships")
-    clf = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+    clf = HistGradientBoostingClassifier(max_iter=400, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=20,
                                          l2_regularization=1.0, early_stopping=False, random_state=args.seed)
     clf.fit(tr["x"], tr["y"])
     arrays = export(clf, args.pfa, 0.5)

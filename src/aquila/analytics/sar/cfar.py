@@ -164,13 +164,15 @@ def _k_factor(m1: float, m2: float, looks: float, ln_nu: np.ndarray, ln_t: np.nd
 def ring_thresholds(s1: np.ndarray, s2: np.ndarray, s2_3: np.ndarray, n: np.ndarray, mx1: np.ndarray,
                     mx3: np.ndarray, guard: int, outer: int, min_count: float, looks1: float, looks3: float,
                     ln_nu: np.ndarray, ln_t1: np.ndarray, ln_t3: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per block: (threshold for x, threshold for the 3 x 3 mean, ring mean, K shape); inf / 0 / NaN where
-    the ring holds fewer than `min_count` usable pixels. `guard` and `outer` are half-sizes in blocks.
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per block: (threshold for x, threshold for the 3 x 3 mean, ring mean, K shape, K shape of the 3 x 3
+    mean); inf / 0 / NaN where the ring holds fewer than `min_count` usable pixels. `guard` and `outer` are
+    half-sizes in blocks. The two shapes tell texture correlation apart: averaging 3 x 3 leaves a coarse
+    texture's shape as it is and makes a fine one (a few pixels) look smooth.
 
-    The thresholds (a logarithm and two exponentials) are only worked out for blocks whose largest x or x3
-    (`mx1`, `mx3`) reaches the least threshold the table allows; elsewhere they stay inf, which tests the
-    same (no pixel there could pass) at a tenth of the cost."""
+    The thresholds (a logarithm and two exponentials) and the 3 x 3 shape are only worked out for blocks
+    whose largest x or x3 (`mx1`, `mx3`) reaches the least threshold the table allows; elsewhere they stay
+    inf (NaN), which tests the same (no pixel there could pass) at a tenth of the cost."""
     hb, wb = s1.shape
     t1, t2, t3, tn = _sat(s1), _sat(s2), _sat(s2_3), _sat(n)
     low1 = math.exp(ln_t1.min()) * (1.0 - 1e-5)  # below every interpolated factor, float32 rounding included
@@ -179,6 +181,7 @@ def ring_thresholds(s1: np.ndarray, s2: np.ndarray, s2_3: np.ndarray, n: np.ndar
     thr3 = np.full((hb, wb), np.inf, np.float32)
     mean = np.zeros((hb, wb), np.float32)
     shape = np.full((hb, wb), np.nan, np.float32)
+    shape3 = np.full((hb, wb), np.nan, np.float32)
     for i in range(hb):
         o0, o1 = max(0, i - outer), min(hb, i + outer + 1)
         g0, g1 = max(0, i - guard), min(hb, i + guard + 1)
@@ -199,7 +202,8 @@ def ring_thresholds(s1: np.ndarray, s2: np.ndarray, s2_3: np.ndarray, n: np.ndar
             m2_3 = (_box(t3, o0, o1, p0, p1) - _box(t3, g0, g1, q0, q1)) / cnt
             thr1[i, j] = _k_factor(m1, m2, looks1, ln_nu, ln_t1) * m1
             thr3[i, j] = _k_factor(m1, m2_3, looks3, ln_nu, ln_t3) * m1
-    return thr1, thr3, mean, shape
+            shape3[i, j] = 1.0 / max(m2_3 / max(m1 * m1, 1e-30) / (1.0 + 1.0 / looks3) - 1.0, 0.01)
+    return thr1, thr3, mean, shape, shape3
 
 
 @njit(cache=True, nogil=True)

@@ -132,12 +132,12 @@ def _detect_tile(x: np.ndarray, valid: np.ndarray, core: tuple[int, int, int, in
     s1, s2, s2_3, n, mx1, mx3 = cfar.block_sums(x, x3, valid, med, 64, cfg.censor_factor, b)
     ln_nu, ln_t1 = _curve(looks1, prescreen_pfa(cfg))
     _, ln_t3 = _curve(looks3, prescreen_pfa(cfg))
-    thr1, thr3, mean, shape = cfar.ring_thresholds(s1, s2, s2_3, n, mx1, mx3, g_blk, o_blk, float(min_count),
+    thr1, thr3, mean, shape, shape3 = cfar.ring_thresholds(s1, s2, s2_3, n, mx1, mx3, g_blk, o_blk, float(min_count),
                                                    looks1, looks3, ln_nu, ln_t1, ln_t3)
     det, rr, cc = cfar.cfar_test(x, x3, valid, thr1, thr3, mean, b,
                          (max(0, core[0] - 2 * guard), min(x.shape[0], core[1] + 2 * guard)),
                          (max(0, core[2] - 2 * guard), min(x.shape[1], core[3] + 2 * guard)))
-    return measure_candidates(x, det, mean, core, px_m, land_dist_m, (thr1, shape, b, x3), (rr, cc))
+    return measure_candidates(x, det, mean, core, px_m, land_dist_m, (thr1, shape, b, x3, shape3), (rr, cc))
 
 
 @njit(cache=True, nogil=True)

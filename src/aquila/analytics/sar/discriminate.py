@@ -1,8 +1,9 @@
 """Discrimination: which CFAR candidates are ships — by a learned model (default) or by rules.
 
-Each candidate is described by 16 features: its contrast (peak and mean SCR, brightest 3 x 3 mean,
+Each candidate is described by 17 features: its contrast (peak and mean SCR, brightest 3 x 3 mean,
 margin over the CFAR threshold), size and shape (pixels, length, width, aspect, fill), the clutter it
-sits in (K shape of its ring, distance to land), its neighbours (the brightest candidate on its row
+sits in (K shape of its ring, how much spikier the ring is than its 3 x 3 means — a fine-grained texture
+—, distance to land), its neighbours (the brightest candidate on its row
 or column nearby — a sidelobe arm — or far along a row or column — an azimuth ambiguity —, how many
 candidates crowd around it) and what surrounds it (the unflagged 15 x 15 window over the background:
 a texture bump). The model is gradient-boosted trees trained by `tools/train_discriminator.py` on
@@ -28,7 +29,7 @@ __all__ = ["FEATURES", "features", "ShipModel", "load_model", "discriminate", "M
 
 FEATURES = ("peak_scr_db", "scr_db", "threshold_margin_db", "log_pixels", "length_m", "width_m", "aspect",
             "fill", "log_clutter_shape", "log_land_distance_m", "sidelobe_db", "ambiguity_db", "brighter_near",
-            "crowd", "contrast3_db", "surround_db")
+            "crowd", "contrast3_db", "surround_db", "log_shape3_ratio")
 MODEL_FILE = "ship_discriminator.npz"
 _NONE_DB = -10.0  # "no such neighbour"
 
@@ -112,14 +113,15 @@ def _column(cands: list[Candidate], name: str) -> np.ndarray:
 
 
 def features(cands: list[Candidate], px_m: tuple[float, float]) -> np.ndarray:
-    """(n, 16) float64 feature matrix, in the order of FEATURES (computed column by column)."""
+    """(n, 17) float64 feature matrix, in the order of FEATURES (computed column by column)."""
     n = len(cands)
     out = np.zeros((n, len(FEATURES)))
     if not n:
         return out
     col = {name: _column(cands, name) for name in ("row", "col", "peak", "pixels", "peak_scr_db", "scr_db",
                                                    "threshold_margin_db", "length_m", "width_m", "clutter_shape",
-                                                   "land_distance_m", "contrast3_db", "surround_db")}
+                                                   "land_distance_m", "contrast3_db", "surround_db",
+                                                   "clutter_shape3")}
     nb = _neighbours(col["row"], col["col"], col["peak"])
     length, width = col["length_m"], col["width_m"]
     fill = col["pixels"] * (px_m[0] * px_m[1]) / np.maximum(length * width, 1e-9)
@@ -128,7 +130,8 @@ def features(cands: list[Candidate], px_m: tuple[float, float]) -> np.ndarray:
                    np.log10(np.maximum(col["pixels"], 1)), length, width, length / np.maximum(width, 1e-9),
                    np.minimum(fill, 10.0), np.log(_finite(col["clutter_shape"], 100.0)),
                    np.log10(np.clip(col["land_distance_m"], 1.0, 1e5)), nb[:, 0], nb[:, 1], nb[:, 2], nb[:, 3],
-                   _finite(col["contrast3_db"], col["scr_db"]), _finite(col["surround_db"], 0.0))
+                   _finite(col["contrast3_db"], col["scr_db"]), _finite(col["surround_db"], 0.0),
+                   np.log(_finite(col["clutter_shape3"], 100.0) / _finite(col["clutter_shape"], 100.0)))
     for k, v in enumerate(columns):
         out[:, k] = v
     return out
@@ -160,7 +163,7 @@ class ShipModel:
             raise ValueError(f"model features {self.names} are not this detector's {FEATURES}")
 
     def predict_proba(self, x: np.ndarray, workers: int = 2) -> np.ndarray:
-        """P(ship) per row of `x` (n, 16); large batches are split over `workers` threads (the scoring releases
+        """P(ship) per row of `x` (n, 17); large batches are split over `workers` threads (the scoring releases
         the GIL)."""
         x = np.ascontiguousarray(x, np.float64)
 

@@ -46,6 +46,9 @@ class Candidate:
     """How far the peak is above the CFAR threshold at its place (dB)."""
     clutter_shape: float = math.nan
     """The K shape nu of the background ring (small: spiky clutter)."""
+    clutter_shape3: float = math.nan
+    """The same of the ring's 3 x 3 means (much larger than `clutter_shape`: a fine-grained texture, whose
+    bright clumps of a few pixels look like small ships)."""
     contrast3_db: float = math.nan
     """The brightest 3 x 3 mean of the target over the background (dB): energy a single spike lacks."""
     surround_db: float = math.nan
@@ -70,11 +73,11 @@ class Candidate:
 @njit(cache=True, nogil=True)
 def _measure(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray, rr_all: np.ndarray, cc_all: np.ndarray,
              starts: np.ndarray, px_y: float, px_x: float, thr: np.ndarray, nu: np.ndarray, b: int,
-             x3: np.ndarray, land_dist: np.ndarray) -> np.ndarray:
+             x3: np.ndarray, land_dist: np.ndarray, nu3: np.ndarray) -> np.ndarray:
     """One row per cluster: r0, c0, pixels, peak, bg, peak SCR, SCR, length, width, heading, land distance,
-    threshold margin, clutter shape, 3 x 3 contrast, surround (all in the units of `Candidate`)."""
+    threshold margin, clutter shape, 3 x 3 contrast, surround, 3 x 3 clutter shape (the units of `Candidate`)."""
     k = len(starts) - 1
-    out = np.empty((k, 15))
+    out = np.empty((k, 16))
     h, w = x.shape
     arm_ratio = 10.0 ** -1.3
     for g in range(k):
@@ -165,12 +168,13 @@ def _measure(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray, rr_all: np.nd
         out[g, 12] = nu[pr // b, pc // b]
         out[g, 13] = 10 * math.log10(max(m3, 1e-30) / bg) if m3 > 0 else np.nan
         out[g, 14] = 10 * math.log10(max(s_sum / s_n, 1e-30) / bg) if s_n else 0.0
+        out[g, 15] = nu3[pr // b, pc // b]
     return out
 
 
 def measure_candidates(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray,
                        core: tuple[int, int, int, int], px_m: tuple[float, float], land_dist_m: np.ndarray,
-                       blocks: tuple[np.ndarray, np.ndarray, int, np.ndarray],
+                       blocks: tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray],
                        pixels: tuple[np.ndarray, np.ndarray] | None = None) -> list[Candidate]:
     """Candidates whose weighted centre lies inside `core` (row0, row1, col0, col1) of this tile (`mean`: the
     background ring's mean per block of the prescreen); `blocks`
@@ -180,9 +184,9 @@ def measure_candidates(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray,
     rr, cc, starts = cluster_flagged(flagged, pixels)
     if len(starts) < 2:
         return []
-    thr, nu, b, x3 = blocks
+    thr, nu, b, x3, nu3 = blocks
     m = _measure(x, flagged, mean, rr, cc, starts, float(px_m[0]), float(px_m[1]), thr, nu, int(b), x3,
-                 land_dist_m)
+                 land_dist_m, nu3)
     out = []
     for row in m:
         r0, c0 = float(row[0]), float(row[1])
@@ -190,7 +194,8 @@ def measure_candidates(x: np.ndarray, flagged: np.ndarray, mean: np.ndarray,
             out.append(Candidate(r0, c0, int(row[2]), float(row[3]), float(row[4]), float(row[5]), float(row[6]),
                                  float(row[7]), float(row[8]), float(row[9]), float(row[10]),
                                  threshold_margin_db=float(row[11]), clutter_shape=float(row[12]),
-                                 contrast3_db=float(row[13]), surround_db=float(row[14])))
+                                 contrast3_db=float(row[13]), surround_db=float(row[14]),
+                                 clutter_shape3=float(row[15])))
     return out
 
 

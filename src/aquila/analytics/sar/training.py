@@ -34,11 +34,12 @@ class Family:
     patches: tuple[int, int] = (0, 4)
 
 
-TRAIN_FAMILIES = (Family("gamma", None), Family("K3", 3.0), Family("K10", 10.0))
-HELD_OUT = (Family("K1.5", 1.5), Family("K5-coarse-3look", 5.0, texture_px=(10.0, 14.0), looks=(3,),
-                                         patches=(4, 6)))
-"""Never trained on: spikier clutter than any training family, and a sea state of coarse texture, 3 looks
-and many patches."""
+TRAIN_FAMILIES = (Family("gamma", None), Family("K1.5", 1.5, texture_px=(1.5, 6.0)),
+                  Family("K3", 3.0, texture_px=(1.5, 6.0)), Family("K10", 10.0, texture_px=(1.5, 6.0)))
+HELD_OUT = (Family("K2-fine-2look", 2.0, texture_px=(1.5, 2.5), looks=(2,)),
+            Family("K5-coarse-3look", 5.0, texture_px=(10.0, 14.0), looks=(3,), patches=(4, 6)))
+"""Never trained on: two sea states — K shape 2 of fine texture (1.5-2.5 px) seen with exactly 2 looks, and
+coarse texture (10-14 px, coarser than any training scene) with 3 looks and many patches."""
 
 
 def draw_spec(family: Family, seed: int, size_px: int = 1024) -> SceneSpec:
