@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -98,3 +99,12 @@ def live(tmp_path: Path):  # type: ignore[no-untyped-def]
     srv = LiveServer(tmp_path / "instance")
     yield srv
     srv.stop()
+
+
+def send(client: Any, method: str, url: str, **kw: Any) -> Any:
+    """A request; a stream that opens (Server-Sent Events) is closed once its status and headers are in."""
+    with client.stream(method, url, **kw) as resp:
+        if resp.headers.get("content-type", "").startswith("text/event-stream") and resp.status_code == 200:
+            return resp
+        resp.read()
+    return resp

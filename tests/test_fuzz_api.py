@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from aquila.catalog import validate_item
-from conftest import LiveServer
+from conftest import LiveServer, send
 from library_helpers import collection, item, user
 
 POWER_USER = user("FRA", "CTS", caveats=("BALTIC",), roles=("admin", "provider"))
@@ -46,9 +46,8 @@ def test_every_operation_survives_fuzzing(server) -> None:  # type: ignore[no-un
                 headers = dict(kwargs.pop("headers", {}) or {})
                 headers["Authorization"] = f"Bearer {token}"
                 try:
-                    resp = client.request(kwargs.pop("method"), kwargs.pop("url"), headers=headers,
-                                          params=kwargs.get("params"), content=kwargs.get("data"),
-                                          json=kwargs.get("json"))
+                    resp = send(client, kwargs.pop("method"), kwargs.pop("url"), headers=headers,
+                                params=kwargs.get("params"), content=kwargs.get("data"), json=kwargs.get("json"))
                 except (httpx.TransportError, httpx.InvalidURL, UnicodeError):  # noqa: PERF203
                     # a request that is not valid HTTP (generated header bytes, say) is refused by
                     # the HTTP layer before the application; the server must keep serving

@@ -118,4 +118,6 @@ def test_openapi_operation_ids_are_stable(tmp_path: Path) -> None:
         "search_post_search_post", "audit_list_audit_get", "list_rules_release_rules_get",
         "create_rule_release_rules_post", "get_rule_release_rules__rule_id__get",
         "put_rule_release_rules__rule_id__put", "delete_rule_release_rules__rule_id__delete",
-        "list_runs_pipelines_runs_get"}
+        "list_runs_pipelines_runs_get", "create_subscription_subscriptions_post",
+        "delete_subscription_subscriptions__sid__delete", "get_subscription_subscriptions__sid__get",
+        "list_alerts_alerts_get", "list_subscriptions_subscriptions_get", "stream_alerts_alerts_stream_get"}

@@ -2,8 +2,8 @@
 
 The server, the CLI and analytics all open an instance here, from its data directory; nothing else
 chooses the backend. The embedded default keeps everything under the data directory:
-`catalog.db` (catalog, outbox, audit log), `assets/`, `keys/` (0600), `revocations.db` and `pipelines.db`
-(the analytics pipelines' queue).
+`catalog.db` (catalog, outbox, audit log), `assets/`, `keys/` (0600), `revocations.db`, `pipelines.db`
+(the analytics pipelines' queue) and `dissemination.db` (subscriptions, alerts).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aquila.catalog.backends.sqlite import AuditLog, CatalogStore, Outbox, Revocations, verify_instance
 from aquila.catalog.backends.sqlite.db import transient_error
@@ -23,6 +24,9 @@ from aquila.errors import AquilaError
 from aquila.limits import DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUERY_BUDGET_S
 from aquila.security.audit import AuditTrail, Checkpoint, VerifyResult
 from aquila.security.tokens import OidcIssuer, TokenIssuer
+
+if TYPE_CHECKING:
+    from aquila.catalog.backends.sqlite.dissemination import DisseminationStore
 
 __all__ = ["Instance"]
 
@@ -96,6 +100,12 @@ class Instance:
         from aquila.catalog.backends.sqlite.pipeline_runs import RunQueue
 
         return RunQueue(self.data_dir / "pipelines.db")
+
+    def dissemination(self) -> DisseminationStore:
+        """Subscriptions and alerts (`dissemination.db`; a new handle: close it when done)."""
+        from aquila.catalog.backends.sqlite.dissemination import DisseminationStore
+
+        return DisseminationStore(self.data_dir / "dissemination.db")
 
     def events(self) -> EventLog:
         """The catalog's event outbox (a new reader; close it when done)."""

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from aquila.catalog import validate_item
-from conftest import LiveServer
+from conftest import LiveServer, send
 from library_helpers import collection, item, user
 
 POWER = user("FRA", "CTS", caveats=("BALTIC",), roles=("admin", "provider"))
@@ -45,7 +45,7 @@ def server(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def _paths(template: str) -> list[str]:
     names = [p[1:-1] for p in template.split("/") if p.startswith("{")]
-    good = {"cid": "sar", "iid": "f1", "key": "data", "rule_id": "r1"}
+    good = {"cid": "sar", "iid": "f1", "key": "data", "rule_id": "r1", "sid": "sub-1"}
     out = []
     for name in names:
         for bad in HOSTILE_IDS:
@@ -66,14 +66,14 @@ def test_every_operation_survives_hostile_values(server) -> None:  # type: ignor
             requests: list[tuple[str, dict[str, Any], bytes | None]] = []
             for p in _paths(path):
                 requests.append((p, {}, None))
-            base = path.format(cid="sar", iid="f1", key="data", rule_id="r1")
+            base = path.format(cid="sar", iid="f1", key="data", rule_id="r1", sid="sub-1")
             for name, value in itertools.product(params, HOSTILE_VALUES):
                 requests.append((base, {name: value}, None))
             if method in ("POST", "PUT", "PATCH"):
                 requests += [(base, {}, body) for body in HOSTILE_BODIES]
             for url, query, body in requests:
                 try:
-                    r = client.request(method, url, params=query, content=body, headers=headers)
+                    r = send(client, method, url, params=query, content=body, headers=headers)
                 except (httpx.TransportError, httpx.InvalidURL):
                     r = None  # refused below the application (e.g. a 413 closing the connection)
                 count += 1

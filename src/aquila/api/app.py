@@ -9,7 +9,8 @@ thin: each router (`aquila.api.routes`) parses HTTP and calls the library servic
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -17,6 +18,7 @@ from fastapi.responses import Response
 from aquila.api.errors import error_response, install_error_handlers
 from aquila.api.routes import ROUTERS
 from aquila.config import Settings
+from aquila.dissemination import Dissemination
 from aquila.instance import Instance
 
 __all__ = ["create_app", "conformance_classes"]
@@ -40,11 +42,21 @@ def _is_asset_path(path: str) -> bool:
 
 def create_app(instance: Instance, settings: Settings | None = None) -> FastAPI:
     """The FastAPI application over one instance (no global state; tests make several)."""
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Served with a lifespan (`aquila serve`): alerts are dispatched from the start, not from the first
+        alert request; stopped with the server."""
+        app.state.dissemination.dispatcher()
+        yield
+        app.state.dissemination.close()
+
     app = FastAPI(title="Aquila shared library", version="0.1.0", docs_url=None, openapi_url=None,
-                  description="STAC API with security labels enforced per user and every decision audited.")
+                  description="STAC API with security labels enforced per user and every decision audited.",
+                  lifespan=lifespan)
     app.state.instance = instance
     app.state.settings = settings if settings is not None else Settings()
     app.state.conformance = conformance_classes()
+    app.state.dissemination = Dissemination(instance)
     install_error_handlers(app, instance)
 
     @app.middleware("http")

@@ -1,8 +1,19 @@
 """The API's routers, one module per concern; each declares the conformance classes it implements."""
 
-from aquila.api.routes import assets, audit, collections, core, items, pipelines, release_rules, search
+from aquila.api.routes import (
+                               alerts,
+                               assets,
+                               audit,
+                               collections,
+                               core,
+                               items,
+                               pipelines,
+                               release_rules,
+                               search,
+                               subscriptions,
+)
 
-ROUTERS = (core, collections, items, assets, search, audit, release_rules, pipelines)
+ROUTERS = (core, collections, items, assets, search, audit, release_rules, pipelines, subscriptions, alerts)
 """In the order `create_app` includes them."""
 
 __all__ = ["ROUTERS"]

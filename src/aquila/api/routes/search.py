@@ -14,7 +14,12 @@ from fastapi.responses import JSONResponse
 
 from aquila.api.deps import CurrentUser, JsonBody, Lib
 from aquila.api.links import GEOJSON, Links
-from aquila.api.params import (
+from aquila.api.schemas import MAX_LIMIT, SEARCH_BODY_SCHEMA
+from aquila.catalog.filters import parse_filter
+from aquila.catalog.library import Library
+from aquila.catalog.library_base import NO_COLLECTION
+from aquila.catalog.model import SearchQuery
+from aquila.catalog.params import (
     apply_fields,
     decode_token,
     encode_token,
@@ -23,11 +28,6 @@ from aquila.api.params import (
     parse_fields,
     parse_sortby,
 )
-from aquila.api.schemas import MAX_LIMIT, SEARCH_BODY_SCHEMA
-from aquila.catalog.filters import parse_filter
-from aquila.catalog.library import Library
-from aquila.catalog.library_base import NO_COLLECTION
-from aquila.catalog.model import SearchQuery
 from aquila.catalog.validate import validate_geometry
 from aquila.errors import InputError, TooManyRequests
 from aquila.limits import MAX_COLLECTIONS, MAX_IDS, MAX_SEARCHES_PER_USER

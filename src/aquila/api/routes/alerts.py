@@ -1,0 +1,124 @@
+"""Alerts over HTTP: `GET /alerts?since=` replays what the token's subject was delivered, `GET /alerts/stream`
+pushes them as Server-Sent Events (one `alert` event per delivery; `Last-Event-ID` resumes after a reconnect).
+
+What is sent is the item as the connected token may read it at sending time; a stream ends when its token
+is revoked or expires (the client reconnects with a new one and loses nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from aquila.api.deps import CurrentUser
+from aquila.api.links import Links
+from aquila.api.routes.subscriptions import dissemination
+from aquila.errors import AuthenticationError, InputError
+from aquila.security.policy import User
+from aquila.times import parse_instant
+
+__all__ = ["router", "CONFORMANCE"]
+
+CONFORMANCE: list[str] = []
+
+router = APIRouter()
+
+HEARTBEAT_S = 15.0
+
+
+def _after(since: str | None) -> str:
+    return parse_instant(since, "since").strftime("%Y-%m-%dT%H:%M:%S.%fZ") if since else ""
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= 1000:
+        raise InputError(f"{limit}", field="limit", expected="1 to 1000")
+    return limit
+
+
+def _render(links: Links, a: dict[str, Any]) -> dict[str, Any]:
+    return {"id": a["id"], "subscription_id": a["subscription_id"], "item": links.item(a["item"]),
+            "published": a["published"]}
+
+
+@router.get("/alerts")
+async def list_alerts(request: Request, user: CurrentUser, since: str | None = Query(None, max_length=64),
+                      limit: int = Query(100)) -> JSONResponse:
+    after = _after(since)
+    alerts = await run_in_threadpool(dissemination(request).alerts, user, 0, after, _limit(limit))
+    links = Links(request)
+    return JSONResponse({"alerts": [_render(links, a) for a in alerts],
+                         "next_since": alerts[-1]["published"] if alerts else since})
+
+
+def _last_event_id(request: Request, after: int | None) -> int:
+    raw = request.headers.get("last-event-id")
+    if after is not None:
+        return after
+    if raw is None or raw == "":
+        return -1  # a new stream: from now on
+    if not raw.isdigit() or len(raw) > 18:
+        raise InputError(f"{raw[:40]!r}", field="Last-Event-ID", expected="the id of the last event received")
+    return int(raw)
+
+
+@router.get("/alerts/stream")
+async def stream_alerts(request: Request, user: CurrentUser, after: int | None = Query(None, ge=0, le=10**17)
+                        ) -> StreamingResponse:
+    service = dissemination(request)
+    start = _last_event_id(request, after)
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    instance = service.instance
+    if start < 0:  # from now: the newest delivered so far is where this stream begins
+        newest = await run_in_threadpool(service.store.alerts, user.subject, 0, "", 10**9)
+        start = newest[-1][0] if newest else 0
+    await run_in_threadpool(service.alerts, user, start, "", 1)  # audited, rights recorded, dispatcher running
+    links = Links(request)
+
+    async def still_valid() -> User | None:
+        try:
+            return await run_in_threadpool(instance.tokens.verify, token)
+        except AuthenticationError:
+            return None
+
+    async def events() -> AsyncIterator[bytes]:
+        client = service.hub.connect(user.subject)
+        cursor = start
+        last_beat = time.monotonic()
+        try:
+            yield b": connected\n\n"
+            while True:
+                now_user = await still_valid()
+                if now_user is None:
+                    yield b"event: end\ndata: {\"reason\": \"token revoked or expired\"}\n\n"
+                    return
+                batch = await run_in_threadpool(service.pending, now_user, cursor, 100)
+                for a in batch:
+                    yield f"event: alert\nid: {a['seq']}\ndata: {json.dumps(_render(links, a))}\n\n".encode()
+                if batch:
+                    cursor = batch[-1]["seq"]
+                    if len(batch) == 100:
+                        continue
+                try:
+                    await asyncio.wait_for(client[1].get(), timeout=HEARTBEAT_S)
+                    while not client[1].empty():
+                        client[1].get_nowait()
+                except TimeoutError:
+                    pass
+                if await request.is_disconnected():
+                    return
+                if time.monotonic() - last_beat >= HEARTBEAT_S:
+                    last_beat = time.monotonic()
+                    yield b": ping\n\n"
+        finally:
+            service.hub.disconnect(user.subject, client)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+

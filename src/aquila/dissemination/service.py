@@ -1,0 +1,94 @@
+"""The dissemination service of one running instance: subscriptions (create, list, delete), alert replay, and the
+dispatcher and hub behind the streams. Every call is audited; a subscription of another subject answers as a
+missing one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from aquila.dissemination.alerts import Alert, AlertHub, Dispatcher, alerts_for
+from aquila.dissemination.subscriptions import MAX_SUBSCRIPTIONS, Subscription, owner_claims, parse_subscription
+from aquila.errors import InputError
+from aquila.security.policy import User
+
+if TYPE_CHECKING:
+    from aquila.instance import Instance
+
+__all__ = ["Dissemination"]
+
+
+class Dissemination:
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.hub = AlertHub()
+        self.store = instance.dissemination()
+        self._dispatcher: Dispatcher | None = None
+        self._lock = threading.Lock()
+
+    def dispatcher(self) -> Dispatcher:
+        """The alert dispatcher of this process, started on first use."""
+        with self._lock:
+            if self._dispatcher is None:
+                self._dispatcher = Dispatcher(self.instance, self.hub)
+                self._dispatcher.start()
+            return self._dispatcher
+
+    def close(self) -> None:
+        with self._lock:
+            if self._dispatcher is not None:
+                self._dispatcher.stop()
+                self._dispatcher = None
+        self.store.close()
+
+    def _seen(self, user: User) -> None:
+        """The subject's rights are as its token states them now: its deliveries follow."""
+        self.store.update_owner(user.subject, owner_claims(user, time.time()))
+
+    # -- subscriptions --------------------------------------------------------------------------------
+    def subscribe(self, user: User, body: Any) -> Subscription:
+        sub = parse_subscription(body, user.subject)
+        if sub.channel == "webhook":
+            raise InputError("webhook", field="channel", expected="sse (webhook deliveries are not in this version)")
+        if not self.store.add_subscription(sub.id, user.subject, user.nation, sub.doc(),
+                                           owner_claims(user, time.time()), MAX_SUBSCRIPTIONS):
+            raise InputError(f"{MAX_SUBSCRIPTIONS} subscriptions already", field="subscriptions",
+                             expected=f"at most {MAX_SUBSCRIPTIONS} per subscriber (DELETE one first)")
+        self._seen(user)
+        self.instance.library.record(user, "create subscription", sub.id, True, "own subscription")
+        self.dispatcher().invalidate()
+        return self.get(user, sub.id, audit=False)
+
+    def subscriptions_of(self, user: User) -> list[Subscription]:
+        self._seen(user)
+        subs = [Subscription.from_doc(sid, subject, doc, created)
+                for sid, subject, doc, _, created in self.store.subscriptions(user.subject)]
+        self.instance.library.record(user, "list subscriptions", "subscriptions", True, f"{len(subs)} own")
+        return subs
+
+    def get(self, user: User, sid: str, audit: bool = True) -> Subscription:
+        for s, subject, doc, _, created in self.store.subscriptions(user.subject):
+            if s == sid:
+                if audit:
+                    self.instance.library.record(user, "read subscription", sid, True, "own subscription")
+                return Subscription.from_doc(s, subject, doc, created)
+        raise self.instance.library.deny(user, "read subscription", sid[:100], "not found or not own")
+
+    def unsubscribe(self, user: User, sid: str) -> None:
+        if not self.store.delete_subscription(sid, user.subject):
+            raise self.instance.library.deny(user, "delete subscription", sid[:100], "not found or not own")
+        self.instance.library.record(user, "delete subscription", sid, True, "own subscription")
+        self.dispatcher().invalidate()
+
+    # -- alerts -----------------------------------------------------------------------------------------
+    def alerts(self, user: User, after_seq: int = 0, published_after: str = "", limit: int = 100) -> list[Alert]:
+        self._seen(user)
+        self.dispatcher()
+        out = alerts_for(self.instance, self.store, user, after_seq, published_after, limit)
+        self.instance.library.record(user, "read alerts", "alerts", True, f"{len(out)} alerts")
+        return out
+
+    def pending(self, user: User, after_seq: int, limit: int = 100) -> list[Alert]:
+        """A stream's next alerts (its opening was audited, each delivery was audited when it was made)."""
+        return alerts_for(self.instance, self.store, user, after_seq, "", limit)
