@@ -63,7 +63,8 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None, pipel
     err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})"
               + (" with its pipelines' worker" if worker else ""))
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        # open alert streams never end by themselves: give them 5 s, then close them, on shutdown
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
     finally:
         if worker is not None:
             worker.terminate()

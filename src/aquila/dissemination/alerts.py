@@ -129,7 +129,7 @@ class Dispatcher:
             self._consumer.ack(events[-1].seq)
         return written
 
-    def run(self, idle_s: float = 0.5) -> None:
+    def run(self, idle_s: float = 0.2) -> None:
         while not self._stop.is_set():
             if not self.step():
                 self._consumer.wait(idle_s)
