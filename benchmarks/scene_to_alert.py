@@ -6,9 +6,10 @@
 What a watch officer waits for, through the real processes: `aquila serve` (the API, the alert dispatcher,
 and its pipelines' worker child) on a fresh instance; a collection with `"aquila:pipelines": ["ships"]`; a
 subscriber of another nation connected to `GET /alerts/stream`, subscribed to `maritime-findings`. After
-one untimed warm-up scene (the worker's first after its start), each run creates an item and PUTs its scene (a tiled deflate GeoTIFF, the `ships_scale.py` mosaic) as its
-`data` asset; timed is the upload's response to the alert's arrival at the subscriber, with the per-stage
-split the run records (`GET /pipelines/runs`). The land mask is the pipeline's default (`auto`).
+one untimed warm-up scene (the worker's first after its start), each run creates an item and PUTs its
+scene (a tiled deflate GeoTIFF, the `ships_scale.py` mosaic) as its `data` asset; timed is the upload's
+response to the alert's arrival at the subscriber, with the per-stage split the run records
+(`GET /pipelines/runs`). The land mask is the pipeline's default (`auto`).
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def random_points(n: int, seed: int = 3, max_abs_lat: float = 85.0) -> tuple[np.
 class LiveServer:
     """A real uvicorn server on a free loopback port, running the app of an Instance in a thread."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, settings: Any = None) -> None:
         import socket
         import threading
 
@@ -66,8 +66,9 @@ class LiveServer:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         sock.close()
-        config = uvicorn.Config(create_app(self.instance), host="127.0.0.1", port=self.port, log_level="error",
-                                lifespan="off")
+        self.app = create_app(self.instance, settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
+                                log_level="error", lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -92,6 +93,7 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.app.state.dissemination.close()  # what the lifespan's shutdown does under `aquila serve`
 
 
 @pytest.fixture()

@@ -120,4 +120,5 @@ def test_openapi_operation_ids_are_stable(tmp_path: Path) -> None:
         "put_rule_release_rules__rule_id__put", "delete_rule_release_rules__rule_id__delete",
         "list_runs_pipelines_runs_get", "create_subscription_subscriptions_post",
         "delete_subscription_subscriptions__sid__delete", "get_subscription_subscriptions__sid__get",
-        "list_alerts_alerts_get", "list_subscriptions_subscriptions_get", "stream_alerts_alerts_stream_get"}
+        "list_alerts_alerts_get", "list_subscriptions_subscriptions_get", "stream_alerts_alerts_stream_get",
+        "subscription_deliveries_subscriptions__sid__deliveries_get"}

@@ -36,3 +36,8 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = Field(None, description="accept tokens of this external OIDC issuer too")
     oidc_jwks_url: str | None = Field(None, description="its JWKS endpoint")
     oidc_audience: str | None = Field(None, description="required audience of its tokens")
+    webhook_allow: str = Field("", description="origins webhooks may be sent to, comma-separated (e.g. "
+                               "https://tak.example.org,http://127.0.0.1:9000); none by default")
+    webhook_retry_s: float = Field(0.5, gt=0, le=60, description="first webhook retry after this (then doubled, "
+                                   "5 attempts in all)")
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="how long a webhook receiver may take to answer")

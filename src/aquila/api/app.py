@@ -56,7 +56,9 @@ def create_app(instance: Instance, settings: Settings | None = None) -> FastAPI:
     app.state.instance = instance
     app.state.settings = settings if settings is not None else Settings()
     app.state.conformance = conformance_classes()
-    app.state.dissemination = Dissemination(instance)
+    settings = app.state.settings
+    app.state.dissemination = Dissemination(instance, settings.webhook_allow, settings.webhook_retry_s,
+                                            settings.webhook_timeout_s)
     install_error_handlers(app, instance)
 
     @app.middleware("http")

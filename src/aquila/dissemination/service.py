@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aquila.dissemination.alerts import Alert, AlertHub, Dispatcher, alerts_for
 from aquila.dissemination.subscriptions import MAX_SUBSCRIPTIONS, Subscription, owner_claims, parse_subscription
+from aquila.dissemination.webhooks import DELIVERY_STATES, WebhookSender, check_allowed
 from aquila.errors import InputError
 from aquila.security.policy import User
 
@@ -20,19 +21,36 @@ __all__ = ["Dissemination"]
 
 
 class Dissemination:
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, webhook_allow: str = "", webhook_backoff_s: float = 0.5,
+                 webhook_timeout_s: float = 5.0) -> None:
         self.instance = instance
         self.hub = AlertHub()
         self.store = instance.dissemination()
+        self.webhook_allow = webhook_allow
+        self.webhook_backoff_s = webhook_backoff_s
+        self.webhook_timeout_s = webhook_timeout_s
         self._dispatcher: Dispatcher | None = None
+        self._sender: WebhookSender | None = None
         self._lock = threading.Lock()
 
     def dispatcher(self) -> Dispatcher:
-        """The alert dispatcher of this process, started on first use."""
+        """The alert dispatcher (and webhook sender) of this process, started on first use."""
         with self._lock:
             if self._dispatcher is None:
-                self._dispatcher = Dispatcher(self.instance, self.hub)
-                self._dispatcher.start()
+                sender = WebhookSender(self.instance, self.webhook_allow, self.webhook_backoff_s,
+                                       self.webhook_timeout_s)
+                dispatcher = Dispatcher(self.instance, self.hub)
+                store = dispatcher.store
+
+                def to_webhook(sub: Subscription, owner: dict[str, Any], row: tuple[int, str, str]) -> None:
+                    if sub.channel == "webhook":  # recorded before the event is acknowledged
+                        store.add_delivery(row[1], sub.id, *_source(store, row[1]), row[2], time.time())
+                        sender.wake()
+
+                dispatcher.on_alert = to_webhook
+                sender.start()
+                dispatcher.start()
+                self._dispatcher, self._sender = dispatcher, sender
             return self._dispatcher
 
     def close(self) -> None:
@@ -40,6 +58,9 @@ class Dissemination:
             if self._dispatcher is not None:
                 self._dispatcher.stop()
                 self._dispatcher = None
+            if self._sender is not None:
+                self._sender.stop()
+                self._sender = None
         self.store.close()
 
     def _seen(self, user: User) -> None:
@@ -50,7 +71,7 @@ class Dissemination:
     def subscribe(self, user: User, body: Any) -> Subscription:
         sub = parse_subscription(body, user.subject)
         if sub.channel == "webhook":
-            raise InputError("webhook", field="channel", expected="sse (webhook deliveries are not in this version)")
+            check_allowed(sub.url or "", self.webhook_allow)
         if not self.store.add_subscription(sub.id, user.subject, user.nation, sub.doc(),
                                            owner_claims(user, time.time()), MAX_SUBSCRIPTIONS):
             raise InputError(f"{MAX_SUBSCRIPTIONS} subscriptions already", field="subscriptions",
@@ -75,6 +96,17 @@ class Dissemination:
                 return Subscription.from_doc(s, subject, doc, created)
         raise self.instance.library.deny(user, "read subscription", sid[:100], "not found or not own")
 
+    def deliveries(self, user: User, sid: str, state: str | None = None) -> dict[str, Any]:
+        """A webhook subscription's delivery counts per state and its deliveries (e.g. the dead letters)."""
+        sub = self.get(user, sid, audit=False)
+        if state is not None and state not in DELIVERY_STATES:
+            raise InputError(f"{state[:40]!r}", field="state", expected=" or ".join(DELIVERY_STATES))
+        rows = self.store.deliveries(sub.id, state)
+        self.instance.library.record(user, "read deliveries", sid, True, "own subscription")
+        return {"subscription_id": sub.id, "counts": self.store.delivery_counts(sub.id),
+                "deliveries": [{"id": a, "item": f"{c}/{i}", "attempts": n, "state": st, "error": e, "updated": u}
+                               for a, c, i, n, st, e, u in rows]}
+
     def unsubscribe(self, user: User, sid: str) -> None:
         if not self.store.delete_subscription(sid, user.subject):
             raise self.instance.library.deny(user, "delete subscription", sid[:100], "not found or not own")
@@ -92,3 +124,8 @@ class Dissemination:
     def pending(self, user: User, after_seq: int, limit: int = 100) -> list[Alert]:
         """A stream's next alerts (its opening was audited, each delivery was audited when it was made)."""
         return alerts_for(self.instance, self.store, user, after_seq, "", limit)
+
+
+def _source(store: Any, alert_id: str) -> tuple[str, str]:
+    """(collection, item) of an alert just written."""
+    return store.alert_source(alert_id)

@@ -1,10 +1,11 @@
-"""Subscriptions over HTTP: a user's standing queries (`POST/GET /subscriptions`, `GET/DELETE /subscriptions/{id}`).
+"""Subscriptions over HTTP: a user's standing queries (`POST/GET /subscriptions`, `GET/DELETE /subscriptions/{id}`,
+`GET /subscriptions/{id}/deliveries` for a webhook's deliveries and dead letters).
 
 A subscription belongs to the token's subject; another subject's id answers 404, as a missing one does."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -46,3 +47,10 @@ async def get_subscription(sid: str, request: Request, user: CurrentUser) -> JSO
 async def delete_subscription(sid: str, request: Request, user: CurrentUser) -> Response:
     await run_in_threadpool(dissemination(request).unsubscribe, user, sid)
     return Response(status_code=204)
+
+
+@router.get("/subscriptions/{sid}/deliveries")
+async def subscription_deliveries(sid: str, request: Request, user: CurrentUser,
+                                  state: str | None = Query(None, max_length=20)) -> JSONResponse:
+    """A webhook subscription's deliveries: counts per state, and the deliveries (`?state=dead`: dead letters)."""
+    return JSONResponse(await run_in_threadpool(dissemination(request).deliveries, user, sid, state))

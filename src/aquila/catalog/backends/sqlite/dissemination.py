@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS alerts (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEX
   event_seq INTEGER NOT NULL, published TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS alerts_subject ON alerts (subject, seq);
 CREATE INDEX IF NOT EXISTS alerts_published ON alerts (subject, published);
+CREATE TABLE IF NOT EXISTS deliveries (alert TEXT PRIMARY KEY, subscription TEXT NOT NULL, collection TEXT NOT NULL,
+  item TEXT NOT NULL, published TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL,
+  state TEXT NOT NULL, last_error TEXT, updated TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_try);
 """
 
 
@@ -95,6 +99,11 @@ class DisseminationStore:
                 return None
             return int(cur.lastrowid or 0), aid, now
 
+    def alert_source(self, alert: str) -> tuple[str, str]:
+        with self._lock:
+            row = self._db.execute("SELECT collection, item FROM alerts WHERE id = ?", (alert,)).fetchone()
+        return str(row[0]), str(row[1])
+
     def alerts(self, subject: str, after_seq: int = 0, published_after: str = "", limit: int = 100
                ) -> list[tuple[int, str, str, str, str, str]]:
         """(seq, id, subscription, collection, item, published) of a subject, oldest first."""
@@ -102,4 +111,45 @@ class DisseminationStore:
             rows = self._db.execute("SELECT seq, id, subscription, collection, item, published FROM alerts WHERE "
                                     "subject = ? AND seq > ? AND published > ? ORDER BY seq LIMIT ?",
                                     (subject, after_seq, published_after, limit)).fetchall()
+        return [tuple(r) for r in rows]
+
+    # -- webhook deliveries -------------------------------------------------------------------------------
+    def add_delivery(self, alert: str, subscription: str, collection: str, item: str, published: str,
+                     now_s: float) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO deliveries (alert, subscription, collection, item, published, "
+                             "next_try, state, updated) VALUES (?,?,?,?,?,?,'pending',?)",
+                             (alert, subscription, collection, item, published, now_s, _now()))
+
+    def due_deliveries(self, now_s: float, limit: int = 20) -> list[tuple[str, str, str, str, str, int]]:
+        """(alert, subscription, collection, item, published, attempts) of pending deliveries due now."""
+        with self._lock:
+            rows = self._db.execute("SELECT alert, subscription, collection, item, published, attempts FROM "
+                                    "deliveries WHERE state = 'pending' AND next_try <= ? ORDER BY next_try "
+                                    "LIMIT ?", (now_s, limit)).fetchall()
+        return [tuple(r) for r in rows]
+
+    def next_due_s(self) -> float | None:
+        with self._lock:
+            row = self._db.execute("SELECT min(next_try) FROM deliveries WHERE state = 'pending'").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def record_attempt(self, alert: str, state: str, attempts: int, next_try_s: float, error: str | None) -> None:
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET state = ?, attempts = ?, next_try = ?, last_error = ?, updated = ? "
+                             "WHERE alert = ?", (state, attempts, next_try_s, error, _now(), alert))
+
+    def delivery_counts(self, subscription: str) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, count(*) FROM deliveries WHERE subscription = ? GROUP BY state",
+                                    (subscription,)).fetchall()
+        return {str(k): int(v) for k, v in rows}
+
+    def deliveries(self, subscription: str, state: str | None = None, limit: int = 100
+                   ) -> list[tuple[str, str, str, int, str, str | None, str]]:
+        """(alert, collection, item, attempts, state, last error, updated) of a subscription's deliveries."""
+        with self._lock:
+            rows = self._db.execute("SELECT alert, collection, item, attempts, state, last_error, updated FROM "
+                                    "deliveries WHERE subscription = ? AND (? IS NULL OR state = ?) ORDER BY updated "
+                                    "LIMIT ?", (subscription, state, state, limit)).fetchall()
         return [tuple(r) for r in rows]
