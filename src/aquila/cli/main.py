@@ -416,10 +416,11 @@ def demo(start: str | None, hours: float, workers: int | None) -> None:
 
 
 def _register_library_commands() -> None:
-    from aquila.cli import analytics, library
+    from aquila.cli import analytics, dissemination, library
 
     for group in (library.collection, library.ingest, library.serve, library.token, library.audit, library.pipelines,
-                  analytics.synth, analytics.detect, analytics.evaluate, analytics.fuse, analytics.analyze):
+                  analytics.synth, analytics.detect, analytics.evaluate, analytics.fuse, analytics.analyze,
+                  dissemination.export):
         cli.add_command(group)
 
 

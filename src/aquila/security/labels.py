@@ -105,6 +105,14 @@ class Label:
         object.__setattr__(self, "caveats", frozenset(self.caveats))
 
     @property
+    def marking(self) -> str:
+        """The label as people read it on a product: `NATO RESTRICTED REL TO EST, NATO // BALTIC`
+        (no releasability: `<ORIGINATOR> ONLY`)."""
+        rel = f"REL TO {', '.join(sorted(self.releasable_to))}" if self.releasable_to else f"{self.originator} ONLY"
+        cav = f" // {' '.join(sorted(self.caveats))}" if self.caveats else ""
+        return f"{self.classification.full_name} {rel}{cav}"
+
+    @property
     def audience(self) -> frozenset[str]:
         """Nations that may read it (clearance and caveats permitting): originator + expanded REL TO."""
         return expand(self.releasable_to) | {self.originator}
