@@ -42,7 +42,11 @@ def parse_instant(text: Any, field: str, error: type[InputError] = InputError) -
                     expected="e.g. 2026-03-19T00:00:00Z") from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
-    return t.astimezone(UTC)
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last instant Python holds
+        raise error(f"{str(text)[:80]!r} is out of range", field=field,
+                    expected="a time between years 1 and 9999 in UTC") from None
 
 
 def iso_z(time_s: float) -> str:

@@ -196,9 +196,9 @@ def visible_runs(instance: Instance, user: Any, since: str = "", limit: int = 10
             runs = queue.since(cursor, 500)
             for run in runs:
                 source = store.item(user, run.collection, run.item)
-                if source is None or source.collection_label is None or not decide_item(user, run.label,
-                                                                                        source.collection_label):
-                    continue  # the run's own instance of the id, not another the user happens to read
+                if (source is None or source.label != run.label or source.collection_label is None
+                        or not decide_item(user, source.label, source.collection_label)):
+                    continue  # the run's own instance, as labelled now, not another the user happens to read
                 visible = run.finding is not None and store.item(user, FINDINGS_COLLECTION, run.finding) is not None
                 out.append(run.as_json(finding_visible=visible))
                 if len(out) == limit:

@@ -20,7 +20,7 @@ from aquila.safejson import loads
 from aquila.security.policy import User
 
 __all__ = ["get_instance", "get_library", "get_settings", "current_user", "json_body", "CurrentUser", "JsonBody",
-           "Lib", "Inst", "AppSettings"]
+           "Lib", "Inst", "AppSettings", "token_times"]
 
 
 def _instance(request: Request) -> Instance:
@@ -79,3 +79,9 @@ JsonBody = Annotated[Any, Depends(json_body)]
 Lib = Annotated[Library, Depends(get_library)]
 Inst = Annotated[Instance, Depends(get_instance)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def token_times(request: Request) -> tuple[float, float, str]:
+    """(iat, exp, jti) of the request's bearer token (after `current_user` verified it)."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    return _instance(request).tokens.times(token)

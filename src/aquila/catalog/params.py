@@ -41,7 +41,10 @@ def parse_datetime(value: str) -> tuple[float, float]:
 def parse_bbox(value: Any) -> tuple[float, float, float, float]:
     expected = "west,south,east,north (or 6 numbers with heights), degrees"
     try:
-        nums = [float(x) for x in (value.split(",") if isinstance(value, str) else value)]
+        parts = value.split(",") if isinstance(value, str) else value
+        if any(isinstance(x, bool) for x in parts):
+            raise TypeError("booleans are not coordinates")
+        nums = [float(x) for x in parts]
     except (TypeError, ValueError):
         raise InputError(f"{value!r}", field="bbox", expected=expected) from None
     if len(nums) == 6:

@@ -63,26 +63,27 @@ class Dissemination:
                 self._sender = None
         self.store.close()
 
-    def _seen(self, user: User) -> None:
-        """The subject's rights are as its token states them now: its deliveries follow."""
-        self.store.update_owner(user.subject, owner_claims(user, time.time()))
+    def _seen(self, user: User, token: tuple[float, float, str] | None) -> None:
+        """The subject's rights are as its token (iat, exp, jti) states them now: its deliveries follow them."""
+        if token is not None:
+            self.store.update_owner(user.subject, owner_claims(user, token))
 
     # -- subscriptions --------------------------------------------------------------------------------
-    def subscribe(self, user: User, body: Any) -> Subscription:
+    def subscribe(self, user: User, body: Any, token: tuple[float, float, str]) -> Subscription:
         sub = parse_subscription(body, user.subject)
         if sub.channel == "webhook":
             check_allowed(sub.url or "", self.webhook_allow)
         if not self.store.add_subscription(sub.id, user.subject, user.nation, sub.doc(),
-                                           owner_claims(user, time.time()), MAX_SUBSCRIPTIONS):
+                                           owner_claims(user, token), MAX_SUBSCRIPTIONS):
             raise InputError(f"{MAX_SUBSCRIPTIONS} subscriptions already", field="subscriptions",
                              expected=f"at most {MAX_SUBSCRIPTIONS} per subscriber (DELETE one first)")
-        self._seen(user)
+        self._seen(user, token)
         self.instance.library.record(user, "create subscription", sub.id, True, "own subscription")
         self.dispatcher().invalidate()
         return self.get(user, sub.id, audit=False)
 
-    def subscriptions_of(self, user: User) -> list[Subscription]:
-        self._seen(user)
+    def subscriptions_of(self, user: User, token: tuple[float, float, str] | None = None) -> list[Subscription]:
+        self._seen(user, token)
         subs = [Subscription.from_doc(sid, subject, doc, created)
                 for sid, subject, doc, _, created in self.store.subscriptions(user.subject)]
         self.instance.library.record(user, "list subscriptions", "subscriptions", True, f"{len(subs)} own")
@@ -101,7 +102,8 @@ class Dissemination:
         sub = self.get(user, sid, audit=False)
         if state is not None and state not in DELIVERY_STATES:
             raise InputError(f"{state[:40]!r}", field="state", expected=" or ".join(DELIVERY_STATES))
-        rows = self.store.deliveries(sub.id, state)
+        rows = [r for r in self.store.deliveries(sub.id, state)  # items the caller may no longer read: not named
+                if self.instance.store.item(user, r[1], r[2]) is not None]
         self.instance.library.record(user, "read deliveries", sid, True, "own subscription")
         return {"subscription_id": sub.id, "counts": self.store.delivery_counts(sub.id),
                 "deliveries": [{"id": a, "item": f"{c}/{i}", "attempts": n, "state": st, "error": e, "updated": u}
@@ -114,8 +116,9 @@ class Dissemination:
         self.dispatcher().invalidate()
 
     # -- alerts -----------------------------------------------------------------------------------------
-    def alerts(self, user: User, after_seq: int = 0, published_after: str = "", limit: int = 100) -> list[Alert]:
-        self._seen(user)
+    def alerts(self, user: User, after_seq: int = 0, published_after: str = "", limit: int = 100,
+               token: tuple[float, float, str] | None = None) -> list[Alert]:
+        self._seen(user, token)
         self.dispatcher()
         out = alerts_for(self.instance, self.store, user, after_seq, published_after, limit)
         self.instance.library.record(user, "read alerts", "alerts", True, f"{len(out)} alerts")

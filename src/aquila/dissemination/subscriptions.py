@@ -24,8 +24,8 @@ from aquila.errors import InputError
 from aquila.security.labels import Classification
 from aquila.security.policy import Role, User
 
-__all__ = ["Subscription", "parse_subscription", "owner_claims", "owner_user", "CHANNELS", "MAX_SUBSCRIPTIONS",
-           "MAX_COLLECTIONS"]
+__all__ = ["Subscription", "parse_subscription", "owner_claims", "owner_user", "owner_current", "CHANNELS",
+           "MAX_SUBSCRIPTIONS", "MAX_COLLECTIONS"]
 
 CHANNELS = ("sse", "webhook")
 MAX_SUBSCRIPTIONS = 100
@@ -95,8 +95,8 @@ class Subscription:
 
             try:
                 return bool(cql2.Expr(self.filter).matches(item))
-            except (ValueError, TypeError, RuntimeError):
-                return False  # a property of the wrong type for the filter: no match, as search would say
+            except Exception:  # noqa: BLE001 - cql2 raises a bare Exception for a property the item lacks
+                return False  # a property missing or of the wrong type: no match, as search would say
         return True
 
 
@@ -172,25 +172,37 @@ def _geometry(g: Any) -> dict[str, Any]:
     expected = "a GeoJSON geometry (Polygon, MultiPolygon, Point, ...) with finite coordinates"
     if not isinstance(g, dict) or not isinstance(g.get("type"), str):
         raise InputError(f"{str(g)[:80]}", field="intersects", expected=expected)
+    import shapely
+    from shapely.errors import GEOSException
+
     try:
         geom = shape(g)
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        valid = geom.is_valid and not geom.is_empty
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, GEOSException):
         raise InputError(f"{str(g)[:80]}", field="intersects", expected=expected) from None
-    import shapely
 
     coords = shapely.get_coordinates(geom)
     if len(coords) > MAX_VERTICES or not all(math.isfinite(v) for v in coords.ravel()):
         raise InputError(f"{len(coords)} vertices", field="intersects",
                          expected=f"at most {MAX_VERTICES} finite vertices")
-    if not geom.is_valid:
-        raise InputError("an invalid geometry (self-intersecting?)", field="intersects", expected=expected)
+    if not valid:
+        raise InputError("an empty or invalid geometry (self-intersecting?)", field="intersects", expected=expected)
     return g
 
 
-def owner_claims(user: User, at_s: float) -> dict[str, Any]:
-    """The subscriber's rights as stored with its subscriptions (and when they were stated)."""
+def owner_claims(user: User, token: tuple[float, float, str]) -> dict[str, Any]:
+    """The subscriber's rights as stored with its subscriptions, with the (iat, exp, jti) of the token that stated
+    them: deliveries stop when that token is revoked (by id or subject) or expires, until a newer one is seen."""
+    iat, exp, jti = token
     return {"nation": user.nation, "clearance": user.clearance.name, "caveats": sorted(user.caveats),
-            "roles": sorted(r.value for r in user.roles), "subject": user.subject, "at": at_s}
+            "roles": sorted(r.value for r in user.roles), "subject": user.subject, "iat": iat, "exp": exp, "jti": jti}
+
+
+def owner_current(owner: dict[str, Any], revocations: Any, now_s: float) -> bool:
+    """May deliveries go on under these stored rights: the stating token unexpired and not revoked?"""
+    if float(owner.get("exp", 0)) <= now_s:
+        return False
+    return not revocations.is_revoked(str(owner.get("jti", "")), str(owner["subject"]), float(owner.get("iat", 0)))
 
 
 def owner_user(claims: dict[str, Any]) -> User:

@@ -10,7 +10,8 @@ acknowledged; the sender POSTs it as JSON `{"id", "subscription_id", "item", "pu
 A 2xx answer ends it (`done`); anything else — refused connection, timeout, a 500 — is retried after 0.5,
 1, 2, 4 ... s (capped at 5 min) and after `max_attempts` it is `dead` (kept, with the last error, for the
 subscriber to see). The policy is applied again before every attempt with the subscriber's latest rights:
-a subject revoked, or an item relabelled beyond it, is `withheld`, never sent. Webhooks go only to the
+a subscriber whose latest token was revoked or has expired, or an item relabelled beyond it, is `withheld`,
+never sent. Webhooks go only to the
 origins the operator allows (`AQUILA_WEBHOOK_ALLOW`): none by default, so a subscription cannot make the
 server call an internal service or carry items to a host of the subscriber's choosing.
 """
@@ -25,7 +26,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from aquila.dissemination.subscriptions import Subscription, owner_user
+from aquila.dissemination.subscriptions import Subscription, owner_current, owner_user
 from aquila.errors import InputError
 from aquila.security.policy import decide_item
 
@@ -127,7 +128,7 @@ class WebhookSender:
         sub, owner = sub_owner
         user = owner_user(owner)
         item = self.instance.store.item(user, cid, iid)
-        if (self.instance.tokens.revocations.is_revoked("", sub.subject, float(owner["at"])) or item is None
+        if (not owner_current(owner, self.instance.tokens.revocations, now) or item is None
                 or item.collection_label is None or not decide_item(user, item.label, item.collection_label)):
             self.store.record_attempt(alert, "withheld", attempts, now, "no longer releasable to the subscriber")
             return

@@ -101,6 +101,16 @@ class TokenIssuer:
         }
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
+    @staticmethod
+    def times(token: str) -> tuple[float, float, str]:
+        """(iat, exp, jti) of a token `verify` has accepted (read without checking again): what a standing
+        delivery needs to stop with the token's revocation or expiry."""
+        try:
+            c = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise AuthenticationError("invalid token") from None
+        return float(c.get("iat", 0)), float(c.get("exp", 0)), str(c.get("jti", ""))[:200]
+
     def claims(self, token: str) -> dict[str, Any]:
         """The verified claims of one of this instance's tokens (for `aquila token revoke --token`)."""
         try:

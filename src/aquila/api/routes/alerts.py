@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from aquila.api.deps import CurrentUser
+from aquila.api.deps import CurrentUser, token_times
 from aquila.api.links import Links
 from aquila.api.routes.subscriptions import dissemination
 from aquila.errors import AuthenticationError, InputError
@@ -51,7 +52,8 @@ def _render(links: Links, a: dict[str, Any]) -> dict[str, Any]:
 async def list_alerts(request: Request, user: CurrentUser, since: str | None = Query(None, max_length=64),
                       limit: int = Query(100)) -> JSONResponse:
     after = _after(since)
-    alerts = await run_in_threadpool(dissemination(request).alerts, user, 0, after, _limit(limit))
+    alerts = await run_in_threadpool(dissemination(request).alerts, user, 0, after, _limit(limit),
+                                     token_times(request))
     links = Links(request)
     return JSONResponse({"alerts": [_render(links, a) for a in alerts],
                          "next_since": alerts[-1]["published"] if alerts else since})
@@ -63,7 +65,7 @@ def _last_event_id(request: Request, after: int | None) -> int:
         return after
     if raw is None or raw == "":
         return -1  # a new stream: from now on
-    if not raw.isdigit() or len(raw) > 18:
+    if re.fullmatch(r"[0-9]{1,18}", raw) is None:  # (str.isdigit takes superscripts int() refuses)
         raise InputError(f"{raw[:40]!r}", field="Last-Event-ID", expected="the id of the last event received")
     return int(raw)
 
@@ -76,9 +78,9 @@ async def stream_alerts(request: Request, user: CurrentUser, after: int | None =
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
     instance = service.instance
     if start < 0:  # from now: the newest delivered so far is where this stream begins
-        newest = await run_in_threadpool(service.store.alerts, user.subject, 0, "", 10**9)
-        start = newest[-1][0] if newest else 0
-    await run_in_threadpool(service.alerts, user, start, "", 1)  # audited, rights recorded, dispatcher running
+        start = await run_in_threadpool(service.store.newest_alert, user.subject)
+    # audited, rights recorded, dispatcher running
+    await run_in_threadpool(service.alerts, user, start, "", 1, token_times(request))
     links = Links(request)
 
     async def still_valid() -> User | None:

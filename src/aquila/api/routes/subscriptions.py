@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from aquila.api.deps import CurrentUser, JsonBody
+from aquila.api.deps import CurrentUser, JsonBody, token_times
 from aquila.dissemination import Dissemination
 
 __all__ = ["router", "CONFORMANCE", "dissemination"]
@@ -27,13 +27,13 @@ def dissemination(request: Request) -> Dissemination:
 
 @router.post("/subscriptions", status_code=201)
 async def create_subscription(request: Request, user: CurrentUser, body: JsonBody) -> JSONResponse:
-    sub = await run_in_threadpool(dissemination(request).subscribe, user, body)
+    sub = await run_in_threadpool(dissemination(request).subscribe, user, body, token_times(request))
     return JSONResponse(sub.as_json(), status_code=201)
 
 
 @router.get("/subscriptions")
 async def list_subscriptions(request: Request, user: CurrentUser) -> JSONResponse:
-    subs = await run_in_threadpool(dissemination(request).subscriptions_of, user)
+    subs = await run_in_threadpool(dissemination(request).subscriptions_of, user, token_times(request))
     return JSONResponse({"subscriptions": [s.as_json() for s in subs]})
 
 

@@ -99,6 +99,27 @@ class DisseminationStore:
                 return None
             return int(cur.lastrowid or 0), aid, now
 
+    def add_alerts(self, rows: list[tuple[str, str, str, str, int]]) -> list[tuple[int, int, str, str]]:
+        """Record many deliveries in one transaction: rows of (subscription, subject, collection, item, event
+        seq); returns (index in `rows`, seq, id, published) of those not recorded before."""
+        now = _now()
+        out = []
+        with self._lock, transaction(self._db) as db:
+            for k, (sub, subject, cid, iid, event_seq) in enumerate(rows):
+                aid = "al-" + hashlib.sha256(f"{sub}\x00{event_seq}".encode()).hexdigest()[:24]
+                cur = db.execute("INSERT OR IGNORE INTO alerts (id, subscription, subject, collection, item, "
+                                 "event_seq, published) VALUES (?,?,?,?,?,?,?)",
+                                 (aid, sub, subject, cid, iid, event_seq, now))
+                if cur.rowcount == 1:
+                    out.append((k, int(cur.lastrowid or 0), aid, now))
+        return out
+
+    def newest_alert(self, subject: str) -> int:
+        """The seq of the subject's latest alert (0 when none)."""
+        with self._lock:
+            row = self._db.execute("SELECT max(seq) FROM alerts WHERE subject = ?", (subject,)).fetchone()
+        return int(row[0] or 0)
+
     def alert_source(self, alert: str) -> tuple[str, str]:
         with self._lock:
             row = self._db.execute("SELECT collection, item FROM alerts WHERE id = ?", (alert,)).fetchone()

@@ -1,0 +1,160 @@
+"""Benchmark: publication-to-client latency with many subscriptions under a steady stream of products.
+
+    .venv/bin/python benchmarks/alerts_fanout.py                          # 1,000 subscriptions, 100 products/s, 10 s
+    .venv/bin/python benchmarks/alerts_fanout.py --subscriptions 200 --rate 20 --seconds 5
+
+`aquila serve` on a fresh instance; 50 subscribers (subjects) of five nations and clearances hold the
+subscriptions between them (20 each, bboxes spread over the Baltic), each subscriber connected to
+`GET /alerts/stream`. A publisher posts items into the collection at the given rate (`POST
+/collections/sar/items`, labels varied so each subscriber may read only some); every item carries the
+time it was sent. Measured at the clients: send time → SSE arrival, p50/p99, and whether every alert the
+labels and queries call for arrived (none lost, none extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from aquila.instance import Instance
+from aquila.security.labels import Classification, Label
+from aquila.security.policy import Role, User, decide_item
+
+NATIONS = [("DEU", "NS"), ("EST", "NR"), ("POL", "NS"), ("USA", "NC"), ("FRA", "NS")]
+LABELS = [("NU", ["NATO"]), ("NR", ["NATO"]), ("NS", ["DEU", "POL"]), ("NC", ["FVEY"]), ("NS", [])]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--subscriptions", type=int, default=1000)
+    ap.add_argument("--rate", type=float, default=100.0, help="products per second")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    rng = random.Random(1)
+    data = Path(tempfile.mkdtemp(prefix="aquila-fanout-")) / "instance"
+    inst = Instance.open(data)
+    col = {"type": "Collection", "id": "sar", "stac_version": "1.1.0", "description": "sar", "license": "other",
+           "links": [], "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]},
+                                   "temporal": {"interval": [[None, None]]}},
+           "sec:classification": "NU", "sec:releasable_to": ["NATO", "FVEY"], "sec:caveats": [],
+           "sec:originator": "FRA"}
+    inst.library.operator_collection(col)
+    n_subjects = 50
+    subjects = [User(NATIONS[k % 5][0], Classification[NATIONS[k % 5][1]], subject=f"watch-{k}")
+                for k in range(n_subjects)]
+    tokens = {u.subject: inst.tokens.issue(u) for u in subjects}
+    fra = User("FRA", Classification.CTS, frozenset(), frozenset({Role.PROVIDER}), subject="fra-provider")
+    publisher = inst.tokens.issue(fra)
+    inst.close()
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    server = subprocess.Popen([sys.executable, "-m", "aquila", "serve", "--data", str(data), "--port", str(port),
+                               "--no-pipelines"], stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/api", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the server did not start") from None
+            time.sleep(0.1)  # polling with a deadline
+        boxes: dict[str, list[tuple[float, float, float, float]]] = {u.subject: [] for u in subjects}
+        with httpx.Client(base_url=url, timeout=30) as c:
+            for k in range(args.subscriptions):
+                u = subjects[k % n_subjects]
+                w, s_ = rng.uniform(10, 28), rng.uniform(54, 64)
+                box = (w, s_, w + rng.uniform(1, 6), s_ + rng.uniform(0.5, 3))
+                r = c.post("/subscriptions", json={"collections": ["sar"], "bbox": list(box)},
+                           headers={"Authorization": f"Bearer {tokens[u.subject]}"})
+                assert r.status_code == 201, r.text
+                boxes[u.subject].append(box)
+        arrivals: dict[str, list[tuple[float, str]]] = {u.subject: [] for u in subjects}
+        opened = threading.Barrier(n_subjects + 1, timeout=60)
+
+        def listen(subject: str) -> None:
+            try:
+                with httpx.Client(timeout=None) as c, c.stream(
+                        "GET", url + "/alerts/stream", headers={"Authorization": f"Bearer {tokens[subject]}"}) as r:
+                    event = None
+                    for line in r.iter_lines():
+                        if line.startswith(": connected"):
+                            opened.wait()
+                        elif line.startswith("event:"):
+                            event = line[6:].strip()
+                        elif line.startswith("data:") and event == "alert":
+                            a = json.loads(line[5:])
+                            arrivals[subject].append((time.time() - a["item"]["properties"]["sent_at"],
+                                                      a["item"]["id"]))
+            except httpx.HTTPError:
+                pass
+
+        for u in subjects:
+            threading.Thread(target=listen, args=(u.subject,), daemon=True).start()
+        opened.wait()
+        n = int(args.rate * args.seconds)
+        sent: list[dict[str, Any]] = []
+        t_start = time.perf_counter()
+        with httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {publisher}"}) as c:
+            for k in range(n):
+                due = t_start + k / args.rate
+                while time.perf_counter() < due:
+                    time.sleep(max(0.0, min(0.002, due - time.perf_counter())))  # pacing the publisher
+                cls, rel = LABELS[k % len(LABELS)]
+                lon, lat = rng.uniform(10, 30), rng.uniform(54, 65)
+                doc = {"type": "Feature", "stac_version": "1.1.0", "id": f"p{k}", "collection": "sar",
+                       "geometry": {"type": "Point", "coordinates": [lon, lat]}, "links": [], "assets": {},
+                       "properties": {"datetime": "2026-12-03T06:00:00Z", "sec:classification": cls,
+                                      "sec:releasable_to": rel, "sec:caveats": [], "sec:originator": "FRA",
+                                      "sent_at": time.time()}}
+                r = c.post("/collections/sar/items", json=doc)
+                assert r.status_code == 201, r.text
+                sent.append(doc)
+        t_pub = time.perf_counter() - t_start
+        col_label = Label.from_properties(col, prefix="")
+        expected = 0
+        want: dict[str, set[str]] = {}
+        for u in subjects:
+            ids = set()
+            for d in sent:
+                lon, lat = d["geometry"]["coordinates"]
+                if not decide_item(u, Label.from_properties(d["properties"]), col_label):
+                    continue
+                hits = sum(1 for w, s_, e, n_ in boxes[u.subject] if w <= lon <= e and s_ <= lat <= n_)
+                expected += hits
+                if hits:
+                    ids.add(d["id"])
+            want[u.subject] = ids
+        deadline = time.monotonic() + 120
+        while sum(len(v) for v in arrivals.values()) < expected and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling with a deadline
+        lat_s = sorted(x for v in arrivals.values() for x, _ in v)
+        got = sum(len(v) for v in arrivals.values())
+        wrong = sum(1 for u in subjects for _, i in arrivals[u.subject] if i not in want[u.subject])
+        p = lambda q: lat_s[min(len(lat_s) - 1, int(q * (len(lat_s) - 1)))] if lat_s else float("nan")  # noqa: E731
+        print(f"{args.subscriptions} subscriptions, {n_subjects} connected subscribers, {n} products at "
+              f"{n / t_pub:.0f}/s: {got} alerts of {expected} expected ({wrong} not releasable/not matching); "
+              f"send -> SSE arrival p50 {p(0.5) * 1000:.0f} ms, p99 {p(0.99) * 1000:.0f} ms, "
+              f"max {p(1.0) * 1000:.0f} ms")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
