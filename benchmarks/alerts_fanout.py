@@ -6,9 +6,9 @@
 `aquila serve` on a fresh instance; 50 subscribers (subjects) of five nations and clearances hold the
 subscriptions between them (20 each, bboxes spread over the Baltic), each subscriber connected to
 `GET /alerts/stream`. A publisher posts items into the collection at the given rate (`POST
-/collections/sar/items`, labels varied so each subscriber may read only some); every item carries the
-time it was sent. Measured at the clients: send time → SSE arrival, p50/p99, and whether every alert the
-labels and queries call for arrived (none lost, none extra).
+/collections/sar/items`, `--batch` items per request as a feed would; labels varied so each subscriber may
+read only some); every item carries the time it was sent. Measured at the clients: send time → SSE
+arrival, p50/p99, and whether every alert the labels and queries call for arrived (none lost, none extra).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def main() -> None:
     ap.add_argument("--subscriptions", type=int, default=1000)
     ap.add_argument("--rate", type=float, default=100.0, help="products per second")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--batch", type=int, default=10, help="items per POST (a feed publishes in batches)")
     args = ap.parse_args()
     rng = random.Random(1)
     data = Path(tempfile.mkdtemp(prefix="aquila-fanout-")) / "instance"
@@ -110,21 +111,25 @@ def main() -> None:
         n = int(args.rate * args.seconds)
         sent: list[dict[str, Any]] = []
         t_start = time.perf_counter()
+        batch = max(1, args.batch)
         with httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {publisher}"}) as c:
-            for k in range(n):
-                due = t_start + k / args.rate
+            for k0 in range(0, n, batch):
+                due = t_start + k0 / args.rate
                 while time.perf_counter() < due:
                     time.sleep(max(0.0, min(0.002, due - time.perf_counter())))  # pacing the publisher
-                cls, rel = LABELS[k % len(LABELS)]
-                lon, lat = rng.uniform(10, 30), rng.uniform(54, 65)
-                doc = {"type": "Feature", "stac_version": "1.1.0", "id": f"p{k}", "collection": "sar",
-                       "geometry": {"type": "Point", "coordinates": [lon, lat]}, "links": [], "assets": {},
-                       "properties": {"datetime": "2026-12-03T06:00:00Z", "sec:classification": cls,
-                                      "sec:releasable_to": rel, "sec:caveats": [], "sec:originator": "FRA",
-                                      "sent_at": time.time()}}
-                r = c.post("/collections/sar/items", json=doc)
+                docs = []
+                for k in range(k0, min(n, k0 + batch)):
+                    cls, rel = LABELS[k % len(LABELS)]
+                    lon, lat = rng.uniform(10, 30), rng.uniform(54, 65)
+                    docs.append({"type": "Feature", "stac_version": "1.1.0", "id": f"p{k}", "collection": "sar",
+                                 "geometry": {"type": "Point", "coordinates": [lon, lat]}, "links": [], "assets": {},
+                                 "properties": {"datetime": "2026-12-03T06:00:00Z", "sec:classification": cls,
+                                                "sec:releasable_to": rel, "sec:caveats": [], "sec:originator": "FRA",
+                                                "sent_at": time.time()}})
+                body = docs[0] if len(docs) == 1 else {"type": "FeatureCollection", "features": docs}
+                r = c.post("/collections/sar/items", json=body)
                 assert r.status_code == 201, r.text
-                sent.append(doc)
+                sent += docs
         t_pub = time.perf_counter() - t_start
         col_label = Label.from_properties(col, prefix="")
         expected = 0

@@ -83,11 +83,19 @@ async def stream_alerts(request: Request, user: CurrentUser, after: int | None =
     await run_in_threadpool(service.alerts, user, start, "", 1, token_times(request))
     links = Links(request)
 
+    checked_at, checked_user = 0.0, user
+
     async def still_valid() -> User | None:
+        """The connected token's user, verified again at most once a second (revocation, expiry)."""
+        nonlocal checked_at, checked_user
+        if time.monotonic() - checked_at < 1.0:
+            return checked_user
         try:
-            return await run_in_threadpool(instance.tokens.verify, token)
+            checked_user = await run_in_threadpool(instance.tokens.verify, token)
         except AuthenticationError:
             return None
+        checked_at = time.monotonic()
+        return checked_user
 
     async def events() -> AsyncIterator[bytes]:
         client = service.hub.connect(user.subject)
