@@ -164,9 +164,18 @@ class PipelineWorker:
         _warm_up()
         done = 0
         while not stop.is_set():
-            self.intake()
-            if self.run_next() is not None:
-                done += 1
+            try:
+                self.intake()
+                if self.run_next() is not None:
+                    done += 1
+                    continue
+            except Exception:  # noqa: BLE001 - the worker outlives a bad event or a locked database
+                if once:
+                    raise
+                import logging
+
+                logging.getLogger("aquila.pipelines").exception("pipeline intake failed; retrying")
+                stop.wait(1.0)
                 continue
             if once and not self._consumer.poll(1):
                 return done
