@@ -5,6 +5,7 @@ released by a rule reaches who may not read its scene."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -199,3 +200,26 @@ def test_subscription_bodies_are_checked_field_by_field() -> None:
         with pytest.raises(InputError) as e:
             parse_subscription(body, "x")
         assert e.value.field == field, (body, e.value.field)
+
+
+def test_aquila_subscribe_follows_alerts_as_json_lines(live: LiveServer) -> None:
+    import subprocess
+    import sys
+
+    live.instance.library.operator_collection(collection("sar", rel=["NATO"]))
+    est = _with_subject(user("EST", "NR"), "cli-watch")
+    proc = subprocess.Popen([sys.executable, "-m", "aquila", "subscribe", "--url", live.url, "--collection", "sar",
+                             "--bbox", "19,57,21,59", "--max-alerts", "1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "AQUILA_TOKEN": live.token(est)})
+    assert proc.stderr is not None and "subscription sub-" in proc.stderr.readline()
+    assert _wait(lambda: live.app.state.dissemination.hub._clients.get("cli-watch"))  # its stream is connected
+    live.instance.library.publish(FRA, "sar", [item("far", "sar", rel=["NATO"], lon=100, lat=0),
+                                               item("near", "sar", rel=["NATO"], lon=20, lat=58)])
+    out, _ = proc.communicate(timeout=60)
+    proc.stderr.close()
+    assert proc.returncode == 0
+    (line,) = out.strip().splitlines()
+    assert json.loads(line)["item"]["id"] == "near"
+    bad = subprocess.run([sys.executable, "-m", "aquila", "subscribe", "--url", live.url, "--collection", "sar",
+                          "--token", "not-a-token"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "token" in (bad.stdout + bad.stderr).lower()
