@@ -223,3 +223,21 @@ def test_aquila_subscribe_follows_alerts_as_json_lines(live: LiveServer) -> None
     bad = subprocess.run([sys.executable, "-m", "aquila", "subscribe", "--url", live.url, "--collection", "sar",
                           "--token", "not-a-token"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "token" in (bad.stdout + bad.stderr).lower()
+
+
+def test_point_in_bbox_matching_equals_shapely_across_the_antimeridian() -> None:
+    import random
+
+    from shapely.geometry import Point, box
+
+    from aquila.dissemination.subscriptions import Subscription
+
+    rng = random.Random(3)
+    for _ in range(5000):
+        w, e = rng.uniform(-180, 180), rng.uniform(-180, 180)
+        s, n = sorted(rng.uniform(-90, 90) for _ in range(2))
+        lon, lat = rng.choice([w, e, rng.uniform(-180, 180)]), rng.choice([s, n, rng.uniform(-90, 90)])
+        sub = Subscription("x", "y", ["c"], "sse", (w, s, e, n))
+        got = sub.matches("c", {"geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": {}})
+        area = box(w, s, e, n) if w <= e else box(w, s, 180, n).union(box(-180, s, e, n))
+        assert got == Point(lon, lat).intersects(area), (w, s, e, n, lon, lat)

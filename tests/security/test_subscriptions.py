@@ -144,3 +144,33 @@ def test_alerts_are_the_subjects_own(live: LiveServer) -> None:
             assert c.get("/alerts", params=bad).status_code == 400
         r = c.get("/alerts/stream", headers={"Last-Event-ID": "abc"})
         assert r.status_code == 400
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(labels=st.lists(label_st, min_size=1, max_size=8),
+       who=st.tuples(st.sampled_from(["DEU", "EST", "USA", "FRA"]), st.sampled_from(["NU", "NR", "NS", "CTS"]),
+                     st.lists(st.sampled_from(["BALTIC", "ORCON"]), max_size=2, unique=True)))
+def test_the_batch_read_alerts_use_equals_one_read_per_item(tmp_path_factory, labels, who):  # type: ignore[no-untyped-def]
+    """Alerts read their items in batches (`store.items`): exactly what `store.item` gives one by one, polyinstantiated
+    ids included."""
+    from aquila.catalog import validate_item
+    from aquila.errors import Conflict
+    from aquila.instance import Instance
+
+    inst = Instance.open(tmp_path_factory.mktemp("batch"))
+    try:
+        inst.store.register_caveats(["BALTIC", "ORCON"])
+        inst.library.operator_collection(collection("sar", rel=["NATO", "FVEY"]))
+        for k, (cls, rel, cav) in enumerate(labels):
+            try:
+                inst.store.add_items([validate_item(item(f"i{k % 3}", "sar", cls=cls, rel=rel, cav=cav))])
+            except Conflict:  # the same id and (effective) label: one identity
+                pass
+        u = user(who[0], who[1], caveats=tuple(who[2]))
+        refs = [("sar", f"i{k}") for k in range(4)] + [("nope", "i0")]
+        one = {r: inst.store.item(u, *r) for r in refs}
+        batch = inst.store.items(u, refs)
+        assert {r: (x.rid, x.label) for r, x in one.items() if x is not None} == {
+            r: (x.rid, x.label) for r, x in batch.items()}
+    finally:
+        inst.close()

@@ -72,6 +72,10 @@ class CatalogBackend(Protocol):
         """The caller's preferred readable instance (`writable`: its own nation's), or None."""
         ...
 
+    def items(self, user: User, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredItem]:
+        """Many (collection, id) at once, each as `item` gives it; unreadable ones are absent."""
+        ...
+
     def scopes_of(self, cid: str, iid: str) -> list[Scope]:
         """The audit scopes of every instance of an id (a denial is shown to those who hold them)."""
         ...

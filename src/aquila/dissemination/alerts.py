@@ -176,9 +176,10 @@ def alerts_for(instance: Instance, store: DisseminationStore, user: User, after_
     cursor = after_seq
     while len(out) < limit:
         rows = store.alerts(user.subject, cursor, published_after, 200)
+        readable = instance.store.items(user, [(cid, iid) for _, _, _, cid, iid, _ in rows])
         for seq, aid, sub, cid, iid, published in rows:
             cursor = seq
-            item = instance.store.item(user, cid, iid)
+            item = readable.get((cid, iid))
             if item is None:
                 continue
             out.append({"id": aid, "seq": seq, "subscription_id": sub, "item": item.doc, "published": published})

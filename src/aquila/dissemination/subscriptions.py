@@ -78,16 +78,22 @@ class Subscription:
             geom = item.get("geometry")
             if not geom:
                 return False
-            from shapely.geometry import box, shape
-
-            g = shape(geom)
-            if self.bbox is not None:
+            if self.bbox is not None and geom.get("type") == "Point" and self.intersects is None:
+                lon, lat = geom["coordinates"][:2]  # a point in a box: two comparisons, no geometry objects
                 w, s, e, n = self.bbox
-                area = box(w, s, e, n) if w <= e else box(w, s, 180, n).union(box(-180, s, e, n))
-                if not g.intersects(area):
+                if not (s <= lat <= n and (w <= lon <= e if w <= e else (lon >= w or lon <= e))):
                     return False
-            if self.intersects is not None and not g.intersects(shape(self.intersects)):
-                return False
+            else:
+                from shapely.geometry import box, shape
+
+                g = shape(geom)
+                if self.bbox is not None:
+                    w, s, e, n = self.bbox
+                    area = box(w, s, e, n) if w <= e else box(w, s, 180, n).union(box(-180, s, e, n))
+                    if not g.intersects(area):
+                        return False
+                if self.intersects is not None and not g.intersects(shape(self.intersects)):
+                    return False
         if self.datetime is not None and not _in_interval(item.get("properties") or {}, self.datetime):
             return False
         if self.filter is not None:

@@ -111,6 +111,8 @@ class WebhookSender:
     def send_due(self, client: Any) -> int:
         """Attempt every delivery due now; returns how many were attempted."""
         due = self.store.due_deliveries(time.time())
+        if not due:
+            return 0
         subs = {sid: (Subscription.from_doc(sid, subject, doc, created), owner)
                 for sid, subject, doc, owner, created in self.store.subscriptions()}
         for alert, sid, cid, iid, published, attempts in due:

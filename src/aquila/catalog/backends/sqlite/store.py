@@ -248,9 +248,12 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle, ReleaseRuleStore)
             self._partition_cache = {k: v for k, v in self._partition_cache.items() if v != pid}
 
     def _readable_instance(self, db: sqlite3.Connection, user: User, cid: str, iid: str,
-                           own_only: bool = False) -> tuple[int, int, str, int, str, int] | None:
-        """(rid, crid, doc, version, collection doc, collection version) of the preferred readable instance."""
-        pids = self.readable_partitions(user, [cid])
+                           own_only: bool = False, pids: list[int] | None = None
+                           ) -> tuple[int, int, str, int, str, int] | None:
+        """(rid, crid, doc, version, collection doc, collection version) of the preferred readable instance
+        (`pids`: the user's readable partitions of `cid`, when the caller has them)."""
+        if pids is None:
+            pids = self.readable_partitions(user, [cid])
         own = " AND i.originator = ?" if own_only else ""
         return db.execute(f"SELECT i.rid, i.crid, i.doc, i.version, c.doc, c.version FROM items i JOIN collections c "
                           f"ON c.crid = i.crid WHERE i.id = ? AND i.collection = ? AND i.pid IN "
@@ -261,6 +264,24 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle, ReleaseRuleStore)
     def item(self, user: User, cid: str, iid: str, writable: bool = False) -> StoredItem | None:
         """The preferred instance the user may read (with `writable`: of the user's own nation), else None."""
         row = self._readable_instance(self._conn(), user, cid, iid, own_only=writable)
+        return self._stored(cid, iid, row)
+
+    def items(self, user: User, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredItem]:
+        """Many items (collection, id) as `user` may read them — each as `item` would give it — with the user's
+        readable partitions worked out once per collection, not once per item."""
+        db = self._conn()
+        pids: dict[str, list[int]] = {}
+        out: dict[tuple[str, str], StoredItem] = {}
+        for cid, iid in dict.fromkeys(refs):
+            if cid not in pids:
+                pids[cid] = self.readable_partitions(user, [cid])
+            got = self._stored(cid, iid, self._readable_instance(db, user, cid, iid, pids=pids[cid]))
+            if got is not None:
+                out[(cid, iid)] = got
+        return out
+
+    @staticmethod
+    def _stored(cid: str, iid: str, row: tuple[int, int, str, int, str, int] | None) -> StoredItem | None:
         if row is None:
             return None
         doc = json.loads(row[2])
