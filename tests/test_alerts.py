@@ -157,7 +157,6 @@ def test_a_finding_released_by_a_rule_reaches_who_may_not_read_its_scene(live: L
     inst = live.instance
     deu = user("DEU", "NS", roles=("provider",))
     inst.library.operator_collection(collection("deu-sar", rel=["NATO"], orig="DEU"))
-    acquired = datetime.now(UTC) - timedelta(hours=8)
     for iid, hours in (("old", 8), ("new", 1)):
         doc = item(iid, "deu-sar", cls="NS", rel=["FRA"], orig="DEU",
                    dt=(datetime.now(UTC) - timedelta(hours=hours)).isoformat().replace("+00:00", "Z"))
@@ -173,7 +172,6 @@ def test_a_finding_released_by_a_rule_reaches_who_may_not_read_its_scene(live: L
                       land_mask=str(d / "land.tif"))
     got = _wait(lambda: [a["item"]["properties"]["aquila:source"] for a in _alerts(live, est)])
     assert got == [["deu-sar/old"]], got  # the 1 h old scene's finding keeps the scene's NS REL FRA
-    del acquired
 
 
 def test_subscription_bodies_are_checked_field_by_field() -> None:
