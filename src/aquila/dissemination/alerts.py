@@ -74,8 +74,9 @@ class Dispatcher:
         self._dirty = True
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self.on_alert: Callable[[Subscription, dict[str, Any], tuple[int, str, str]], None] | None = None
-        """Called for each alert written (the webhook channel hooks in here)."""
+        self.on_alert: Callable[[Subscription, Any, tuple[int, str, str]], None] | None = None
+        """Called for each alert written with (subscription, the item, (seq, alert id, published)): the webhook
+        channel hooks in here."""
 
     def invalidate(self) -> None:
         """Subscriptions changed: reload them before the next event."""
@@ -135,7 +136,7 @@ class Dispatcher:
                 user, "deliver alert", f"{item.collection}/{item.id}", True, f"subscription {sub.id}", [item.label]))
             newest[sub.subject] = seq
             if self.on_alert is not None:
-                self.on_alert(sub, owner, (seq, aid, published))
+                self.on_alert(sub, item, (seq, aid, published))
         if decisions:
             self.instance.audit.append_many(decisions)
         for subject, seq in newest.items():

@@ -42,9 +42,9 @@ class Dissemination:
                 dispatcher = Dispatcher(self.instance, self.hub)
                 store = dispatcher.store
 
-                def to_webhook(sub: Subscription, owner: dict[str, Any], row: tuple[int, str, str]) -> None:
+                def to_webhook(sub: Subscription, item: Any, row: tuple[int, str, str]) -> None:
                     if sub.channel == "webhook":  # recorded before the event is acknowledged
-                        store.add_delivery(row[1], sub.id, *_source(store, row[1]), row[2], time.time())
+                        store.add_delivery(row[1], sub.id, item.collection, item.id, row[2], time.time())
                         sender.wake()
 
                 dispatcher.on_alert = to_webhook
@@ -127,8 +127,3 @@ class Dissemination:
     def pending(self, user: User, after_seq: int, limit: int = 100) -> list[Alert]:
         """A stream's next alerts (its opening was audited, each delivery was audited when it was made)."""
         return alerts_for(self.instance, self.store, user, after_seq, "", limit)
-
-
-def _source(store: Any, alert_id: str) -> tuple[str, str]:
-    """(collection, item) of an alert just written."""
-    return store.alert_source(alert_id)

@@ -120,11 +120,6 @@ class DisseminationStore:
             row = self._db.execute("SELECT max(seq) FROM alerts WHERE subject = ?", (subject,)).fetchone()
         return int(row[0] or 0)
 
-    def alert_source(self, alert: str) -> tuple[str, str]:
-        with self._lock:
-            row = self._db.execute("SELECT collection, item FROM alerts WHERE id = ?", (alert,)).fetchone()
-        return str(row[0]), str(row[1])
-
     def alerts(self, subject: str, after_seq: int = 0, published_after: str = "", limit: int = 100
                ) -> list[tuple[int, str, str, str, str, str]]:
         """(seq, id, subscription, collection, item, published) of a subject, oldest first."""
