@@ -16,9 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,6 +27,7 @@ import httpx
 from aquila.instance import Instance
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import Role, User, decide_item
+from served import served  # benchmarks/ (the script's folder)
 
 NATIONS = [("DEU", "NS"), ("EST", "NR"), ("POL", "NS"), ("USA", "NC"), ("FRA", "NS")]
 LABELS = [("NU", ["NATO"]), ("NR", ["NATO"]), ("NS", ["DEU", "POL"]), ("NC", ["FVEY"]), ("NS", [])]
@@ -58,23 +56,7 @@ def main() -> None:
     fra = User("FRA", Classification.CTS, frozenset(), frozenset({Role.PROVIDER}), subject="fra-provider")
     publisher = inst.tokens.issue(fra)
     inst.close()
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    server = subprocess.Popen([sys.executable, "-m", "aquila", "serve", "--data", str(data), "--port", str(port),
-                               "--no-pipelines"], stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start") from None
-            time.sleep(0.1)  # polling with a deadline
+    with served(data, "--no-pipelines") as url:
         boxes: dict[str, list[tuple[float, float, float, float]]] = {u.subject: [] for u in subjects}
         with httpx.Client(base_url=url, timeout=30) as c:
             for k in range(args.subscriptions):
@@ -156,9 +138,6 @@ def main() -> None:
               f"{n / t_pub:.0f}/s: {got} alerts of {expected} expected ({wrong} not releasable/not matching); "
               f"send -> SSE arrival p50 {p(0.5) * 1000:.0f} ms, p99 {p(0.99) * 1000:.0f} ms, "
               f"max {p(1.0) * 1000:.0f} ms")
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 if __name__ == "__main__":

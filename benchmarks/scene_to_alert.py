@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,18 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from aquila.instance import Instance  # noqa: E402
 from aquila.security.labels import Classification  # noqa: E402
 from aquila.security.policy import Role, User  # noqa: E402
+from served import served  # noqa: E402
 from ships_scale import mosaic  # noqa: E402
 
 DEU = User("DEU", Classification.NS, frozenset(), frozenset({Role.PROVIDER}), subject="deu-provider")
 EST = User("EST", Classification.NR, frozenset(), frozenset(), subject="est-watch-officer")
-
-
-def _port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return int(port)
 
 
 def main() -> None:
@@ -65,20 +56,7 @@ def main() -> None:
         "aquila:pipelines": ["ships"]})
     deu, est = inst.tokens.issue(DEU), inst.tokens.issue(EST)
     inst.close()
-    port = _port()
-    server = subprocess.Popen([sys.executable, "-m", "aquila", "serve", "--data", str(data), "--port", str(port)],
-                              stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start") from None
-            time.sleep(0.1)  # polling with a deadline
+    with served(data) as url:
         h_est = {"Authorization": f"Bearer {est}"}
         assert httpx.post(url + "/subscriptions", json={"collections": ["maritime-findings"]}, headers=h_est,
                           timeout=30).status_code == 201
@@ -139,9 +117,6 @@ def main() -> None:
         p95 = s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
         print(f"{args.size}^2 = {mpix:.0f} MPix, {args.runs} uploads: scene to alert p50 {s[len(s) // 2]:.2f} s, "
               f"p95 {p95:.2f} s, max {s[-1]:.2f} s")
-    finally:
-        server.terminate()
-        server.wait(20)
 
 
 if __name__ == "__main__":
