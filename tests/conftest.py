@@ -110,3 +110,16 @@ def send(client: Any, method: str, url: str, **kw: Any) -> Any:
             return resp
         resp.read()
     return resp
+
+
+def poll_until(predicate: Any, timeout_s: float = 30.0) -> Any:
+    """The predicate's first truthy value, polled every 50 ms until the deadline (then its last value)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = predicate()
+        if got:
+            return got
+        time.sleep(0.05)  # polling with a deadline, never a blind wait
+    return predicate()

@@ -15,6 +15,7 @@ import httpx
 
 from aquila.dissemination.subscriptions import parse_subscription
 from conftest import LiveServer
+from conftest import poll_until as _wait
 from library_helpers import collection, item, user
 
 FRA = user("FRA", "CTS", roles=("provider",))
@@ -27,16 +28,6 @@ def _with_subject(u: Any, subject: str) -> Any:
     from dataclasses import replace
 
     return replace(u, subject=subject)
-
-
-def _wait(predicate: Any, timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(0.05)  # polling with a deadline
-    return predicate()
 
 
 def _alerts(live: LiveServer, u: Any, **params: Any) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from aquila.config import Settings
 from conftest import LiveServer
+from conftest import poll_until as _wait
 from library_helpers import collection, item, user
 
 FRA = user("FRA", "CTS", roles=("provider",))
@@ -48,15 +49,6 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def _wait(predicate: Any, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)  # polling with a deadline
-    return predicate()
 
 
 def _server(data: Path, allow: str, retry_s: float = 0.1) -> LiveServer:

@@ -20,21 +20,12 @@ import pytest
 
 from aquila.config import Settings
 from conftest import LiveServer
+from conftest import poll_until as _wait
 from library_helpers import collection, item, user
 
 FRA = user("FRA", "CTS", roles=("provider",))
 DEU = user("DEU", "CTS", roles=("provider",))
 SECRET = "s3cret-shared-with-the-receiver"
-
-
-def _wait(pred: Any, timeout_s: float = 8.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.05)
-    return pred()
 
 
 class Receiver:
