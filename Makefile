@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-pgstac clean
+.PHONY: demo test lint web bench bench-pgstac clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -12,7 +12,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The operational picture's JS libraries and offline basemap, pinned in package-lock.json (no CDN at run time)
+WEB := src/aquila/web
+WEB_STAMP := $(WEB)/node_modules/.installed
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed for the operational picture: apt-get install npm"; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+
+demo: $(STAMP) $(WEB_STAMP)
 	$(BIN)/aquila demo
 
 # ruff (E, F, I, B, UP) over the code and tests, mypy over src/: configured in pyproject.toml
@@ -32,7 +42,7 @@ $(CHROMIUM_STAMP): $(STAMP)
 	else echo "note: chromium is not installed; the real-browser tests will skip (apt-get install chromium)"; fi
 	touch $(CHROMIUM_STAMP)
 
-test: lint $(CHROMIUM_STAMP)
+test: lint $(CHROMIUM_STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest -q -n 2
 
 # Each benchmark's quick mode beside its anchor (full sizes: run the scripts without --quick; see docs/benchmarks.md)

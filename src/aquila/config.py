@@ -41,3 +41,6 @@ class Settings(BaseSettings):
     webhook_retry_s: float = Field(0.5, gt=0, le=60, description="first webhook retry after this (then doubled, "
                                    "5 attempts in all)")
     webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="how long a webhook receiver may take to answer")
+    aois: Path | None = Field(None, description="areas of interest (GeoJSON FeatureCollection) of the operational "
+                              "picture's outlook: opportunities and revisit heat map")
+    outlook_hours: float = Field(24.0, gt=0, le=168, description="how far ahead the picture's outlook looks")

@@ -13,13 +13,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from aquila.api.errors import error_response, install_error_handlers
 from aquila.api.routes import ROUTERS
+from aquila.api.routes.web import wants_picture
 from aquila.config import Settings
 from aquila.dissemination import Dissemination
 from aquila.instance import Instance
+from aquila.orbits.outlook import instance_outlook
 
 __all__ = ["create_app", "conformance_classes"]
 
@@ -47,6 +49,7 @@ def create_app(instance: Instance, settings: Settings | None = None) -> FastAPI:
         """Served with a lifespan (`aquila serve`): alerts are dispatched from the start, not from the first
         alert request; stopped with the server."""
         app.state.dissemination.dispatcher()
+        app.state.outlook.start()
         yield
         app.state.dissemination.close()
 
@@ -59,6 +62,7 @@ def create_app(instance: Instance, settings: Settings | None = None) -> FastAPI:
     settings = app.state.settings
     app.state.dissemination = Dissemination(instance, settings.webhook_allow, settings.webhook_retry_s,
                                             settings.webhook_timeout_s)
+    app.state.outlook = instance_outlook(settings.aois, settings.data_dir, settings.outlook_hours, settings.step_s)
     install_error_handlers(app, instance)
 
     @app.middleware("http")
@@ -73,6 +77,8 @@ def create_app(instance: Instance, settings: Settings | None = None) -> FastAPI:
                 response = error_response(413, "PayloadTooLarge", f"body of {length} bytes", "body",
                                           f"at most {instance.max_body_bytes} bytes (AQUILA_MAX_BODY_BYTES)",
                                           headers={"Connection": "close"})
+        if response is None and wants_picture(request):
+            response = RedirectResponse("/cop/", status_code=303)
         if response is None:
             response = await call_next(request)
         for k, v in _SECURITY_HEADERS.items():

@@ -1,7 +1,9 @@
-"""`aquila demo`: the shipped Baltic / Black Sea scenario on the built-in constellation."""
+"""`aquila demo`: the shipped Baltic / Black Sea scenario on the built-in constellation, ending by serving its
+common operational picture (`aquila.cli.cop_demo`)."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -61,10 +63,13 @@ def run_demo(start: datetime, hours: float, workers: int | None, out: Console, e
                   res.targets[int(col["target"][first])].id)
     out.print(t)
     out.file.write(render_revisit_tables(sharing_gain(res)))
-    from aquila.cli.library_demo import run_library_demo
-    from aquila.cli.maritime_demo import run_maritime_demo
+    from aquila.cli.cop_demo import prepare_cop_demo, serve_cop_demo
 
-    run_library_demo(res, out)
-    run_maritime_demo(out)
+    cop = prepare_cop_demo(res, out)
     err.print(f"[dim]{len(res)} windows computed; try: aquila access --targets {DEMO_TARGETS} --format table[/]",
               soft_wrap=True)
+    if os.environ.get("AQUILA_DEMO_NO_SERVE", "") in ("", "0"):
+        serve_cop_demo(cop, out)
+    else:
+        out.print(f"[dim]AQUILA_DEMO_NO_SERVE is set: not serving the picture (aquila serve --data {cop.data_dir} "
+                  f"--aois {DEMO_TARGETS} serves it)[/]", soft_wrap=True)

@@ -31,9 +31,11 @@ def _data_option(fn):
               help="run the analytics pipelines' worker (a child process: `aquila pipelines work`)")
 @click.option("--read-root", "read_roots", multiple=True, type=click.Path(file_okay=False, exists=True),
               help="for the pipelines: ROOT whose ROOT/<NATION>/ files that nation's items may name by file: href")
+@click.option("--aois", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="areas of interest (GeoJSON) of the picture's outlook (or AQUILA_AOIS)")
 @handle_errors
 def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None, pipelines: bool,
-          read_roots: tuple[str, ...]) -> None:
+          read_roots: tuple[str, ...], aois: str | None) -> None:
     """Serve the STAC API of an instance (creates it when DIR is new), with its analytics pipelines."""
     import subprocess
 
@@ -44,7 +46,7 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None, pipel
     from aquila.instance import Instance
     from aquila.security.tokens import OidcIssuer
 
-    settings = Settings()
+    settings = Settings() if aois is None else Settings(aois=Path(aois))
     oidc = None
     if settings.oidc_issuer:
         if not settings.oidc_jwks_url:
@@ -61,7 +63,7 @@ def serve(data_dir: str, host: str, port: int, max_body_bytes: int | None, pipel
             cmd += ["--read-root", r]
         worker = subprocess.Popen(cmd)
     err.print(f"Aquila shared library on http://{host}:{port}/ (data: {data_dir})"
-              + (" with its pipelines' worker" if worker else ""))
+              + (" with its pipelines' worker" if worker else "") + f"; the operational picture: http://{host}:{port}/cop/")
     try:
         # open alert streams never end by themselves: give them 5 s, then close them, on shutdown
         uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

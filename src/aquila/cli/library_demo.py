@@ -7,12 +7,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import shapely
+import shapely.geometry
 from rich.console import Console
 from rich.table import Table
 
 from aquila.catalog import SearchQuery, validate_item
 from aquila.instance import Instance
 from aquila.orbits.access import AccessResult
+from aquila.orbits.footprints import window_footprints
 from aquila.security.labels import Classification
 from aquila.security.policy import User, decide
 
@@ -33,6 +36,18 @@ DEMO_LABELS: dict[str, dict[str, Any]] = {
 _NATION_OF_OWNER = {"EU": "BEL"}  # Copernicus products are published here by the host nation of the EU SatCen
 
 
+def _scene_footprint(target: Any, swept: Any) -> dict[str, Any]:
+    """The ground a product of this opportunity covers: a scene about 70 x 40 km on the target, inside the ground
+    the satellite could image during the window (the target's centre when that leaves nothing)."""
+    lon, lat = target.centroid.x, target.centroid.y
+    scene = shapely.geometry.box(lon - 0.6, lat - 0.2, lon + 0.6, lat + 0.2)
+    if swept is not None:
+        scene = scene.intersection(swept)
+    if scene.is_empty or scene.geom_type not in ("Polygon", "MultiPolygon"):
+        return {"type": "Point", "coordinates": [round(lon, 4), round(lat, 4)]}
+    return shapely.geometry.mapping(shapely.set_precision(scene, 1e-4))
+
+
 def run_library_demo(res: AccessResult, out: Console, data_dir: Path | None = None) -> None:
     """Publish one product per imaging opportunity (labelled by its owner), then compare two users."""
     d = Path(data_dir or tempfile.mkdtemp(prefix="aquila-demo-"))
@@ -44,16 +59,16 @@ def run_library_demo(res: AccessResult, out: Console, data_dir: Path | None = No
     rows = []
     c = res.columns
     starts = res.grid.to_iso(c["start_s"])
+    swept = window_footprints(res)
     for k in range(len(res)):
         sat = res.satellites[int(c["sat"][k])]
         nation = _NATION_OF_OWNER.get(sat.owner, sat.owner)
         label = DEMO_LABELS.get(sat.owner, {"sec:classification": "NU", "sec:releasable_to": ["NATO"],
                                             "sec:caveats": []})
         tgt = res.targets[int(c["target"][k])]
-        lon, lat = tgt.geometry.centroid.x, tgt.geometry.centroid.y
         rows.append(validate_item({
             "type": "Feature", "id": f"{sat.norad_id}-{tgt.id}-{k}", "collection": "demo-isr",
-            "geometry": {"type": "Point", "coordinates": [round(lon, 4), round(lat, 4)]},
+            "geometry": _scene_footprint(tgt.geometry, swept[k]),
             "properties": {"datetime": starts[k], "platform": sat.name, "constellation": sat.owner,
                            "sensor": sat.sensor.type.value, "gsd": round(float(c["best_gsd_m"][k]), 2),
                            "sec:originator": nation, **label}}))

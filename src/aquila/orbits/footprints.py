@@ -25,7 +25,7 @@ from aquila.orbits.frames import TimeGrid, ecef_to_geodetic
 from aquila.orbits.propagate import propagate
 from aquila.orbits.targets import split_at_antimeridian
 
-__all__ = ["Swath", "ground_tracks", "swaths", "edge_points"]
+__all__ = ["Swath", "ground_tracks", "swaths", "edge_points", "window_footprints"]
 
 _SEGMENT_SAMPLES = 10  # samples per swath polygon (5 min at 30 s): small pieces stay valid near the poles
 
@@ -153,29 +153,66 @@ def swaths(result: Any, minutes: float | None = None, step_s: float = 30.0, exte
     for i, sat in enumerate(result.satellites):
         if not states.ok[i] or len(states.r[i]) < 2:
             continue
-        r, v = states.r[i], states.v[i]
-        for side, sign, inc_in, inc_out in _bands(sat):
-            if inc_in is None or inc_out is None:
-                limit = min(sat.sensor.max_off_nadir_deg, 89.0)
-                inner, _ = edge_points(r, v, limit, -1.0)
-                outer, _ = edge_points(r, v, limit, 1.0)
-            else:
-                fov = sat.sensor.max_off_nadir_deg
-                inner, _ = edge_points(r, v, np.minimum(_off_nadir_for_incidence(r, v, inc_in, sign), fov), sign)
-                outer, _ = edge_points(r, v, np.minimum(_off_nadir_for_incidence(r, v, inc_out, sign), fov), sign)
-            a, b = _lonlat(inner), _lonlat(outer)
-            for k in range(0, len(r) - 1, _SEGMENT_SAMPLES):
-                sl = slice(k, min(k + _SEGMENT_SAMPLES, len(r) - 1) + 1)
+        for side, a, b in _band_edges(sat, states.r[i], states.v[i]):
+            for k in range(0, len(a) - 1, _SEGMENT_SAMPLES):
+                sl = slice(k, min(k + _SEGMENT_SAMPLES, len(a) - 1) + 1)
                 ring = np.concatenate([a[sl], b[sl][::-1], a[sl][:1]])
                 if not _reaches(ring, extent):
                     continue
-                poly = split_at_antimeridian(shapely.geometry.Polygon(ring))
-                if not poly.is_valid:
-                    poly = shapely.make_valid(poly)
-                    if poly.geom_type not in ("Polygon", "MultiPolygon"):  # keep the areas, not stray lines
-                        poly = shapely.union_all([g for g in getattr(poly, "geoms", [poly])
-                                                  if g.geom_type in ("Polygon", "MultiPolygon")])
-                if not poly.is_empty and poly.area > 0:
+                poly = _polygon(ring)
+                if poly is not None:
                     times = grid.seconds[sl]
                     out.append(Swath(sat.name, side, poly, float(times[0]), float(times[-1])))
+    return out
+
+
+def _band_edges(sat: Satellite, r: np.ndarray, v: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(side, inner edge, outer edge) lon/lat of each band of the satellite's field of regard along states r, v."""
+    out = []
+    for side, sign, inc_in, inc_out in _bands(sat):
+        if inc_in is None or inc_out is None:
+            limit = min(sat.sensor.max_off_nadir_deg, 89.0)
+            inner, _ = edge_points(r, v, limit, -1.0)
+            outer, _ = edge_points(r, v, limit, 1.0)
+        else:
+            fov = sat.sensor.max_off_nadir_deg
+            inner, _ = edge_points(r, v, np.minimum(_off_nadir_for_incidence(r, v, inc_in, sign), fov), sign)
+            outer, _ = edge_points(r, v, np.minimum(_off_nadir_for_incidence(r, v, inc_out, sign), fov), sign)
+        out.append((side, _lonlat(inner), _lonlat(outer)))
+    return out
+
+
+def _polygon(ring: np.ndarray) -> Any:
+    """A valid (Multi)Polygon of a band's ring, split at the antimeridian; None when nothing of area is left."""
+    poly = split_at_antimeridian(shapely.geometry.Polygon(ring))
+    if not poly.is_valid:
+        poly = shapely.make_valid(poly)
+        if poly.geom_type not in ("Polygon", "MultiPolygon"):  # keep the areas, not stray lines
+            poly = shapely.union_all([g for g in getattr(poly, "geoms", [poly])
+                                      if g.geom_type in ("Polygon", "MultiPolygon")])
+    return poly if not poly.is_empty and poly.area > 0 else None
+
+
+def window_footprints(result: Any, step_s: float = 15.0, max_windows: int = 5000) -> list[Any]:
+    """The ground each access window's satellite can image during that window (its field of regard swept from
+    the window's start to its end, the band that holds the target), one shapely geometry or None per row of
+    `result` (rows past `max_windows` get None). Each window is propagated on its own grid, so the cost
+    follows the windows' total duration, not the period's."""
+    c = result.columns
+    out: list[Any] = [None] * len(result)
+    for k in range(min(len(result), max_windows)):
+        sat = result.satellites[int(c["sat"][k])]
+        t0 = result.grid.start + timedelta(seconds=float(c["start_s"][k]))
+        t1 = result.grid.start + timedelta(seconds=max(float(c["end_s"][k]), float(c["start_s"][k]) + step_s))
+        grid = TimeGrid.build(t0, t1, step_s)
+        st = propagate([sat.elements.satrec], grid)
+        if not st.ok[0] or len(st.r[0]) < 2:
+            continue
+        target = result.targets[int(c["target"][k])].geometry
+        best = None
+        for _, a, b in _band_edges(sat, st.r[0], st.v[0]):
+            poly = _polygon(np.concatenate([a, b[::-1], a[:1]]))
+            if poly is not None and (best is None or poly.distance(target) < best.distance(target)):
+                best = poly
+        out[k] = best
     return out

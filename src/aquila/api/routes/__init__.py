@@ -7,13 +7,16 @@ from aquila.api.routes import (
                                collections,
                                core,
                                items,
+                               outlook,
                                pipelines,
                                release_rules,
                                search,
                                subscriptions,
+                               web,
 )
 
-ROUTERS = (core, collections, items, assets, search, audit, release_rules, pipelines, subscriptions, alerts)
+ROUTERS = (core, collections, items, assets, search, audit, release_rules, pipelines, subscriptions, alerts,
+           outlook, web)
 """In the order `create_app` includes them."""
 
 __all__ = ["ROUTERS"]

@@ -1,11 +1,11 @@
-"""Landing page, conformance, the OpenAPI description and queryables."""
+"""Landing page, conformance, the OpenAPI description, queryables, and who the caller is (`/me`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from aquila.api.deps import CurrentUser, Lib
+from aquila.api.deps import CurrentUser, Lib, token_times
 from aquila.api.links import GEOJSON, JSON, QUERYABLES_REL, Links
 from aquila.api.schemas import OPENAPI
 
@@ -50,6 +50,19 @@ def landing(request: Request, user: CurrentUser) -> JSONResponse:
             {"rel": "service-doc", "type": "text/html", "href": links.href("openapi_html")},
             {"rel": QUERYABLES_REL, "type": "application/schema+json", "href": links.href("queryables")},
         ]})
+
+
+@router.get("/me")
+def me(request: Request, user: CurrentUser) -> JSONResponse:
+    """The caller as the server sees its token: what every answer it gets is decided on."""
+    from datetime import UTC, datetime
+
+    _, exp, _ = token_times(request)
+    return JSONResponse({
+        "subject": user.subject, "nation": user.nation, "clearance": user.clearance.name,
+        "clearance_name": user.clearance.full_name, "caveats": sorted(user.caveats),
+        "roles": sorted(r.value for r in user.roles),
+        "expires": datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if exp else None})
 
 
 @router.get("/conformance")

@@ -1,0 +1,27 @@
+"""The collection outlook over HTTP: `GET /outlook` — the instance's areas of interest, the pooled
+constellation's imaging opportunities over them in the next hours (each with the ground its satellite can
+image during the window) and the revisit heat map inside them (`aquila.orbits.outlook`). The same for every
+user with a valid token (satellites and orbits carry no label); computed in the background, refreshed hourly."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from aquila.api.deps import CurrentUser
+from aquila.errors import Busy
+
+__all__ = ["router", "CONFORMANCE"]
+
+CONFORMANCE: list[str] = []
+
+router = APIRouter()
+
+
+@router.get("/outlook")
+async def outlook(request: Request, user: CurrentUser) -> JSONResponse:
+    value = await run_in_threadpool(request.app.state.outlook.get, 30.0)
+    if value is None:
+        raise Busy("the outlook is still being computed (it takes seconds after the server starts)")
+    return JSONResponse(value.as_dict())
