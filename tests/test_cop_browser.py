@@ -1,0 +1,203 @@
+"""The common operational picture as two nations' watch officers open it: real headless Chromium against a real
+server. Each map holds exactly what the library's search releases to its user and nothing else reaches the
+browser; every feature's marking is the label's; the banner shows the highest classification on screen; a live
+alert arrives without a reload (and an unreleasable one never does); item text from other nations stays text.
+Screenshots are left in .artifacts/ (AQUILA_TEST_ARTIFACTS) for people to look at."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from browser import chromium_page
+from conftest import LiveServer
+
+from aquila.catalog import validate_item
+from aquila.security.labels import Classification, Label
+from aquila.security.policy import User
+
+ARTIFACTS = Path(os.environ.get("AQUILA_TEST_ARTIFACTS", Path(__file__).parents[1] / ".artifacts"))
+DEU = User("DEU", Classification.NS, subject="deu-watch")
+EST = User("EST", Classification.NR, frozenset({"BALTIC"}), subject="est-watch")
+XSS = '<img src=x onerror="window.__pwned = 1">'
+
+# (id, classification, releasable_to, caveats, originator, lon, lat)
+ITEMS = [("all-nu", "NU", ["NATO"], [], "FRA", 18.0, 56.0),
+         ("baltic-nr", "NR", ["NATO"], ["BALTIC"], "FIN", 21.0, 58.5),
+         ("deu-ns", "NS", ["DEU"], [], "FRA", 15.0, 55.0),
+         ("est-only", "NR", ["EST"], [], "EST", 24.0, 59.2),
+         ("cosmic", "CTS", ["NATO"], [], "USA", 20.0, 57.0),
+         ("hostile-text", "NU", ["NATO"], [], "FRA", 5.0, 45.0)]
+
+
+def _item(iid: str, cls: str, rel: list[str], cav: list[str], org: str, lon: float, lat: float) -> Any:
+    return validate_item({
+        "type": "Feature", "id": iid, "collection": "cop-test",
+        "geometry": {"type": "Polygon", "coordinates": [[[lon, lat], [lon + 1, lat], [lon + 1, lat + 0.5],
+                                                         [lon, lat + 0.5], [lon, lat]]]},
+        "properties": {"datetime": "2026-12-03T06:00:00Z", "platform": XSS if iid == "hostile-text" else "SAT-1",
+                       "sec:classification": cls, "sec:releasable_to": rel, "sec:caveats": cav,
+                       "sec:originator": org}})
+
+
+@pytest.fixture(scope="module")
+def cop(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from rich.console import Console
+
+    from aquila.cli.maritime_demo import run_maritime_demo
+    from aquila.config import Settings
+    from aquila.instance import Instance
+
+    d = tmp_path_factory.mktemp("cop") / "instance"
+    run_maritime_demo(Console(file=io.StringIO()), d, size_px=512)  # DEU SAR scenes, findings, dark vessels
+    inst = Instance.open(d)
+    inst.library.operator_collection({"type": "Collection", "id": "cop-test", "description": "labels of all kinds",
+                                      "sec:classification": "NU", "sec:releasable_to": ["NATO"],
+                                      "sec:originator": "BEL"})
+    store = Instance.catalog_of(d)
+    store.register_caveats(["BALTIC"])
+    store.close()
+    inst.library.ingest([_item(*spec) for spec in ITEMS])
+    inst.close()
+    aois = d.parent / "aois.geojson"
+    aois.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "gotland", "properties": {"name": "Gotland"},
+         "geometry": {"type": "Point", "coordinates": [19.6, 57.4]}}]}))
+    srv = LiveServer(d, Settings(aois=aois, outlook_hours=3, data_dir=d.parent / "elements"))
+    yield srv
+    srv.stop()
+
+
+def _released(srv: LiveServer, u: User) -> dict[str, dict[str, Any]]:
+    """What the library's search gives the user: key -> properties."""
+    with srv.client(u) as c:
+        r = c.post("/search", json={"limit": 10000})
+        assert r.status_code == 200
+        return {f"{f['collection']}/{f['id']}": f["properties"] for f in r.json()["features"]}
+
+
+def _features(doc: Any) -> set[str]:
+    """collection/id of every STAC item anywhere in a JSON document."""
+    out: set[str] = set()
+    if isinstance(doc, dict):
+        if doc.get("type") == "Feature" and "collection" in doc and "id" in doc:
+            out.add(f"{doc['collection']}/{doc['id']}")
+        for v in doc.values():
+            out |= _features(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            out |= _features(v)
+    return out
+
+
+def _open(page: Any, srv: LiveServer, u: User) -> list[Any]:
+    responses: list[Any] = []
+    page.on("response", lambda r: responses.append(r))
+    page.goto(f"{srv.url}/cop/#token={srv.token(u)}")
+    page.wait_for_function("() => document.body.dataset.catalog === 'ready'", timeout=30_000)
+    page.wait_for_function("() => document.body.dataset.alerts === 'connected'", timeout=30_000)
+    page.wait_for_function("() => window.cop.map.loaded()", timeout=30_000)
+    return responses
+
+
+@pytest.mark.parametrize("who", ["DEU", "EST"])
+def test_each_nation_sees_exactly_what_is_released_to_it(cop: LiveServer, who: str) -> None:
+    u, other = (DEU, EST) if who == "DEU" else (EST, DEU)
+    mine, theirs = _released(cop, u), _released(cop, other)
+    everything = {f"cop-test/{spec[0]}" for spec in ITEMS}
+    assert mine and mine.keys() != theirs.keys()
+    with chromium_page(1280, 800) as page:
+        responses = _open(page, cop, u)
+        assert "#token" not in page.url  # out of the address bar and the history
+        shown = page.evaluate("() => Object.fromEntries([...window.cop.state.items].map(([k, i]) => "
+                              "[k, window.cop.marking(i.properties)]))")
+        # the map holds exactly what the search releases: the library's rule, not the page's
+        assert set(shown) == set(mine)
+        # every marking drawn is the label's own (the page's text = Label.marking)
+        for k, text in shown.items():
+            assert text == Label.from_properties(mine[k]).marking, k
+        top = max(Classification[p["sec:classification"]] for p in mine.values())
+        assert page.inner_text("#banner-top") == top.full_name == page.inner_text("#banner-bottom")
+        # nothing the user may not read reached the browser, in any body it received
+        hidden = (everything | set(theirs)) - set(mine)
+        assert hidden
+        page.wait_for_function("() => document.body.dataset.outlook === 'ready'", timeout=120_000)
+        received: set[str] = set()
+        for r in responses:
+            if r.url.startswith(cop.url) and "json" in r.headers.get("content-type", ""):
+                body = r.text()
+                received |= _features(json.loads(body))
+                for k in hidden & everything:  # their ids are nowhere (a finding may name its source scene's id)
+                    assert k.split("/")[1] not in body, (r.url, k)
+        assert received and not received & hidden
+        # drawn: the footprints layer renders features; the dark vessels of released findings are on the map
+        n_drawn = page.evaluate("() => window.cop.map.queryRenderedFeatures({layers: ['footprints']}).length")
+        assert n_drawn > 0
+        counts = page.evaluate("() => window.cop.state.counts")
+        dark = 0
+        with cop.client(u) as c:
+            for k, p in mine.items():
+                if k.startswith("maritime-findings/"):
+                    dark += p["aquila:dark_vessels"]
+                    assets = c.get(f"/collections/{k.replace('/', '/items/')}").json()["assets"]
+                    fc = c.get(assets["detections"]["href"]).json()
+                    assert sum(1 for f in fc["features"] if f["properties"].get("dark")) == p["aquila:dark_vessels"]
+        assert counts["dark"] == dark > 0
+        # the outlook layers: the area, its revisit cells, and the opportunities in the horizon
+        with cop.client(u) as c:
+            outlook = c.get("/outlook").json()
+        assert counts["aois"] == 1 and counts["revisit"] == len(outlook["revisit"]["features"]) > 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"cop-{who}.png"))
+        assert [e for e in page.errors if "GL Driver" not in e] == []
+
+
+def test_a_live_alert_arrives_and_an_unreleasable_one_never_does(cop: LiveServer) -> None:
+    with cop.client(EST) as c:
+        r = c.post("/subscriptions", json={"collections": ["cop-test"], "bbox": [30, 60, 32, 62]})
+        assert r.status_code == 201
+    with chromium_page(1280, 800) as page:
+        _open(page, cop, EST)
+        lib = cop.instance.library
+        lib.ingest([_item("late-cosmic", "CTS", ["NATO"], [], "USA", 30.5, 60.5)])  # matches, not releasable
+        lib.ingest([_item("late-baltic", "NR", ["NATO"], ["BALTIC"], "FIN", 30.6, 60.6)])
+        page.wait_for_function("() => [...document.querySelectorAll('#alerts li')].some("
+                               "li => li.textContent.includes('cop-test/late-baltic'))", timeout=30_000)
+        text = page.inner_text("#alerts")
+        assert "late-cosmic" not in text and "NATO RESTRICTED REL TO NATO // BALTIC" in text
+        assert page.evaluate("() => window.cop.state.items.has('cop-test/late-baltic')")
+        assert not page.evaluate("() => window.cop.state.items.has('cop-test/late-cosmic')")
+
+
+def test_other_nations_text_stays_text(cop: LiveServer) -> None:
+    """An item's properties are another nation's input: a popup shows them as text, never as markup."""
+    with chromium_page(1280, 800) as page:
+        _open(page, cop, DEU)
+        page.evaluate("() => window.cop.map.jumpTo({center: [5.5, 45.25], zoom: 7})")
+        page.wait_for_function("() => window.cop.map.loaded() && window.cop.map.queryRenderedFeatures("
+                               "{layers: ['footprints']}).length > 0", timeout=30_000)
+        box = page.locator("#map").bounding_box()
+        xy = page.evaluate("() => { const p = window.cop.map.project([5.5, 45.25]); return [p.x, p.y]; }")
+        page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+        page.wait_for_selector(".maplibregl-popup", timeout=10_000)
+        popup = page.inner_text(".maplibregl-popup")
+        assert XSS in popup and "cop-test/hostile-text" in popup and "NATO UNCLASSIFIED REL TO NATO" in popup
+        assert page.evaluate("() => document.querySelectorAll('.maplibregl-popup img, #selected img').length") == 0
+        assert page.evaluate("() => window.__pwned") is None
+
+
+def test_the_picture_holds_no_data_and_needs_no_network(cop: LiveServer) -> None:
+    """The app's files are public and data-free; every request the page makes goes to its own server."""
+    page_html = httpx.get(f"{cop.url}/cop/").text
+    for spec in ITEMS:
+        assert spec[0] not in page_html
+    with chromium_page(1280, 800) as page:
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        _open(page, cop, EST)
+        assert requests and all(u.startswith(cop.url) or u.startswith(("data:", "blob:")) for u in requests)
