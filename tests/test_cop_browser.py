@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import chromium_page
-from conftest import LiveServer
 
 from aquila.catalog import validate_item
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import User
+from browser import chromium_page
+from conftest import LiveServer
 
 ARTIFACTS = Path(os.environ.get("AQUILA_TEST_ARTIFACTS", Path(__file__).parents[1] / ".artifacts"))
 DEU = User("DEU", Classification.NS, subject="deu-watch")
