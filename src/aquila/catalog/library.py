@@ -71,8 +71,12 @@ class Library(CollectionService, AssetService, ReleaseRuleService):
         page = self.store.search(user, q)
         action = "search" if collection is None else "list items"
         by_origin: dict[str, list[tuple[str, Scope]]] = defaultdict(list)
+        parsed: dict[tuple[Any, ...], Label] = {}  # a page holds few distinct labels: parse each once
         for f, coll in zip(page.features, page.collection_labels, strict=True):
-            label = Label.from_properties(f["properties"])
+            p = f["properties"]
+            key = (p.get("sec:classification"), p.get("sec:originator"), tuple(p.get("sec:releasable_to") or ()),
+                   tuple(p.get("sec:caveats") or ()))
+            label = parsed.get(key) or parsed.setdefault(key, Label.from_properties(p))
             by_origin[label.originator].append((f"{f['collection']}/{f['id']}", Scope.of(label, coll)))
         matched = page.matched if page.matched is not None else "over 10000"
         decisions = [self.decision(user, action, collection or "search", True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import math
 from typing import Any
@@ -12,7 +11,7 @@ from aquila.errors import InputError
 from aquila.limits import MAX_OFFSET
 from aquila.times import parse_rfc3339
 
-__all__ = ["parse_datetime", "parse_bbox", "parse_sortby", "parse_fields", "apply_fields", "encode_token",
+__all__ = ["parse_datetime", "parse_bbox", "parse_sortby", "parse_fields", "apply_fields", "keeps", "encode_token",
            "decode_token"]
 
 
@@ -146,17 +145,34 @@ def apply_fields(item: dict[str, Any], fields: tuple[list[str], list[str], bool]
         keep = list(_DEFAULT_FIELDS)
     else:
         keep = list(item)
-    out = copy.deepcopy(_project(item, keep))  # exclusions must not reach into the item's own objects
+    out = _project(item, keep)  # shares the item's objects: an exclusion copies the dicts it changes
     for path in exc:
         if path in inc or path in ("id", "type") or any(i.startswith(path + ".") for i in inc):
             continue
         parts = path.split(".")
         d: Any = out
         for p in parts[:-1]:
-            d = d.get(p) if isinstance(d, dict) else None
+            inner = d.get(p) if isinstance(d, dict) else None
+            if not isinstance(inner, dict):
+                d = None
+                break
+            d[p] = d = dict(inner)
         if isinstance(d, dict):
             d.pop(parts[-1], None)
     return out
+
+
+def keeps(fields: tuple[list[str], list[str], bool] | None, name: str) -> bool:
+    """Whether the top-level member `name` (e.g. `links`) can survive `apply_fields` (so it need not be built)."""
+    if fields is None:
+        return True
+    inc, exc, include_given = fields
+    if name in exc and name not in inc and name not in ("id", "type"):
+        return False
+    if inc:
+        return name in ("type", "stac_version", "id", "links") or any(i == name or i.startswith(name + ".")
+                                                                        for i in inc)
+    return name in _DEFAULT_FIELDS if include_given else True
 
 
 def encode_token(offset: int) -> str:

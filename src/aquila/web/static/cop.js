@@ -95,10 +95,11 @@ function makeMap() {
               'circle-stroke-width': 1.6}});
     L({id: 'opportunities', type: 'line', source: 'opportunities', paint: {'line-width': 1,
       'line-color': ['match', ['get', 'sensor'], 'sar', '#80deea', '#ffcc80'], 'line-opacity': 0.45}});
-    L({id: 'footprints', type: 'fill', source: 'footprints', paint: {'fill-opacity': 0.25,
-      'fill-color': ['match', ['get', 'sec:classification'], ...Object.entries(COLOUR).flat(), '#999']}});
-    L({id: 'footprint-edges', type: 'line', source: 'footprints', paint: {'line-width': 0.8,
-      'line-color': ['match', ['get', 'sec:classification'], ...Object.entries(COLOUR).flat(), '#999']}});
+    // one fill layer with its outline (a separate line layer costs a second pass over every polygon)
+    L({id: 'footprints', type: 'fill', source: 'footprints', paint: {
+      'fill-color': ['match', ['get', 'sec:classification'], ...Object.entries(COLOUR).flatMap(([k, v]) =>
+        [k, v + '40']), '#99999940'],
+      'fill-outline-color': ['match', ['get', 'sec:classification'], ...Object.entries(COLOUR).flat(), '#999']}});
     L({id: 'footprint-points', type: 'circle', source: 'footprints', filter: ['==', ['geometry-type'], 'Point'],
       paint: {'circle-radius': 4, 'circle-opacity': 0.8,
               'circle-color': ['match', ['get', 'sec:classification'], ...Object.entries(COLOUR).flat(), '#999']}});
@@ -217,12 +218,17 @@ function keep(item) {
   seen(item.properties);
 }
 
-async function loadCatalog() {
-  let body = {limit: PAGE, fields: {include: FIELDS}, sortby: [{field: 'properties.datetime', direction: 'desc'}]};
+// The first page is asked for while the map starts (`first`); the rest page by page, newest first.
+function searchCatalog(body) { return api('/search', {method: 'POST', body: JSON.stringify(body)}); }
+const CATALOG = {limit: PAGE, fields: {include: FIELDS, exclude: ['links']},
+                 sortby: [{field: 'properties.datetime', direction: 'desc'}]};
+
+async function loadCatalog(first) {
+  let body = CATALOG;
   let n = 0;
-  for (;;) {
-    const page = await api('/search', {method: 'POST', body: JSON.stringify(body)});
+  for (let page = await first; ; page = await searchCatalog(body)) {
     for (const f of page.features) keep(f);
+    if (n === 0) fit();  // the view first: the map then tiles the footprints once, at the zoom it shows them
     n += page.features.length;
     drawFootprints();
     const next = (page.links || []).find((l) => l.rel === 'next');
@@ -230,6 +236,7 @@ async function loadCatalog() {
     body = next.merge ? {...body, ...next.body} : next.body;
   }
 }
+
 
 async function loadFindings() {
   const page = await api('/search', {method: 'POST', body: JSON.stringify(
@@ -339,9 +346,18 @@ function timeline(shown, t0, t1) {
 }
 
 function fit() {  // the released footprints and findings, else the areas of interest
-  let g = [...state.items.values()].map((i) => i.geometry).filter(Boolean);
-  if (!g.length && state.outlook) g = state.outlook.aois.features.map((f) => f.geometry);
-  const b = bounds({type: 'GeometryCollection', coordinates: g.map((x) => x.coordinates)});
+  let b = null;
+  if (state.items.size) {
+    let w = 180, s = 90, e = -180, n = -90;
+    for (const it of state.items.values()) {
+      const bb = it.bbox || bounds(it.geometry)?.flat();
+      if (!bb) continue;
+      w = Math.min(w, bb[0]); s = Math.min(s, bb[1]); e = Math.max(e, bb[2]); n = Math.max(n, bb[3]);
+    }
+    if (w <= e) b = [[w, s], [e, n]];
+  } else if (state.outlook) {
+    b = bounds({type: 'GeometryCollection', coordinates: state.outlook.aois.features.map((f) => f.geometry.coordinates)});
+  }
   if (b) state.map.fitBounds(b, {padding: 40, maxZoom: 7, duration: 0});
 }
 
@@ -433,7 +449,7 @@ async function replayAlerts() {
 
 // --- the panel ------------------------------------------------------------------------------------------------
 const LAYERS = [
-  ['footprints', 'Catalog footprints', ['footprints', 'footprint-edges', 'footprint-points'], '#8e6fe0'],
+  ['footprints', 'Catalog footprints', ['footprints', 'footprint-points'], '#8e6fe0'],
   ['vessels', 'Vessels (AIS matched)', ['vessels'], '#4fc3f7'],
   ['dark', 'Dark vessels', ['dark-vessels'], '#ff1744'],
   ['unseen', 'AIS not seen', ['unseen-ais'], '#ffab00'],
@@ -505,16 +521,17 @@ async function start(token) {
   $('panel').hidden = false;
   $('signout').addEventListener('click', () => signOut());
   panel();
+  const first = searchCatalog(CATALOG);
+  first.catch(() => {});  // awaited below; a failure is reported there
   state.map = await makeMap();
   window.cop.map = state.map;
   status('loading the library...');
   const t0 = performance.now();
   const alerts = streamAlerts();
-  await Promise.all([basemap(), loadCatalog(), loadFindings(), loadSubscriptions(), replayAlerts()]);
+  await Promise.all([basemap(), loadCatalog(first), loadFindings(), loadSubscriptions(), replayAlerts()]);
   state.catalogMs = performance.now() - t0;
   document.body.dataset.catalog = 'ready';
   status(`${state.counts.footprints} footprints${state.more ? ` (the newest ${MAX_FOOTPRINTS}; narrow with a subscription)` : ''} released to ${m.nation}`);
-  fit();
   loadOutlook().then(() => { document.body.dataset.outlook = 'ready'; if (!state.items.size) fit(); },
                      (e) => { status(`outlook unavailable: ${e.message}`); document.body.dataset.outlook = 'failed'; });
   return alerts;

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from aquila.catalog.backends.sqlite.collections import CollectionStore
 from aquila.catalog.backends.sqlite.cql2sql import PROMOTED
 from aquila.catalog.backends.sqlite.db import TRANSIENT, connect, transaction, transient_error
@@ -438,7 +440,7 @@ class CatalogStore(LabelRule, CollectionStore, AssetLifecycle, ReleaseRuleStore)
             for rid in rids[: q.limit]:
                 doc, crid = db.execute("SELECT doc, crid FROM items WHERE rid = ?", (rid,)).fetchone()
                 size += len(doc)
-                feats.append(json.loads(doc))
+                feats.append(orjson.loads(doc))
                 crids.append(crid)
                 if size > max_page_bytes and len(feats) < q.limit:
                     more = True
