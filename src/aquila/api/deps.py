@@ -19,8 +19,8 @@ from aquila.instance import Instance
 from aquila.safejson import loads
 from aquila.security.policy import User
 
-__all__ = ["get_instance", "get_library", "get_settings", "current_user", "json_body", "CurrentUser", "JsonBody",
-           "Lib", "Inst", "AppSettings", "token_times"]
+__all__ = ["get_instance", "get_library", "get_settings", "current_user", "verify_bearer", "json_body",
+           "CurrentUser", "JsonBody", "Lib", "Inst", "AppSettings", "token_times"]
 
 
 def _instance(request: Request) -> Instance:
@@ -44,20 +44,23 @@ async def get_library(request: Request) -> Library:
     return _instance(request).library
 
 
-def current_user(request: Request) -> User:
-    """The verified caller; every failure is a 401, audited as an anonymous denial."""
-    instance = _instance(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def verify_bearer(instance: Instance, token: str, action: str) -> User:
+    """The user a bearer token stands for; a failure is audited as an anonymous denial of `action`, then raised."""
     reason = "no bearer token"
-    if scheme.lower() == "bearer" and token.strip():
+    if token:
         try:
-            return instance.tokens.verify(token.strip())
+            return instance.tokens.verify(token)
         except AuthenticationError as exc:
             reason = str(exc)
-    instance.audit.append(subject="anonymous", nation="", action=f"{request.method} {request.url.path}"[:300],
-                          obj="", allowed=False, reason=reason)
+    instance.audit.append(subject="anonymous", nation="", action=action[:300], obj="", allowed=False, reason=reason)
     raise AuthenticationError("missing bearer token" if reason == "no bearer token" else reason)
+
+
+def current_user(request: Request) -> User:
+    """The verified caller; every failure is a 401, audited as an anonymous denial."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return verify_bearer(_instance(request), token.strip() if scheme.lower() == "bearer" else "",
+                         f"{request.method} {request.url.path}")
 
 
 async def json_body(request: Request) -> Any:

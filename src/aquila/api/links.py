@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 __all__ = ["Links", "GEOJSON", "JSON", "QUERYABLES_REL"]
 
@@ -20,20 +20,24 @@ QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 class Links:
     """The links of one request's responses."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: HTTPConnection) -> None:
         self.request = request
-        self.base = str(request.base_url).rstrip("/")
+        self._ws = request.scope.get("type") == "websocket"  # links sent over a WebSocket are still http(s)
+        self.base = self._http(str(request.base_url).rstrip("/"))
         self._templates: dict[str, str] = {}
+
+    def _http(self, url: str) -> str:
+        return "http" + url[2:] if self._ws and url.startswith("ws") else url
 
     def href(self, name: str, **params: str) -> str:
         """The absolute URL of route `name` with its path parameters."""
         if not params:
-            return str(self.request.url_for(name))
+            return self._http(str(self.request.url_for(name)))
         keys = tuple(sorted(params))
         key = name + "|" + ",".join(keys)
         tmpl = self._templates.get(key)
         if tmpl is None:
-            tmpl = str(self.request.url_for(name, **{k: f"\x00{k}\x00" for k in keys}))
+            tmpl = self._http(str(self.request.url_for(name, **{k: f"\x00{k}\x00" for k in keys})))
             self._templates[key] = tmpl
         for k in keys:
             tmpl = tmpl.replace(f"\x00{k}\x00", params[k])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,7 +12,7 @@ from aquila.cli.errors import handle_errors
 from aquila.cli.render import emit, err
 from aquila.errors import InputError
 
-__all__ = ["export", "subscribe"]
+__all__ = ["export", "subscribe", "report"]
 
 
 @click.command()
@@ -89,3 +90,74 @@ def subscribe(url: str, token: str, collections: tuple[str, ...], bbox: str | No
             elif line.startswith("data:") and event == "end":
                 raise InputError("the server ended the stream: " + line[5:].strip(), field="--token",
                                  expected="a token that is not revoked or expired")
+
+
+@click.command()
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="the Aquila server")
+@click.option("--token", envvar="AQUILA_TOKEN", required=True, help="bearer token (or AQUILA_TOKEN): whose rights")
+@click.option("--bbox", required=True, help="the area: west,south,east,north (degrees)")
+@click.option("--datetime", "period", default="../..", show_default=False,
+              help="the period: START/END (RFC 3339, .. for open), e.g. 2026-12-01T00:00:00Z/..")
+@click.option("--collection", "collections", multiple=True, help="only these collections (repeatable)")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="report.html or report.pdf")
+@click.option("--max-items", type=click.IntRange(1, 20_000), default=5000, show_default=True)
+@handle_errors
+def report(url: str, token: str, bbox: str, period: str, collections: tuple[str, ...], output: str,
+           max_items: int) -> None:
+    """A report for an area and period: a map, the findings and products with their labels (portion-marked),
+    from what the server releases to the token; HTML, or PDF by the output's extension."""
+    import httpx
+
+    from aquila.catalog.params import parse_bbox, parse_datetime
+    from aquila.dissemination.report import ReportData, render_html, render_pdf
+
+    box = parse_bbox(bbox)
+    if period != "../..":
+        parse_datetime(period)
+    fmt = "pdf" if output.lower().endswith(".pdf") else "html"
+    headers = {"Authorization": f"Bearer {token}"}
+    body: dict[str, object] = {"bbox": list(box), "limit": min(max_items, 1000),
+                               "sortby": [{"field": "properties.datetime", "direction": "desc"}]}
+    if period != "../..":
+        body["datetime"] = period
+    if collections:
+        body["collections"] = list(collections)
+    items: list[dict[str, Any]] = []
+    detections: dict[str, list[dict[str, Any]]] = {}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        me = _answer(client.get("/me"))
+        while True:
+            page = _answer(client.post("/search", json=body))
+            items += page["features"]
+            nxt = next((lk for lk in page.get("links", []) if lk.get("rel") == "next"), None)
+            if nxt is None or len(items) >= max_items:
+                break
+            body = {**body, **nxt.get("body", {})}
+        for it in items[:max_items]:
+            href = ((it.get("assets") or {}).get("detections") or {}).get("href")
+            if href and str(href).startswith(url.rstrip("/") + "/"):  # the token goes to this server only
+                r = client.get(str(href))
+                if r.status_code == 200:
+                    detections[f"{it['collection']}/{it['id']}"] = r.json().get("features", [])
+    reader = f"{me['subject']} ({me['nation']}, {me['clearance_name']})"
+    data = ReportData(box, period, reader, items[:max_items], detections)
+    Path(output).write_bytes(render_pdf(data) if fmt == "pdf" else render_html(data).encode())
+    err.print(f"{len(data.findings)} findings and {len(data.products)} products, marked "
+              f"{data.overall.full_name}, in {output}", highlight=False)
+
+
+def _answer(r: object) -> dict[str, Any]:
+    """The JSON of a successful answer; the server's own error otherwise (it names what to fix)."""
+    import httpx
+
+    assert isinstance(r, httpx.Response)
+    if r.status_code != 200:
+        try:
+            detail = r.json().get("description", r.text[:200])
+        except ValueError:
+            detail = r.text[:200]
+        raise InputError(f"the server answered {r.status_code}: {detail}", field="--url/--token",
+                         expected="a reachable Aquila server and a valid token")
+    doc = r.json()
+    assert isinstance(doc, dict)
+    return doc

@@ -420,7 +420,7 @@ def _register_library_commands() -> None:
 
     for group in (library.collection, library.ingest, library.serve, library.token, library.audit, library.pipelines,
                   analytics.synth, analytics.detect, analytics.evaluate, analytics.fuse, analytics.analyze,
-                  dissemination.export, dissemination.subscribe):
+                  dissemination.export, dissemination.subscribe, dissemination.report):
         cli.add_command(group)
 
 

@@ -2,6 +2,7 @@
 
 from aquila.api.routes import (
                                alerts,
+                               alerts_ws,
                                assets,
                                audit,
                                collections,
@@ -16,7 +17,7 @@ from aquila.api.routes import (
 )
 
 ROUTERS = (core, collections, items, assets, search, audit, release_rules, pipelines, subscriptions, alerts,
-           outlook, web)
+           alerts_ws, outlook, web)
 """In the order `create_app` includes them."""
 
 __all__ = ["ROUTERS"]

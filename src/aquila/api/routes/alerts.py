@@ -10,7 +10,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -24,7 +24,7 @@ from aquila.errors import AuthenticationError, InputError
 from aquila.security.policy import User
 from aquila.times import parse_instant
 
-__all__ = ["router", "CONFORMANCE"]
+__all__ = ["router", "CONFORMANCE", "begin", "deliveries", "HEARTBEAT_S"]
 
 CONFORMANCE: list[str] = []
 
@@ -70,20 +70,26 @@ def _last_event_id(request: Request, after: int | None) -> int:
     return int(raw)
 
 
-@router.get("/alerts/stream")
-async def stream_alerts(request: Request, user: CurrentUser, after: int | None = Query(None, ge=0, le=10**17)
-                        ) -> StreamingResponse:
+async def begin(request: Any, user: User, token: str, start: int) -> int:
+    """Where a new feed starts (`start`, or -1: after the newest delivered so far), with the connection audited,
+    the subscriber's rights recorded and the dispatcher running — before any answer is sent, so that a failure
+    here is an error response, not a broken stream."""
     service = dissemination(request)
-    start = _last_event_id(request, after)
-    token = request.headers.get("authorization", "").partition(" ")[2].strip()
-    instance = service.instance
-    if start < 0:  # from now: the newest delivered so far is where this stream begins
+    if start < 0:
         start = await run_in_threadpool(service.store.newest_alert, user.subject)
-    # audited, rights recorded, dispatcher running
-    await run_in_threadpool(service.alerts, user, start, "", 1, token_times(request))
-    links = Links(request)
+    await run_in_threadpool(service.alerts, user, start, "", 1, service.instance.tokens.times(token))
+    return start
 
-    checked_at, checked_user = 0.0, user
+
+async def deliveries(request: Any, user: User, token: str, start: int,
+                     disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[tuple[str, int, Any]]:
+    """The alerts of `user` after `start` (from `begin`) as they are delivered: ("alert", seq, rendered alert),
+    ("ping", 0, None) every HEARTBEAT_S, and a last ("end", 0, reason) when the token is revoked or expires. One
+    loop for both channels (SSE, WebSocket); `request` is the HTTP request or WebSocket it serves."""
+    service = dissemination(request)
+    instance = service.instance
+    links = Links(request)
+    checked_at, checked_user = time.monotonic(), user
 
     async def still_valid() -> User | None:
         """The connected token's user, verified again at most once a second (revocation, expiry)."""
@@ -97,38 +103,53 @@ async def stream_alerts(request: Request, user: CurrentUser, after: int | None =
         checked_at = time.monotonic()
         return checked_user
 
+    client = service.hub.connect(user.subject)
+    cursor = start
+    last_beat = time.monotonic()
+    try:
+        while True:
+            now_user = await still_valid()
+            if now_user is None:
+                yield "end", 0, "token revoked or expired"
+                return
+            batch = await run_in_threadpool(service.pending, now_user, cursor, 100)
+            for a in batch:
+                yield "alert", a["seq"], _render(links, a)
+            if batch:
+                cursor = batch[-1]["seq"]
+                if len(batch) == 100:
+                    continue
+            try:
+                await asyncio.wait_for(client[1].get(), timeout=HEARTBEAT_S)
+                while not client[1].empty():
+                    client[1].get_nowait()
+            except TimeoutError:
+                pass
+            if await disconnected():
+                return
+            if time.monotonic() - last_beat >= HEARTBEAT_S:
+                last_beat = time.monotonic()
+                yield "ping", 0, None
+    finally:
+        service.hub.disconnect(user.subject, client)
+
+
+@router.get("/alerts/stream")
+async def stream_alerts(request: Request, user: CurrentUser, after: int | None = Query(None, ge=0, le=10**17)
+                        ) -> StreamingResponse:
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    start = await begin(request, user, token, _last_event_id(request, after))
+    feed = deliveries(request, user, token, start, request.is_disconnected)
+
     async def events() -> AsyncIterator[bytes]:
-        client = service.hub.connect(user.subject)
-        cursor = start
-        last_beat = time.monotonic()
-        try:
-            yield b": connected\n\n"
-            while True:
-                now_user = await still_valid()
-                if now_user is None:
-                    yield b"event: end\ndata: {\"reason\": \"token revoked or expired\"}\n\n"
-                    return
-                batch = await run_in_threadpool(service.pending, now_user, cursor, 100)
-                for a in batch:
-                    yield f"event: alert\nid: {a['seq']}\ndata: {json.dumps(_render(links, a))}\n\n".encode()
-                if batch:
-                    cursor = batch[-1]["seq"]
-                    if len(batch) == 100:
-                        continue
-                try:
-                    await asyncio.wait_for(client[1].get(), timeout=HEARTBEAT_S)
-                    while not client[1].empty():
-                        client[1].get_nowait()
-                except TimeoutError:
-                    pass
-                if await request.is_disconnected():
-                    return
-                if time.monotonic() - last_beat >= HEARTBEAT_S:
-                    last_beat = time.monotonic()
-                    yield b": ping\n\n"
-        finally:
-            service.hub.disconnect(user.subject, client)
+        yield b": connected\n\n"
+        async for kind, seq, data in feed:
+            if kind == "alert":
+                yield f"event: alert\nid: {seq}\ndata: {json.dumps(data)}\n\n".encode()
+            elif kind == "ping":
+                yield b": ping\n\n"
+            else:
+                yield f"event: end\ndata: {json.dumps({'reason': data})}\n\n".encode()
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
