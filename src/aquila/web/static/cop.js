@@ -335,7 +335,8 @@ function timeline(shown, t0, t1) {
   for (let k = 0; k <= 4; k++) {
     const x = k / 4 * (w - 1);
     ctx.fillRect(x, h - 12, 1, 4);
-    ctx.fillText(`+${((t1 - t0) / 3600e3 * k / 4).toFixed(0)}h`, Math.min(x, w - 24), h - 1);
+    const hours = (t1 - t0) / 3600e3 * k / 4;
+    ctx.fillText(`+${Number.isInteger(hours) ? hours : hours.toFixed(1)}h`, Math.min(x, w - 24), h - 1);
   }
   for (const f of shown) {
     const p = f.properties;
