@@ -140,3 +140,59 @@ def test_neighbour_features_equal_their_definition_over_all_pairs() -> None:
         rows, cols = np.round(rows, 1), np.round(cols, 1)
         peak = rng.lognormal(0, 1.5, n)
         assert np.allclose(_neighbours(rows, cols, peak), _neighbours_by_all_pairs(rows, cols, peak))
+
+
+def _groups_by_all_pairs(rows: np.ndarray, cols: np.ndarray, energy: np.ndarray, radius_px: float) -> np.ndarray:
+    """The group features by their definition, over every pair (the reference for the grid)."""
+    n = len(rows)
+    out = np.empty((n, 3))
+    for a in range(n):
+        near = np.hypot(rows - rows[a], cols - cols[a]) <= radius_px
+        total = energy[near].sum()
+        others = energy[near & (np.arange(n) != a)]
+        out[a] = (np.log10(total), energy[a] / total,
+                  10 * np.log10(others.max() / energy[a]) if len(others) else -30.0)
+    return out
+
+
+def test_group_features_equal_their_definition_over_all_pairs() -> None:
+    """Energy within the radius, the candidate's share of it, the strongest other one: the grid gives what every
+    pair would, for fragments in a line (a dim ship), clusters (a harbour) and scattered spikes, at the edge of
+    the radius too."""
+    from aquila.analytics.sar.discriminate import _groups
+
+    rng = np.random.default_rng(9)
+    for _ in range(12):
+        n = int(rng.integers(1, 300))
+        radius = float(rng.choice([3.0, 7.5, 30.0]))
+        rows, cols = rng.uniform(0, 800, n), rng.uniform(0, 800, n)
+        k = n // 3
+        t = rng.uniform(0, 4 * radius, k)  # fragments along a line
+        rows[:k], cols[:k] = rows[0] + t * 0.6, cols[0] + t * 0.8
+        rows[k:2 * k], cols[k:2 * k] = rows[k] + rng.normal(0, radius, k), cols[k] + rng.normal(0, radius, k)
+        if n > 3:  # one pair exactly at the radius (counted), one just beyond (not)
+            rows[-2], cols[-2] = rows[-1] + radius, cols[-1]
+        rows, cols = np.round(rows, 1), np.round(cols, 1)
+        energy = rng.lognormal(2, 1.5, n)
+        want = _groups_by_all_pairs(rows, cols, energy, radius)
+        np.testing.assert_allclose(_groups(rows, cols, energy, radius), want, rtol=1e-9, atol=1e-9)
+
+
+def test_group_context_is_left_out_at_pixels_finer_than_the_model_learned() -> None:
+    """Below GROUP_MIN_PIXEL_M each candidate is scored as if alone (its own energy, all of it, nobody near);
+    at 5-20 m a candidate beside a stronger one carries that fact."""
+    from aquila.analytics.sar.discriminate import GROUP_MIN_PIXEL_M, features
+    from aquila.analytics.sar.targets import Candidate
+
+    def cand(row: float, col: float, pixels: int, scr_db: float) -> Candidate:
+        return Candidate(row, col, pixels, 1.0, 0.1, scr_db + 3, scr_db, 50.0, 10.0, 0.0, 1e4)
+
+    pair = [cand(100, 100, 40, 10.0), cand(104, 100, 4, 8.0)]
+    i_e, i_s, i_b = (FEATURES.index(k) for k in ("log_group_energy", "group_share", "group_brightest_db"))
+    fine = features(pair, (GROUP_MIN_PIXEL_M / 2, GROUP_MIN_PIXEL_M / 2))
+    assert np.allclose(fine[:, i_s], 1.0) and np.allclose(fine[:, i_b], -30.0)
+    own = np.log10(np.array([40, 4]) * (GROUP_MIN_PIXEL_M / 2) ** 2 * 10 ** (np.array([10.0, 8.0]) / 10))
+    assert np.allclose(fine[:, i_e], own)
+    coarse = features(pair, (10.0, 10.0))
+    assert coarse[1, i_s] < 0.1 and coarse[1, i_b] > 10.0 and coarse[0, i_b] < -10.0
+    assert np.allclose(coarse[:, i_e], coarse[0, i_e])

@@ -66,7 +66,9 @@ def test_false_alarms_on_ship_free_sea() -> None:
 def test_recall_per_scr_bin_and_precision_across_clutter_families() -> None:
     tp = fp = fn = 0
     bins: dict[tuple, list[int]] = {}
-    for seed in (20, 21):
+    # four seeds: a seed places its ships alike in every family, so with two one anchorage ship missed in three
+    # families moved the >= 15 dB bin by 5 % (61 ships)
+    for seed in (20, 21, 22, 23):
         for shape in (None, 1.5, 3.0, 10.0):
             s = synthesize(SceneSpec(seed=seed, size_px=768, shape=shape))
             r = score(_pred(detect_array(s.image, s.transform, "EPSG:4326", s.land)), _truth(s))

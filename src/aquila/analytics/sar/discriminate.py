@@ -1,15 +1,18 @@
 """Discrimination: which CFAR candidates are ships — by a learned model (default) or by rules.
 
-Each candidate is described by 17 features: its contrast (peak and mean SCR, brightest 3 x 3 mean,
+Each candidate is described by 20 features: its contrast (peak and mean SCR, brightest 3 x 3 mean,
 margin over the CFAR threshold), size and shape (pixels, length, width, aspect, fill), the clutter it
 sits in (K shape of its ring, how much spikier the ring is than its 3 x 3 means — a fine-grained texture
-—, distance to land), its neighbours (the brightest candidate on its row
-or column nearby — a sidelobe arm — or far along a row or column — an azimuth ambiguity —, how many
-candidates crowd around it) and what surrounds it (the unflagged 15 x 15 window over the background:
-a texture bump). The model is gradient-boosted trees trained by `tools/train_discriminator.py` on
-synthesized scenes (see the data card beside it, `aquila/data/ship_discriminator.md`), shipped as
-arrays and evaluated here with numpy; its probability is the candidate's confidence. The rules are
-the hand-set thresholds the model replaced, kept as the fallback and the benchmark's anchor.
+—, distance to land), its neighbours (the brightest candidate on its row or column nearby — a sidelobe
+arm — or far along a row or column — an azimuth ambiguity —, how many candidates crowd around it), what
+surrounds it (the unflagged 15 x 15 window over the background: a texture bump) and the group it belongs
+to (the energy of the candidates within 150 m, its share of it and the strongest other one: a large dim
+ship breaks into fragments that only together look like a ship, and the fragment with most of their
+energy stands for it). The model is gradient-boosted trees trained by
+`tools/train_discriminator.py` on synthesized scenes (see the data card beside it,
+`aquila/data/ship_discriminator.md`), shipped as arrays and evaluated here with numpy; its probability
+is the candidate's confidence. The rules are the hand-set thresholds the model replaced, kept as the
+fallback and the benchmark's anchor.
 Candidates inside the land buffer are rejected either way.
 """
 
@@ -29,7 +32,8 @@ __all__ = ["FEATURES", "features", "ShipModel", "load_model", "discriminate", "M
 
 FEATURES = ("peak_scr_db", "scr_db", "threshold_margin_db", "log_pixels", "length_m", "width_m", "aspect",
             "fill", "log_clutter_shape", "log_land_distance_m", "sidelobe_db", "ambiguity_db", "brighter_near",
-            "crowd", "contrast3_db", "surround_db", "log_shape3_ratio")
+            "crowd", "contrast3_db", "surround_db", "log_shape3_ratio", "log_group_energy", "group_share",
+            "group_brightest_db")
 MODEL_FILE = "ship_discriminator.npz"
 _NONE_DB = -10.0  # "no such neighbour"
 
@@ -108,12 +112,62 @@ def _neighbours(rows: np.ndarray, cols: np.ndarray, peak: np.ndarray) -> np.ndar
     return out
 
 
+@njit(cache=True, nogil=True)
+def _groups(rows: np.ndarray, cols: np.ndarray, energy: np.ndarray, radius_px: float) -> np.ndarray:
+    """Per candidate, over the candidates within `radius_px` of it: log10 of their total energy (itself
+    included), its own share of it and the largest energy of another one over its own (dB; -30 when alone). A large
+    ship that is dim breaks into fragments in the prescreen; together they carry the energy of a ship, the
+    one with most of it stands for the ship and the others lie next to a much stronger one — while ships
+    side by side (a harbour, a pair) are each about as strong as their neighbours. From a grid of
+    `radius_px` cells (3 x 3 cells around each candidate), linear in the candidates."""
+    n = len(rows)
+    out = np.empty((n, 3))
+    cell = max(radius_px, 1.0)
+    r0, c0 = rows.min(), cols.min()
+    nr = int((rows.max() - r0) // cell) + 1
+    nc = int((cols.max() - c0) // cell) + 1
+    key = np.empty(n, np.int64)
+    for a in range(n):
+        key[a] = int((rows[a] - r0) // cell) * nc + int((cols[a] - c0) // cell)
+    order = np.argsort(key, kind="mergesort")
+    start = np.zeros(nr * nc + 1, np.int64)
+    for a in range(n):
+        start[key[a] + 1] += 1
+    for k in range(nr * nc):
+        start[k + 1] += start[k]
+    for a in range(n):
+        ci, cj = int((rows[a] - r0) // cell), int((cols[a] - c0) // cell)
+        total, other = 0.0, 0.0
+        for gi in range(max(0, ci - 1), min(nr, ci + 2)):
+            for gj in range(max(0, cj - 1), min(nc, cj + 2)):
+                k = gi * nc + gj
+                for ib in range(start[k], start[k + 1]):
+                    b = order[ib]
+                    if math.hypot(rows[b] - rows[a], cols[b] - cols[a]) <= radius_px:
+                        total += energy[b]
+                        if b != a:
+                            other = max(other, energy[b])
+        out[a, 0] = math.log10(max(total, 1e-9))
+        out[a, 1] = energy[a] / total if total > 0 else 1.0
+        out[a, 2] = 10 * math.log10(other / energy[a]) if other > 0 and energy[a] > 0 else -30.0
+    return out
+
+
+GROUP_RADIUS_M = 150.0
+"""Fragments of one ship (up to 400 m) lie within this of its brightest one."""
+GROUP_MIN_PIXEL_M = 4.0
+"""Finer pixels than the model was trained on (5-20 m) get no group context: there a ship's bright, saturated
+returns break into many candidates, neighbours of each other and of the ships alongside, which the context
+learned at 5-20 m would call fragments (HRSID at 1 m: F1 0.19 with it, 0.84 without; docs/benchmarks.md).
+Each candidate is then scored as if alone."""
+
+
 def _column(cands: list[Candidate], name: str) -> np.ndarray:
     return np.fromiter((getattr(c, name) for c in cands), np.float64, len(cands))
 
 
 def features(cands: list[Candidate], px_m: tuple[float, float]) -> np.ndarray:
-    """(n, 17) float64 feature matrix, in the order of FEATURES (computed column by column)."""
+    """(n, 20) float64 feature matrix, in the order of FEATURES (computed column by column)."""
     n = len(cands)
     out = np.zeros((n, len(FEATURES)))
     if not n:
@@ -123,6 +177,11 @@ def features(cands: list[Candidate], px_m: tuple[float, float]) -> np.ndarray:
                                                    "land_distance_m", "contrast3_db", "surround_db",
                                                    "clutter_shape3")}
     nb = _neighbours(col["row"], col["col"], col["peak"])
+    energy = col["pixels"] * (px_m[0] * px_m[1]) * 10 ** (col["scr_db"] / 10)  # m^2: the same at any pixel size
+    if min(px_m) >= GROUP_MIN_PIXEL_M:
+        group = _groups(col["row"], col["col"], energy, GROUP_RADIUS_M / min(px_m))
+    else:
+        group = np.column_stack([np.log10(np.maximum(energy, 1e-9)), np.ones(n), np.full(n, -30.0)])
     length, width = col["length_m"], col["width_m"]
     fill = col["pixels"] * (px_m[0] * px_m[1]) / np.maximum(length * width, 1e-9)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -131,7 +190,8 @@ def features(cands: list[Candidate], px_m: tuple[float, float]) -> np.ndarray:
                    np.minimum(fill, 10.0), np.log(_finite(col["clutter_shape"], 100.0)),
                    np.log10(np.clip(col["land_distance_m"], 1.0, 1e5)), nb[:, 0], nb[:, 1], nb[:, 2], nb[:, 3],
                    _finite(col["contrast3_db"], col["scr_db"]), _finite(col["surround_db"], 0.0),
-                   np.log(_finite(col["clutter_shape3"], 100.0) / _finite(col["clutter_shape"], 100.0)))
+                   np.log(_finite(col["clutter_shape3"], 100.0) / _finite(col["clutter_shape"], 100.0)),
+                   group[:, 0], group[:, 1], group[:, 2])
     for k, v in enumerate(columns):
         out[:, k] = v
     return out
@@ -163,7 +223,7 @@ class ShipModel:
             raise ValueError(f"model features {self.names} are not this detector's {FEATURES}")
 
     def predict_proba(self, x: np.ndarray, workers: int = 2) -> np.ndarray:
-        """P(ship) per row of `x` (n, 17); large batches are split over `workers` threads (the scoring releases
+        """P(ship) per row of `x` (n, 20); large batches are split over `workers` threads (the scoring releases
         the GIL)."""
         x = np.ascontiguousarray(x, np.float64)
 

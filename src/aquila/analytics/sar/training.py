@@ -77,7 +77,13 @@ def labelled_candidates(scene: Scene, pfa: float, config: DetectorConfig | None 
     if cands and truth:
         d = great_circle_m(np.array([c.lon_deg for c in cands]), np.array([c.lat_deg for c in cands]),
                            np.array([t["lon"] for t in truth]), np.array([t["lat"] for t in truth]))
-        rows, cols = linear_sum_assignment(np.where(d <= 200.0, d, 1e12))
+        # among a ship's fragments (a large dim ship breaks into several), the one with most of their energy
+        # is the ship: it is the one a group of fragments can be told by
+        energy = np.array([c.pixels * 10 ** (c.scr_db / 10) for c in cands])
+        near = d <= 200.0
+        most = np.max(np.where(near, energy[:, None], 0.0), axis=0)
+        cost = d / 200.0 + 1.0 - energy[:, None] / np.maximum(most[None, :], 1e-30)
+        rows, cols = linear_sum_assignment(np.where(near, cost, 1e12))
         for r, c in zip(rows, cols, strict=True):
             if d[r, c] <= 200.0:
                 y[r] = True
