@@ -7,6 +7,7 @@ nothing stored.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import subprocess
 import sys
@@ -144,7 +145,8 @@ def test_loosely_typed_or_overlong_tokens_are_401(live, claims: dict[str, Any]) 
 def test_revoked_tokens_stop_working_at_once_on_a_running_server(live) -> None:  # type: ignore[no-untyped-def]
     _seed(live)
     data = str(live.instance.data_dir)
-    t1, t2 = live.token(ANALYST), live.token(user("DEU", "NC"))
+    watch = dataclasses.replace(user("DEU", "NC"), subject="deu-watch")
+    t1, t2 = live.token(ANALYST), live.token(watch)
     other = live.token(user("EST", "NR"))
     for t in (t1, t2, other):
         assert _get(live, "/search", t).status_code == 200
@@ -154,7 +156,7 @@ def test_revoked_tokens_stop_working_at_once_on_a_running_server(live) -> None: 
     r = _get(live, "/search", t1)
     assert r.status_code == 401 and r.json()["description"] == "token revoked"
     assert _get(live, "/search", t2).status_code == 200
-    out = subprocess.run([sys.executable, "-m", "aquila", "token", "revoke", "--data", data, "--subject", "deu-user"],
+    out = subprocess.run([sys.executable, "-m", "aquila", "token", "revoke", "--data", data, "--subject", "deu-watch"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     before = json.loads(out.stdout)["revoked"]["issued_before"]
@@ -164,7 +166,7 @@ def test_revoked_tokens_stop_working_at_once_on_a_running_server(live) -> None: 
     while time.time() < before:  # tokens carry whole seconds: poll until the clock passes the revocation's second
         assert time.monotonic() < deadline
         threading.Event().wait(0.01)
-    fresh = live.token(ANALYST)  # issued after the revocation of the subject: valid
+    fresh = live.token(watch)  # issued after the revocation of the subject: valid
     assert _get(live, "/search", fresh).status_code == 200
     bad = subprocess.run([sys.executable, "-m", "aquila", "token", "--data", data, "--nation", "DEU", "--clearance",
                           "NS", "--ttl", "30d"], capture_output=True, text=True)

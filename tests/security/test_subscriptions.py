@@ -48,6 +48,38 @@ def test_another_subjects_subscription_is_indistinguishable_from_a_missing_one(l
         assert c.get(f"/subscriptions/{sid}").status_code == 404
 
 
+def test_tokens_issued_without_a_subject_share_nothing(live: LiveServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two tokens of one nation issued with no subject (an NS and an NR one, as `aquila token` makes them without
+    --subject) used to share the subject "<nation>-user": the NR holder could list and delete the NS holder's
+    subscriptions and read its alerts' rows. Each now has a subject of its own."""
+    import subprocess
+    import sys
+
+    import jwt
+
+    data = str(live.instance.data_dir)
+
+    def issued(clearance: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "aquila", "token", "issue", "--data", data, "--nation", "DEU",
+                              "--clearance", clearance], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    ns, nr = issued("NS"), issued("NR")
+    subs = {t: jwt.decode(t, options={"verify_signature": False})["sub"] for t in (ns, nr)}
+    assert subs[ns] != subs[nr] and all(v.startswith("deu-user-") for v in subs.values())
+    import httpx
+
+    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {ns}"}) as c:
+        sid = c.post("/subscriptions", json={"collections": ["sar"], "bbox": [10, 54, 11, 55]}).json()["id"]
+    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {nr}"}) as c:
+        assert c.get("/subscriptions").json()["subscriptions"] == []
+        assert c.get(f"/subscriptions/{sid}").status_code == 404
+        assert c.delete(f"/subscriptions/{sid}").status_code == 404
+    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {ns}"}) as c:
+        assert [x["id"] for x in c.get("/subscriptions").json()["subscriptions"]] == [sid]
+
+
 def test_creating_is_no_oracle_for_collections(live: LiveServer) -> None:
     live.instance.library.operator_collection(collection("secret-sar", cls="NS", rel=[], orig="FRA"))
     low = _as(user("EST", "NU"), "est")

@@ -97,7 +97,8 @@ def token() -> None:
 @click.option("--caveat", "caveats", multiple=True, help="need-to-know caveat held (repeatable)")
 @click.option("--role", "roles", multiple=True,
               type=click.Choice(["analyst", "provider", "collection-manager", "admin"]), help="repeatable")
-@click.option("--subject", default="", help="who the token is for (default: <nation>-user)")
+@click.option("--subject", default="", help="who the token is for (default: one of its own, <nation>-user-<12 hex>; "
+              "give one to revoke by subject or to keep subscriptions across tokens)")
 @click.option("--ttl", default="8h", show_default=True, help="lifetime: 90s, 30m, 8h, 2d (at most 7d)")
 @handle_errors
 def token_issue(data_dir: str, nation: str, clearance: str, caveats: tuple[str, ...], roles: tuple[str, ...],

@@ -93,8 +93,9 @@ class TokenIssuer:
         if not timedelta(seconds=1) <= ttl <= MAX_TTL:
             raise InputError(f"{ttl}", field="ttl", expected=f"between 1 second and {MAX_TTL.days} days")
         now = now or datetime.now(UTC)
-        claims = {
-            "iss": self.issuer, "sub": user.subject or f"{user.nation.lower()}-user", "jti": uuid.uuid4().hex,
+        jti = uuid.uuid4().hex
+        claims = {  # no subject given: one of its own, so tokens issued without one never share subscriptions
+            "iss": self.issuer, "sub": user.subject or f"{user.nation.lower()}-user-{jti[:12]}", "jti": jti,
             "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp()),
             "nation": user.nation, "clearance": user.clearance.name,
             "caveats": sorted(user.caveats), "roles": sorted(r.value for r in user.roles),

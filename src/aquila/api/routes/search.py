@@ -121,7 +121,7 @@ _slots_lock = threading.Lock()
 
 
 def _slot(request: Request) -> threading.BoundedSemaphore:
-    """Per token (not per subject: every `aquila token` without --subject shares "<nation>-user")."""
+    """Per token (a subject may hold several tokens of different rights)."""
     key = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
     with _slots_lock:
         return _slots[key]
