@@ -66,8 +66,10 @@ def test_me_and_the_outlook_need_a_valid_token(live) -> None:  # type: ignore[no
         me = c.get("/me").json()
         assert me == {"subject": "est-low", "nation": "EST", "clearance": "NU", "clearance_name": "NATO UNCLASSIFIED",
                       "caveats": [], "roles": [], "expires": me["expires"]}
+        n = live.instance.audit.verify().entries
         o = c.get("/outlook", params={"bbox": "x", "hours": "1e309"})  # no parameters: nothing to abuse
         assert o.status_code == 200 and o.json()["aois"]["features"] == []
+        assert live.instance.audit.verify().entries == n + 1  # the read audited too
         assert "no areas of interest configured" in " ".join(o.json()["notes"])
 
 
