@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aquila.catalog.gcpause import gc_paused
 from aquila.catalog.library_assets import AssetService
 from aquila.catalog.library_base import NO_COLLECTION, as_own
 from aquila.catalog.library_collections import CollectionService
@@ -66,26 +67,27 @@ class Library(CollectionService, AssetService, ReleaseRuleService):
     def search(self, user: User, q: SearchQuery, collection: str | None = None) -> SearchPage:
         """A page of what `user` may read; audited once for the search and once per originator of what it
         returned (naming only that originator's items, so each provider sees accesses to its own products)."""
-        if collection is not None:
-            self.collection(user, collection, "list items", NO_COLLECTION)
-        page = self.store.search(user, q)
-        action = "search" if collection is None else "list items"
-        by_origin: dict[str, list[tuple[str, Scope]]] = defaultdict(list)
-        parsed: dict[tuple[Any, ...], Label] = {}  # a page holds few distinct labels: parse each once
-        for f, coll in zip(page.features, page.collection_labels, strict=True):
-            p = f["properties"]
-            key = (p.get("sec:classification"), p.get("sec:originator"), tuple(p.get("sec:releasable_to") or ()),
-                   tuple(p.get("sec:caveats") or ()))
-            label = parsed.get(key) or parsed.setdefault(key, Label.from_properties(p))
-            by_origin[label.originator].append((f"{f['collection']}/{f['id']}", Scope.of(label, coll)))
-        matched = page.matched if page.matched is not None else "over 10000"
-        decisions = [self.decision(user, action, collection or "search", True,
-                                   f"returned {len(page.features)} of {matched} releasable")]
-        decisions += [self.decision(user, action, ",".join(o for o, _ in objs), True,
-                                    f"returned {len(objs)} of this originator's items", [lab for _, lab in objs])
-                      for _, objs in sorted(by_origin.items())]
-        self.audit.append_many(decisions)
-        return page
+        with gc_paused():  # a page is up to 10,000 decoded items, which hold no cycles (see gcpause)
+            if collection is not None:
+                self.collection(user, collection, "list items", NO_COLLECTION)
+            page = self.store.search(user, q)
+            action = "search" if collection is None else "list items"
+            by_origin: dict[str, list[tuple[str, Scope]]] = defaultdict(list)
+            parsed: dict[tuple[Any, ...], Label] = {}  # a page holds few distinct labels: parse each once
+            for f, coll in zip(page.features, page.collection_labels, strict=True):
+                p = f["properties"]
+                key = (p.get("sec:classification"), p.get("sec:originator"), tuple(p.get("sec:releasable_to") or ()),
+                       tuple(p.get("sec:caveats") or ()))
+                label = parsed.get(key) or parsed.setdefault(key, Label.from_properties(p))
+                by_origin[label.originator].append((f"{f['collection']}/{f['id']}", Scope.of(label, coll)))
+            matched = page.matched if page.matched is not None else "over 10000"
+            decisions = [self.decision(user, action, collection or "search", True,
+                                       f"returned {len(page.features)} of {matched} releasable")]
+            decisions += [self.decision(user, action, ",".join(o for o, _ in objs), True,
+                                        f"returned {len(objs)} of this originator's items", [lab for _, lab in objs])
+                          for _, objs in sorted(by_origin.items())]
+            self.audit.append_many(decisions)
+            return page
 
     # --- item writes -----------------------------------------------------------------------------
     def publish(self, user: User, cid: str, docs: Sequence[Any], *,

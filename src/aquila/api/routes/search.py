@@ -17,6 +17,7 @@ from aquila.api.deps import CurrentUser, JsonBody, Lib
 from aquila.api.links import GEOJSON, Links
 from aquila.api.schemas import MAX_LIMIT, SEARCH_BODY_SCHEMA
 from aquila.catalog.filters import parse_filter
+from aquila.catalog.gcpause import gc_paused
 from aquila.catalog.library import Library
 from aquila.catalog.library_base import NO_COLLECTION
 from aquila.catalog.model import SearchQuery
@@ -139,7 +140,8 @@ def _run(request: Request, user: User, library: Library, params: dict[str, Any],
         slot.release()
     links = Links(request)
     linked = keeps(fields, "links") or keeps(fields, "assets")  # else the links would be built to be dropped
-    feats = [apply_fields(links.item(f) if linked else f, fields) for f in page.features]
+    with gc_paused():  # up to 10,000 projected copies (see aquila.catalog.gcpause)
+        feats = [apply_fields(links.item(f) if linked else f, fields) for f in page.features]
     if collection is None:
         path = links.href("search_get")
     else:
