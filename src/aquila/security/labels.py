@@ -184,6 +184,5 @@ class Label:
 
 @lru_cache(maxsize=4096)
 def _audience(releasable_to: frozenset[str], originator: str) -> frozenset[str]:
-    """Memoized: each item of a search page asks its collection's audience for its audit scope (a third of a
-    10,000-item search before this cache)."""
+    """Memoized: each item of a search page asks its collection's audience for its audit scope."""
     return expand(releasable_to) | {originator}

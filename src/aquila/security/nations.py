@@ -42,7 +42,7 @@ def expand(codes: frozenset[str] | set[str] | tuple[str, ...]) -> frozenset[str]
 @lru_cache(maxsize=4096)
 def _expand(codes: frozenset[str]) -> frozenset[str]:
     """Memoized: a page of 10,000 items has a handful of distinct releasabilities, and each item's audit scope
-    asks its collection's audience (24 us a time, a third of such a search, before this cache)."""
+    asks its collection's audience."""
     out: set[str] = set()
     for c in codes:
         out |= GROUPS.get(c, {c})
