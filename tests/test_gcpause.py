@@ -53,3 +53,27 @@ def test_overlapping_pauses_from_threads_end_together() -> None:
         t.join(10)
     assert seen == [False] * 8  # each saw it off: it was inside its own pause
     assert gc.isenabled()
+
+
+def test_a_pause_kept_open_by_overlapping_ones_still_collects_now_and_then(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Searches overlapping without end must not keep cyclic garbage forever: once the collector has been off
+    for MAX_PAUSE_S, the next pause to end runs a collection."""
+    import weakref
+
+    import aquila.catalog.gcpause as gp
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(gp, "MAX_PAUSE_S", 0.0)
+    with gc_paused():  # held open, as by a long search on another thread
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # type: ignore[attr-defined]  # a cycle only the collector frees
+        gone = weakref.ref(a)
+        del a, b
+        assert gone() is not None
+        with gc_paused():
+            pass
+        assert gone() is None  # collected when the inner pause ended
+        assert not gc.isenabled()
+    assert gc.isenabled()
