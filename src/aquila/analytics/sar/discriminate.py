@@ -158,7 +158,7 @@ GROUP_RADIUS_M = 150.0
 GROUP_MIN_PIXEL_M = 4.0
 """Finer pixels than the model was trained on (5-20 m) get no group context: there a ship's bright, saturated
 returns break into many candidates, neighbours of each other and of the ships alongside, which the context
-learned at 5-20 m would call fragments (HRSID at 1 m: F1 0.19 with it, 0.84 without; docs/benchmarks.md).
+learned at 5-20 m would call fragments (HRSID at 1 m: F1 0.13 with it, 0.87 without; docs/benchmarks.md).
 Each candidate is then scored as if alone."""
 
 
