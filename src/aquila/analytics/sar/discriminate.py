@@ -61,17 +61,10 @@ def _band_ambiguity(along: np.ndarray, across: np.ndarray, peak: np.ndarray, amb
 
 
 @njit(cache=True, nogil=True)
-def _neighbours(rows: np.ndarray, cols: np.ndarray, peak: np.ndarray) -> np.ndarray:
-    """Per candidate (pixel units): sidelobe dB (a brighter one within 60 px on its row or column, +-2.5 px),
-    ambiguity dB (a brighter one 60-600 px away along its row or column, +-4 px, within 600 px), brighter ones
-    within 100 px, candidates within 60 px.
-
-    Linear in the candidates, not in their pairs: the near ones from a grid of 100 px cells (3 x 3 cells
-    around each), the ambiguities from two sweeps along thin bands (sorted by row, then by column)."""
+def _grid(rows: np.ndarray, cols: np.ndarray, cell: float) -> tuple[float, float, int, int, np.ndarray, np.ndarray]:
+    """Candidates bucketed in square cells of `cell` px: (row origin, column origin, cell rows, cell columns,
+    candidate indices sorted by cell, each cell's start in them — cell k holds order[start[k]:start[k + 1]])."""
     n = len(rows)
-    out = np.empty((n, 4))
-    amb = np.full(n, _NONE_DB)
-    cell = 100.0
     r0, c0 = rows.min(), cols.min()
     nr = int((rows.max() - r0) // cell) + 1
     nc = int((cols.max() - c0) // cell) + 1
@@ -84,6 +77,22 @@ def _neighbours(rows: np.ndarray, cols: np.ndarray, peak: np.ndarray) -> np.ndar
         start[key[a] + 1] += 1
     for k in range(nr * nc):
         start[k + 1] += start[k]
+    return r0, c0, nr, nc, order, start
+
+
+@njit(cache=True, nogil=True)
+def _neighbours(rows: np.ndarray, cols: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """Per candidate (pixel units): sidelobe dB (a brighter one within 60 px on its row or column, +-2.5 px),
+    ambiguity dB (a brighter one 60-600 px away along its row or column, +-4 px, within 600 px), brighter ones
+    within 100 px, candidates within 60 px.
+
+    Linear in the candidates, not in their pairs: the near ones from a grid of 100 px cells (3 x 3 cells
+    around each), the ambiguities from two sweeps along thin bands (sorted by row, then by column)."""
+    n = len(rows)
+    out = np.empty((n, 4))
+    amb = np.full(n, _NONE_DB)
+    cell = 100.0
+    r0, c0, nr, nc, order, start = _grid(rows, cols, cell)
     for a in range(n):
         ci, cj = int((rows[a] - r0) // cell), int((cols[a] - c0) // cell)
         side = _NONE_DB
@@ -123,18 +132,7 @@ def _groups(rows: np.ndarray, cols: np.ndarray, energy: np.ndarray, radius_px: f
     n = len(rows)
     out = np.empty((n, 3))
     cell = max(radius_px, 1.0)
-    r0, c0 = rows.min(), cols.min()
-    nr = int((rows.max() - r0) // cell) + 1
-    nc = int((cols.max() - c0) // cell) + 1
-    key = np.empty(n, np.int64)
-    for a in range(n):
-        key[a] = int((rows[a] - r0) // cell) * nc + int((cols[a] - c0) // cell)
-    order = np.argsort(key, kind="mergesort")
-    start = np.zeros(nr * nc + 1, np.int64)
-    for a in range(n):
-        start[key[a] + 1] += 1
-    for k in range(nr * nc):
-        start[k + 1] += start[k]
+    r0, c0, nr, nc, order, start = _grid(rows, cols, cell)
     for a in range(n):
         ci, cj = int((rows[a] - r0) // cell), int((cols[a] - c0) // cell)
         total, other = 0.0, 0.0
