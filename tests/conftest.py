@@ -123,3 +123,33 @@ def poll_until(predicate: Any, timeout_s: float = 30.0) -> Any:
             return got
         time.sleep(0.05)  # polling with a deadline, never a blind wait
     return predicate()
+
+
+def serve_child(data: Path, *args: str, port: int = 0, timeout_s: float = 60.0) -> tuple[Any, int]:
+    """`aquila serve` as a child process on `port` (0: a free loopback port), once `/api` answers: (process, port).
+    For tests that need a real process (killed with SIGKILL, or driven by another client library)."""
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    if not port:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+    proc = subprocess.Popen([sys.executable, "-m", "aquila", "serve", "--data", str(data), "--port", str(port),
+                             *args], stderr=subprocess.DEVNULL)
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    if not poll_until(up, timeout_s):
+        proc.terminate()
+        proc.wait(10)
+        raise AssertionError("aquila serve did not start")
+    return proc, port

@@ -6,9 +6,6 @@ one alert (replayed with `GET /alerts`), none it may not read, and subscriptions
 from __future__ import annotations
 
 import signal
-import socket
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,25 +13,11 @@ from typing import Any
 import httpx
 
 from aquila.instance import Instance
-from conftest import poll_until
+from conftest import poll_until, serve_child
 from library_helpers import collection, item, user
 
 FRA = user("FRA", "CTS", roles=("provider",))
 EST = replace(user("EST", "NR"), subject="est-watch")
-
-
-def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "aquila", "serve", "--data", str(data), "--port", str(port),
-                             "--no-pipelines"], stderr=subprocess.DEVNULL)
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/api", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    assert poll_until(up, 60), "the server did not start"
-    return proc
 
 
 def _batch(k0: int) -> dict[str, Any]:
@@ -51,12 +34,8 @@ def test_a_killed_server_loses_no_acknowledged_alert_and_sends_none_twice(tmp_pa
     est = inst.tokens.issue(EST)
     fra = inst.tokens.issue(FRA)
     inst.close()
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    proc, port = serve_child(data, "--no-pipelines")
     url = f"http://127.0.0.1:{port}"
-    proc = _serve(data, port)
     try:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {est}"}, timeout=30) as c:
             sid = c.post("/subscriptions", json={"collections": ["sar"]}).json()["id"]
@@ -74,7 +53,7 @@ def test_a_killed_server_loses_no_acknowledged_alert_and_sends_none_twice(tmp_pa
         store.close()
         dead.close()
         assert written <= 75
-        proc = _serve(data, port)
+        proc, _ = serve_child(data, "--no-pipelines", port=port)
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {fra}"}, timeout=30) as c:
             for k0 in range(100, 160, 20):
                 body = _batch(k0)

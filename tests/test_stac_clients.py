@@ -9,7 +9,7 @@ import pytest
 from pystac_client import Client
 
 from aquila.catalog import validate_item
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, serve_child
 from library_helpers import collection, item, user
 
 READER = user("FRA", "CTS", roles=("provider", "admin"))
@@ -67,10 +67,7 @@ def test_stac_api_validator_passes(live) -> None:  # type: ignore[no-untyped-def
 def test_aquila_serve_command_with_pystac_client(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The operator's path end to end: `aquila token`, `aquila ingest`, `aquila serve`, then a client."""
     import json
-    import socket
-    import time
 
-    import httpx
 
     data = tmp_path / "inst"
     from aquila.instance import Instance
@@ -85,22 +82,9 @@ def test_aquila_serve_command_with_pystac_client(tmp_path) -> None:  # type: ign
     assert subprocess.run([*run, "ingest", "--data", str(data), str(src)], capture_output=True).returncode == 0
     tok = subprocess.run([*run, "token", "--data", str(data), "--nation", "ITA", "--clearance", "NS"],
                          capture_output=True, text=True).stdout.strip()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    proc = subprocess.Popen([*run, "serve", "--data", str(data), "--port", str(port)], stderr=subprocess.DEVNULL)
+    proc, port = serve_child(data)
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 30
-        while True:  # poll with a deadline until the server answers
-            try:
-                if httpx.get(url, timeout=1).status_code == 401:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "aquila serve did not start"
-            time.sleep(0.05)
         client = Client.open(url, headers={"Authorization": f"Bearer {tok}"})
         assert sorted(i.id for i in client.search(collections=["sar"]).items()) == ["c1", "c3", "c5"]
     finally:
