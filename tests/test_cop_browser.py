@@ -201,3 +201,21 @@ def test_the_picture_holds_no_data_and_needs_no_network(cop: LiveServer) -> None
         page.on("request", lambda r: requests.append(r.url))
         _open(page, cop, EST)
         assert requests and all(u.startswith(cop.url) or u.startswith(("data:", "blob:")) for u in requests)
+
+
+def test_a_refused_token_signs_nobody_in_though_the_first_search_left_with_it(cop: LiveServer) -> None:
+    """The page asks for its first catalog page together with /me (it is the longest wait): with a token the
+    server refuses, that search is refused too, nothing reaches the page, and the sign-in form says why."""
+    good = cop.token(DEU)
+    forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    with chromium_page() as page:
+        page.goto(f"{cop.url}/cop/#token={forged}")
+        page.wait_for_function("() => document.getElementById('signin-error').textContent.includes('sign-in refused')",
+                               timeout=30_000)
+        statuses = "() => performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/search'))" \
+                   ".map((e) => e.responseStatus)"
+        page.wait_for_function(f"() => ({statuses})().length > 0", timeout=30_000)
+        assert set(page.evaluate(statuses)) == {401}
+        assert page.evaluate("() => window.cop.state.items.size") == 0
+        assert page.is_visible("#signin") and page.is_hidden("#panel")
+        assert page.evaluate("() => sessionStorage.getItem('aquila-token')") is None
