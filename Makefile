@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 # The operational picture's JS libraries and offline basemap, pinned in package-lock.json (no CDN at run time)
 WEB := src/aquila/web
 WEB_STAMP := $(WEB)/node_modules/.installed
-$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/basemap.mjs
 	@command -v npm >/dev/null || { echo "npm (Node.js) is needed for the operational picture: apt-get install npm"; exit 1; }
-	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && node basemap.mjs
 	touch $(WEB_STAMP)
 
 web: $(WEB_STAMP)

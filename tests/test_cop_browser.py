@@ -138,6 +138,10 @@ def test_each_nation_sees_exactly_what_is_released_to_it(cop: LiveServer, who: s
         # drawn: the footprints layer renders features; the dark vessels of released findings are on the map
         n_drawn = page.evaluate("() => window.cop.map.queryRenderedFeatures({layers: ['footprints']}).length")
         assert n_drawn > 0
+        # the basemap's tiles (cut at set-up) drew the land under them: Sweden, Estonia, ... are in view
+        names = page.evaluate("() => [...new Set(window.cop.map.queryRenderedFeatures({layers: ['land']})"
+                              ".map((f) => f.properties.name))]")
+        assert {"Sweden", "Estonia"} <= set(names), names
         counts = page.evaluate("() => window.cop.state.counts")
         dark = 0
         with cop.client(u) as c:

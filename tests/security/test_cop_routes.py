@@ -19,7 +19,15 @@ TRAVERSALS = ["/cop/..%2fcatalog.db", "/cop/%2e%2e/catalog.db", "/cop/vendor/..%
               "/cop/package-lock.json", "/cop/__init__.py", "/cop/vendor/maplibre-gl.mjs.map",
               "/cop/vendor/countries-10m.json", "/cop/vendor/", "/cop/vendor/..", "/cop/INDEX.HTML",
               "/cop/index.html%00.js", "/cop//etc/passwd", "/cop/vendor/%2Fetc%2Fpasswd", "/cop/cop.js/",
-              "/cop/keys", "/cop/vendor/../../keys/signing.pem"]
+              "/cop/keys", "/cop/vendor/../../keys/signing.pem", "/cop/vendor/countries-50m.json",
+              "/cop/vendor/topojson-client.min.js",
+              # the basemap's tiles: integers inside the pyramid only
+              "/cop/vendor/basemap/7/0/0.pbf", "/cop/vendor/basemap/2/4/0.pbf", "/cop/vendor/basemap/2/0/4.pbf",
+              "/cop/vendor/basemap/-1/0/0.pbf", "/cop/vendor/basemap/0/0/0.json", "/cop/vendor/basemap/done",
+              "/cop/vendor/basemap/0/0/..%2f..%2fdone.pbf", "/cop/vendor/basemap/0/0/%2e%2e.pbf",
+              "/cop/vendor/basemap/1e1/0/0.pbf", "/cop/vendor/basemap/0x1/0/0.pbf", "/cop/vendor/basemap/0/0/0",
+              "/cop/vendor/basemap/99999999999999999999/0/0.pbf", "/cop/vendor/basemap/%306/0/0.pbf",
+              "/cop/vendor/basemap/0/0/0.pbf/", "/cop/vendor/basemap/"]
 
 
 @pytest.mark.parametrize("path", TRAVERSALS)
@@ -40,6 +48,15 @@ def test_the_listed_files_carry_a_strict_policy(live) -> None:  # type: ignore[n
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe" not in csp
         assert r.headers["x-content-type-options"] == "nosniff"
     assert "default-src 'none'" in httpx.get(live.url + "/cop/").headers["content-security-policy"]
+
+
+def test_basemap_tiles_are_tiles_or_empty(live) -> None:  # type: ignore[no-untyped-def]
+    land = httpx.get(live.url + "/cop/vendor/basemap/4/8/5.pbf")  # the Baltic
+    assert land.status_code == 200 and land.headers["content-type"] == "application/x-protobuf"
+    assert b"countries" in land.content and len(land.content) > 1000  # the layer's name is in the tile
+    sea = httpx.get(live.url + "/cop/vendor/basemap/6/7/32.pbf")  # the Pacific at the equator, 140 W
+    assert sea.status_code == 204 and sea.content == b""
+    assert "script-src 'self'" in sea.headers["content-security-policy"]
 
 
 def test_the_landing_redirect_is_for_browsers_only(live) -> None:  # type: ignore[no-untyped-def]

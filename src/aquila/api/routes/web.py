@@ -1,15 +1,17 @@
-"""The common operational picture's files: `GET /cop/` (the app), `/cop/<file>` and `/cop/vendor/<file>` (its
-vendored libraries and the offline basemap). Public like a login page, since they hold no data: every layer is
+"""The common operational picture's files: `GET /cop/` (the app), `/cop/<file>`, `/cop/vendor/<file>` (its
+vendored libraries) and `/cop/vendor/basemap/{z}/{x}/{y}.pbf` (the offline basemap's vector tiles). Public like a login page, since they hold no data: every layer is
 fetched by the app from the API with the user's token. Only the names in `aquila.web`'s tables are served;
 a browser asking for the landing page (`GET /` with `Accept: text/html`, no token) is sent here."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from aquila.api.errors import error_response
-from aquila.web import APP_FILES, VENDOR, vendor_missing, web_file
+from aquila.web import APP_FILES, BASEMAP_DIR, VENDOR, basemap_tile, vendor_missing, web_file
 
 __all__ = ["router", "CONFORMANCE", "CSP", "wants_picture"]
 
@@ -50,6 +52,24 @@ def picture_root() -> Response:
 @router.get("/cop/", include_in_schema=False)
 def picture() -> Response:
     return _serve(APP_FILES, "index.html", "no-cache")
+
+
+_TILE_INDEX = re.compile(r"0|[1-9][0-9]{0,4}")  # one spelling per tile: no leading zeros
+
+
+@router.get("/cop/vendor/basemap/{z}/{x}/{y}.pbf", include_in_schema=False)
+def basemap(z: str, x: str, y: str) -> Response:
+    """A tile of the offline basemap; 204 (an empty tile) where there is only sea, 404 off the pyramid."""
+    path = basemap_tile(*map(int, (z, x, y))) if all(_TILE_INDEX.fullmatch(v) for v in (z, x, y)) else None
+    if path is None:
+        return error_response(404, "NotFound", "not found")
+    if not (BASEMAP_DIR / "done").is_file():
+        return error_response(503, "NotInstalled", "the picture's basemap tiles are not built",
+                              expected="run the set-up step: make web (npm ci and node basemap.mjs in src/aquila/web)")
+    headers = {"Cache-Control": "public, max-age=86400", "Content-Security-Policy": CSP}
+    if not path.is_file():
+        return Response(status_code=204, headers=headers)
+    return FileResponse(path, media_type="application/x-protobuf", headers=headers)
 
 
 @router.get("/cop/vendor/{name}", include_in_schema=False)

@@ -82,14 +82,12 @@ async function makeMap() {
   map.addControl(new maplibregl.NavigationControl({showCompass: false}), 'top-left');
   map.addControl(new maplibregl.ScaleControl({unit: 'metric'}), 'bottom-left');
   return new Promise((resolve) => map.on('load', () => {
-    for (const s of ['countries', 'aois', 'revisit', 'opportunities', 'footprints', 'detections', 'highlight']) {
+    for (const s of ['aois', 'revisit', 'opportunities', 'footprints', 'detections', 'highlight']) {
       // footprints: a small tile buffer (the default 128 px copies a polygon into up to four tiles; a 1 px
       // outline needs only a few), which makes each frame of 10,000 footprints ~40 % cheaper to draw
       map.addSource(s, {type: 'geojson', data: EMPTY, ...(s === 'footprints' ? {tolerance: 0.5, buffer: 4} : {})});
     }
     const L = (spec) => map.addLayer(spec);
-    // borders as the fill's 1 px outline: a line layer would tessellate every border in view again
-    L({id: 'land', type: 'fill', source: 'countries', paint: {'fill-color': '#1b2a36', 'fill-outline-color': '#36506a'}});
     L({id: 'revisit', type: 'fill', source: 'revisit', paint: {'fill-opacity': 0.55, 'fill-color': [
       'interpolate', ['linear'], ['coalesce', ['get', 'max_gap_h'], 48], 0, '#1a9850', 2, '#91cf60', 4, '#fee08b',
       8, '#fc8d59', 16, '#d73027']}});
@@ -130,33 +128,17 @@ async function makeMap() {
   }));
 }
 
-// world-atlas is cut for spherical renderers: a ring that crosses the antimeridian jumps by 360 deg. Unwrapped
-// (each jump undone), it draws right on a flat map; Antarctica (010) is left out (it would cover the bottom).
-function unwrap(ring) {
-  const out = [];
-  let shift = 0;
-  for (let k = 0; k < ring.length; k++) {
-    const [lon, lat] = ring[k];
-    if (k > 0) {
-      const d = lon - ring[k - 1][0];
-      if (d > 180) shift -= 360; else if (d < -180) shift += 360;
-    }
-    out.push([lon + shift, lat]);
-  }
-  return out;
-}
-
-async function basemap() {
-  const topo = await (await fetch('vendor/countries-50m.json')).json();
-  const fc = topojson.feature(topo, topo.objects.countries);
-  fc.features = fc.features.filter((f) => f.id !== '010');
-  for (const f of fc.features) {
-    const g = f.geometry;
-    if (!g) continue;
-    const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
-    for (const poly of polys) for (let r = 0; r < poly.length; r++) poly[r] = unwrap(poly[r]);
-  }
-  state.map.getSource('countries').setData(fc);
+// The offline basemap: vector tiles cut at set-up time (basemap.mjs), only those in view loaded. Added once the
+// view is known (fitted to the first catalog page): tiles of a provisional view would be loaded and drawn for
+// nothing, on the cores the first search needs.
+function basemap() {
+  const map = state.map;
+  if (map.getSource('countries')) return;
+  map.addSource('countries', {type: 'vector', maxzoom: 6,
+                              tiles: [new URL('vendor/basemap/', location.href).href + '{z}/{x}/{y}.pbf']});
+  // borders as the fill's 1 px outline: a line layer would tessellate every border in view again
+  map.addLayer({id: 'land', type: 'fill', source: 'countries', 'source-layer': 'countries',
+                paint: {'fill-color': '#1b2a36', 'fill-outline-color': '#36506a'}}, map.getStyle().layers[1].id);
 }
 
 // --- what a click shows: the feature's label first, then what it is ------------------------------------------
@@ -233,7 +215,7 @@ async function loadCatalog(first) {
   let n = 0;
   for (let page = await first; ; page = await searchCatalog(body)) {
     for (const f of page.features) keep(f);
-    if (n === 0) fit();  // the view first: the map then tiles the footprints once, at the zoom it shows them
+    if (n === 0) { fit(); basemap(); }  // the view first: the map then tiles it once, at the zoom it shows
     n += page.features.length;
     drawFootprints();
     const next = (page.links || []).find((l) => l.rel === 'next');
@@ -537,7 +519,7 @@ async function start(token) {
   status('loading the library...');
   const t0 = performance.now();
   const alerts = streamAlerts();
-  await Promise.all([basemap(), loadCatalog(first), loadFindings(), loadSubscriptions(), replayAlerts()]);
+  await Promise.all([loadCatalog(first).finally(basemap), loadFindings(), loadSubscriptions(), replayAlerts()]);
   state.catalogMs = performance.now() - t0;
   document.body.dataset.catalog = 'ready';
   status(`${state.counts.footprints} footprints${state.more ? ` (the newest ${MAX_FOOTPRINTS}; narrow with a subscription)` : ''} released to ${m.nation}`);
