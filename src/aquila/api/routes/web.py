@@ -1,7 +1,8 @@
 """The common operational picture's files: `GET /cop/` (the app), `/cop/<file>`, `/cop/vendor/<file>` (its
-vendored libraries) and `/cop/vendor/basemap/{z}/{x}/{y}.pbf` (the offline basemap's vector tiles). Public like a login page, since they hold no data: every layer is
-fetched by the app from the API with the user's token. Only the names in `aquila.web`'s tables are served;
-a browser asking for the landing page (`GET /` with `Accept: text/html`, no token) is sent here."""
+vendored libraries) and `/cop/vendor/basemap/{z}/{x}/{y}.pbf` (the offline basemap's vector tiles). Public
+like a login page, since they hold no data: every layer is fetched by the app from the API with the user's
+token. Only the names in `aquila.web`'s tables (and tiles of its pyramid) are served; a browser asking for
+the landing page (`GET /` with `Accept: text/html`, no token) is sent here."""
 
 from __future__ import annotations
 
