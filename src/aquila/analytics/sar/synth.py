@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Ship", "Distractor", "Scene", "SceneSpec", "synthesize", "write_scene"]
+__all__ = ["Ship", "Distractor", "Scene", "SceneSpec", "synthesize", "ship_footprint", "write_scene"]
 
 _M_PER_DEG = 111_320.0
 
@@ -129,9 +129,10 @@ def _land(rng: np.random.Generator, n: int) -> np.ndarray:
     return binary_opening(coast | islands, iterations=2)
 
 
-def _ship_pixels(rng: np.random.Generator, length_px: float, width_px: float, heading_deg: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(drow, dcol, weight) of an oriented ship: a rectangle of a few fluctuating scatterers, mean weight 1."""
+def ship_footprint(length_px: float, width_px: float, heading_deg: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(drow, dcol, along, inside) on the square grid around an oriented ship's centre: the pixels of its
+    rectangle are `inside`; `along` is each pixel's offset along the hull (px)."""
     half_l, half_w = max(length_px / 2, 0.5), max(width_px / 2, 0.5)
     r = int(math.ceil(math.hypot(half_l, half_w))) + 1
     dr, dc = np.mgrid[-r:r + 1, -r:r + 1]
@@ -141,6 +142,14 @@ def _ship_pixels(rng: np.random.Generator, length_px: float, width_px: float, he
     inside = (np.abs(along) <= half_l + 0.5) & (np.abs(across) <= half_w + 0.5)
     if not inside.any():
         inside[r, r] = True
+    return dr, dc, along, inside
+
+
+def _ship_pixels(rng: np.random.Generator, length_px: float, width_px: float, heading_deg: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(drow, dcol, weight) of an oriented ship: a rectangle of a few fluctuating scatterers, mean weight 1."""
+    dr, dc, along, inside = ship_footprint(length_px, width_px, heading_deg)
+    half_l = max(length_px / 2, 0.5)
     n_scat = max(2, int(length_px / 3))
     centres = rng.uniform(-half_l, half_l, n_scat)
     amp = rng.exponential(1.0, n_scat)  # Swerling-like fluctuation of each scatterer
