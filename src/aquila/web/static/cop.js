@@ -138,7 +138,7 @@ function basemap() {
                               tiles: [new URL('vendor/basemap/', location.href).href + '{z}/{x}/{y}.pbf']});
   // borders as the fill's 1 px outline: a line layer would tessellate every border in view again
   map.addLayer({id: 'land', type: 'fill', source: 'countries', 'source-layer': 'countries',
-                paint: {'fill-color': '#1b2a36', 'fill-outline-color': '#36506a'}}, map.getStyle().layers[1].id);
+                paint: {'fill-color': '#1b2a36', 'fill-outline-color': '#36506a'}}, 'revisit');  // under every layer
 }
 
 // --- what a click shows: the feature's label first, then what it is ------------------------------------------
