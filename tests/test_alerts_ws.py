@@ -5,6 +5,8 @@ and a missing, bad or revoked token closes the socket with 4401 and is audited; 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +25,17 @@ def _ws(live: LiveServer) -> str:
     return live.url.replace("http://", "ws://") + "/alerts/ws"
 
 
+@contextmanager
+def _subscriber_socket(live: LiveServer) -> Iterator[Any]:
+    """EST subscribed to a NATO-releasable collection `sar`, signed in on a fresh socket."""
+    live.instance.library.operator_collection(collection("sar", rel=["NATO"]))
+    with live.client(EST) as c:
+        assert c.post("/subscriptions", json={"collections": ["sar"]}).status_code == 201
+    with connect(_ws(live)) as sock:
+        sock.send(json.dumps({"token": live.token(EST)}))
+        yield sock
+
+
 def _next_alert(sock: Any) -> dict[str, Any]:
     while True:
         msg = json.loads(sock.recv(timeout=30))
@@ -32,11 +45,7 @@ def _next_alert(sock: Any) -> dict[str, Any]:
 
 
 def test_alerts_arrive_over_a_websocket_and_resume_after(live: LiveServer) -> None:
-    live.instance.library.operator_collection(collection("sar", rel=["NATO"]))
-    with live.client(EST) as c:
-        assert c.post("/subscriptions", json={"collections": ["sar"]}).status_code == 201
-    with connect(_ws(live)) as sock:
-        sock.send(json.dumps({"token": live.token(EST)}))
+    with _subscriber_socket(live) as sock:
         live.instance.library.publish(FRA, "sar", [item("secret", "sar", cls="NS", rel=["NATO"])])  # not for EST
         live.instance.library.publish(FRA, "sar", [item("a1", "sar", rel=["NATO"])])
         first = _next_alert(sock)
@@ -73,11 +82,7 @@ def test_a_malformed_sign_in_closes_with_4400(live: LiveServer, first: str) -> N
 
 
 def test_a_revoked_token_ends_the_socket(live: LiveServer) -> None:
-    live.instance.library.operator_collection(collection("sar", rel=["NATO"]))
-    with live.client(EST) as c:
-        assert c.post("/subscriptions", json={"collections": ["sar"]}).status_code == 201
-    with connect(_ws(live)) as sock:
-        sock.send(json.dumps({"token": live.token(EST)}))
+    with _subscriber_socket(live) as sock:
         live.instance.library.publish(FRA, "sar", [item("before", "sar", rel=["NATO"])])
         assert _next_alert(sock)["data"]["item"]["id"] == "before"  # signed in and delivering
         live.instance.tokens.revocations.revoke_subject("est-ws")
