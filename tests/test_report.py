@@ -6,6 +6,7 @@ counted; bad input named."""
 from __future__ import annotations
 
 import io
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,15 @@ def test_bad_input_is_named(srv: LiveServer, tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["report", "--url", srv.url, "--token", srv.token(EST), "--bbox", "15,54,30,61",
                                  "--datetime", "yesterday", "-o", str(tmp_path / "z.html")])
     assert r.exit_code == 2 and "datetime" in r.output and not (tmp_path / "z.html").exists()
+
+
+def test_an_unreachable_server_is_one_line_naming_the_url(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for args in (["report", "--bbox", "15,54,30,61", "-o", str(tmp_path / "x.html")],
+                 ["subscribe", "--collection", "sar"]):
+        r = CliRunner().invoke(cli, [*args, "--url", url, "--token", "t"])
+        assert r.exit_code == 2 and "--url" in r.output and "cannot reach" in r.output, r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit)  # no traceback
+    assert not (tmp_path / "x.html").exists()

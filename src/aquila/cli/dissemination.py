@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,20 +65,15 @@ def subscribe(url: str, token: str, collections: tuple[str, ...], bbox: str | No
     if cql2:
         body["filter"] = cql2
     headers = {"Authorization": f"Bearer {token}"}
-    try:
-        r = httpx.post(url.rstrip("/") + "/subscriptions", json=body, headers=headers, timeout=30)
-    except httpx.HTTPError as exc:
-        raise InputError(f"cannot reach {url}: {exc}", field="--url", expected="a running `aquila serve`") from None
-    if r.status_code != 201:
-        detail = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
-        raise InputError(str(detail.get("description", r.text[:200])), field=str(detail.get("field") or "--token"),
-                         expected=str(detail.get("expected") or "a valid token and subscription"))
-    err.print(f"subscription {r.json()['id']} on {', '.join(collections)}", highlight=False)
+    with _reaching(url):
+        created = _answer(httpx.post(url.rstrip("/") + "/subscriptions", json=body, headers=headers, timeout=30),
+                          201)
+    err.print(f"subscription {created['id']} on {', '.join(collections)}", highlight=False)
     if not follow:
-        click.echo(json.dumps(r.json()))
+        click.echo(json.dumps(created))
         return
     n = 0
-    with httpx.Client(timeout=httpx.Timeout(30, read=None)) as c, c.stream(
+    with _reaching(url), httpx.Client(timeout=httpx.Timeout(30, read=None)) as c, c.stream(
             "GET", url.rstrip("/") + "/alerts/stream", headers=headers) as s:
         event = None
         for line in s.iter_lines():
@@ -124,7 +121,7 @@ def report(url: str, token: str, bbox: str, period: str, collections: tuple[str,
         body["collections"] = list(collections)
     items: list[dict[str, Any]] = []
     detections: dict[str, list[dict[str, Any]]] = {}
-    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+    with _reaching(url), httpx.Client(base_url=url, headers=headers, timeout=60) as client:
         me = _answer(client.get("/me"))
         while True:
             page = _answer(client.post("/search", json=body))
@@ -146,18 +143,31 @@ def report(url: str, token: str, bbox: str, period: str, collections: tuple[str,
               f"{data.overall.full_name}, in {output}", highlight=False)
 
 
-def _answer(r: object) -> dict[str, Any]:
+@contextmanager
+def _reaching(url: str) -> Iterator[None]:
+    """A server that cannot be reached (refused, timed out, cut off) as one line naming --url."""
+    import httpx
+
+    try:
+        yield
+    except httpx.TransportError as exc:
+        raise InputError(f"cannot reach {url}: {exc}", field="--url", expected="a running `aquila serve`") from None
+
+
+def _answer(r: object, status: int = 200) -> dict[str, Any]:
     """The JSON of a successful answer; the server's own error otherwise (it names what to fix)."""
     import httpx
 
     assert isinstance(r, httpx.Response)
-    if r.status_code != 200:
+    if r.status_code != status:
         try:
-            detail = r.json().get("description", r.text[:200])
+            detail = r.json()
         except ValueError:
-            detail = r.text[:200]
-        raise InputError(f"the server answered {r.status_code}: {detail}", field="--url/--token",
-                         expected="a reachable Aquila server and a valid token")
+            detail = {}
+        detail = detail if isinstance(detail, dict) else {}
+        raise InputError(f"the server answered {r.status_code}: {detail.get('description', r.text[:200])}",
+                         field=str(detail.get("field") or "--url/--token"),
+                         expected=str(detail.get("expected") or "a reachable Aquila server and a valid token"))
     doc = r.json()
     assert isinstance(doc, dict)
     return doc
