@@ -3,7 +3,11 @@ constellation's imaging opportunities in the next hours (each with the ground it
 the window) and the revisit heat map inside each area (the longest gap, per cell, of the alliance's pool).
 
 One computation serves every user (satellites and their orbits carry no label in Aquila); it takes seconds,
-so `OutlookCache` computes it in the background and keeps the last one until a newer one is ready.
+so `OutlookCache` computes it in the background and keeps the last one until a newer one is ready. An area
+may carry a label (`sec:classification`, `sec:releasable_to`, `sec:caveats`, `sec:originator` among its
+properties: where the alliance looks can itself be sensitive); `Outlook.for_user` then leaves it, its
+opportunities and its revisit cells out for whoever may not read it. An area without one is the operator's,
+shown to every user with a valid token.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from aquila.orbits.access import AccessMode, compute_access
 from aquila.orbits.coverage import coverage_grid
 from aquila.orbits.footprints import window_footprints
 from aquila.orbits.targets import Target
+from aquila.security.labels import Label
+from aquila.security.policy import User, decide
 
-__all__ = ["Outlook", "compute_outlook", "OutlookCache", "instance_outlook"]
+__all__ = ["Outlook", "compute_outlook", "OutlookCache", "instance_outlook", "area_label"]
 
 _CELLS_PER_AXIS = 12  # heat-map cells across an area's longer side
 _POINT_HALF_DEG = 0.5  # a point area of interest gets a heat map this far around it
@@ -48,6 +54,32 @@ class Outlook:
                 "opportunities": self.opportunities, "revisit": self.revisit, "notes": self.notes,
                 "computed_s": round(self.computed_s, 2)}
 
+    def for_user(self, user: User) -> dict[str, Any]:
+        """`as_dict()` without the labelled areas `user` may not read, nor their opportunities and cells: what
+        is left says nothing of them (no id, name, count or geometry)."""
+        hidden = {f["id"] for f in self.aois["features"] if not _may_read(user, f["properties"])}
+        doc = self.as_dict()
+        if hidden:
+            doc["aois"] = _keep(doc["aois"], lambda f: f["id"] not in hidden)
+            doc["opportunities"] = _keep(doc["opportunities"], lambda f: f["properties"]["aoi"] not in hidden)
+            doc["revisit"] = _keep(doc["revisit"], lambda f: f["properties"]["aoi"] not in hidden)
+        return doc
+
+
+def area_label(target: Target) -> Label | None:
+    """The label an area of interest carries in its properties, or None (the operator's, for every user)."""
+    if not any(k.startswith("sec:") for k in target.properties):
+        return None
+    return Label.from_properties(target.properties, prefix=f"areas of interest: {target.id}: properties.")
+
+
+def _keep(fc: dict[str, Any], keep: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    return {**fc, "features": [f for f in fc["features"] if keep(f)]}
+
+
+def _may_read(user: User, props: dict[str, Any]) -> bool:
+    return not any(k.startswith("sec:") for k in props) or bool(decide(user, Label.from_properties(props)))
+
 
 def _iso(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -55,6 +87,11 @@ def _iso(t: datetime) -> str:
 
 def _geojson(geom: Any) -> dict[str, Any]:
     return shapely.geometry.mapping(shapely.simplify(geom, _SIMPLIFY_DEG, preserve_topology=True))
+
+
+def _label_properties(target: Target) -> dict[str, Any]:
+    label = area_label(target)
+    return label.to_properties() if label is not None else {}
 
 
 def _cells(target: Target) -> tuple[tuple[float, float, float, float], float, Any]:
@@ -77,7 +114,8 @@ def compute_outlook(satellites: Sequence[Satellite], targets: Sequence[Target], 
     end = start + timedelta(hours=hours)
     aois = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": t.id, "geometry": shapely.geometry.mapping(t.geometry),
-         "properties": {"id": t.id, "name": t.properties.get("name", t.id)}} for t in targets]}
+         "properties": {"id": t.id, "name": t.properties.get("name", t.id), **_label_properties(t)}}
+        for t in targets]}
     notes = []
     nominal = sum(1 for s in satellites if s.nominal)
     if nominal:
@@ -175,6 +213,8 @@ def instance_outlook(aois: Any, data_dir: Any, hours: float = 24.0, step_s: floa
     from aquila.orbits.targets import load_targets
 
     targets = load_targets(aois) if aois is not None else []
+    for t in targets:
+        area_label(t)  # a malformed label stops the server at start, naming the area and the field
 
     def compute(start: datetime) -> Outlook:
         sats = list(load_constellation(data_dir, start)) if targets else []

@@ -1,7 +1,8 @@
 """The collection outlook over HTTP: `GET /outlook` — the instance's areas of interest, the pooled
 constellation's imaging opportunities over them in the next hours (each with the ground its satellite can
 image during the window) and the revisit heat map inside them (`aquila.orbits.outlook`). The same for every
-user with a valid token (satellites and orbits carry no label); computed in the background, refreshed hourly.
+user with a valid token (satellites and orbits carry no label), but for labelled areas, which only users the
+label releases to see; computed in the background, refreshed hourly.
 Each read is audited like any other (who looked at the collection outlook, and when)."""
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ async def outlook(request: Request, user: CurrentUser) -> JSONResponse:
     if value is None:
         await run_in_threadpool(library.record, user, "read outlook", "outlook", False, "still being computed")
         raise Busy("the outlook is still being computed (it takes seconds after the server starts)")
-    doc = value.as_dict()
+    doc = value.for_user(user)
     n_aois = len(doc["aois"].get("features", [])) if isinstance(doc["aois"], dict) else 0
     n_opps = len(doc["opportunities"].get("features", [])) if isinstance(doc["opportunities"], dict) else 0
     await run_in_threadpool(library.record, user, "read outlook", "outlook", True,

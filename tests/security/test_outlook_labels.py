@@ -1,0 +1,87 @@
+"""Labelled areas of interest in the collection outlook, as a hostile insider would read `GET /outlook`: an
+area whose label does not release to the user leaves no trace — not its id, name or geometry, nor an
+opportunity or heat-map cell over it — while an area without a label stays the operator's, for every user;
+a malformed label stops the server at start, naming the area."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import shapely.geometry
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point
+
+from aquila.constellation.builtin import builtin_constellation
+from aquila.errors import AquilaError
+from aquila.orbits.outlook import Outlook, compute_outlook, instance_outlook
+from aquila.orbits.targets import Target
+from aquila.security.labels import Classification, Label
+from aquila.security.policy import User, decide
+
+START = datetime(2026, 3, 19, 0, 0, tzinfo=UTC)
+SECRET = {"sec:classification": "NS", "sec:releasable_to": ["DEU", "POL"], "sec:caveats": [],
+          "sec:originator": "DEU"}
+BALTIC = {"sec:classification": "NR", "sec:releasable_to": ["NATO"], "sec:caveats": ["BALTIC"],
+          "sec:originator": "EST"}
+TARGETS = [Target("gotland", Point(19.6, 57.4), {"name": "East of Gotland"}),
+           Target("zulu-anchorage", shapely.geometry.box(14.5, 54.8, 16.8, 55.9),
+                  {"name": "Operation Zulu", **SECRET}),
+           Target("narva-bay", Point(27.9, 59.5), {"name": "Narva Bay watch", **BALTIC})]
+NAMES = {"zulu-anchorage": "Operation Zulu", "narva-bay": "Narva Bay watch"}
+
+
+@pytest.fixture(scope="module")
+def outlook() -> Outlook:
+    sats = [s for s in builtin_constellation(START) if s.name in ("SENTINEL-1A", "SENTINEL-2A", "TERRASAR-X", "RCM-1")]
+    return compute_outlook(sats, TARGETS, START, 24.0, workers=1)
+
+
+def _counts(doc: dict, area: str) -> tuple[int, int]:  # type: ignore[type-arg]
+    return (sum(f["properties"]["aoi"] == area for f in doc["opportunities"]["features"]),
+            sum(f["properties"]["aoi"] == area for f in doc["revisit"]["features"]))
+
+
+def test_the_full_outlook_covers_every_area(outlook: Outlook) -> None:
+    full = outlook.as_dict()
+    for t in TARGETS:  # so that a hidden area's absence below means something
+        assert all(n > 0 for n in _counts(full, t.id)), t.id
+    marked = {f["id"]: f["properties"] for f in full["aois"]["features"]}
+    assert Label.from_properties(marked["zulu-anchorage"]) == Label.from_properties(SECRET)
+    assert not any(k.startswith("sec:") for k in marked["gotland"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(nation=st.sampled_from(["DEU", "POL", "EST", "FRA", "USA", "AUS"]),
+       clearance=st.sampled_from(list(Classification)),
+       caveats=st.frozensets(st.sampled_from(["BALTIC", "FVEY"])))
+def test_a_user_sees_an_area_exactly_when_its_label_allows(outlook: Outlook, nation: str,
+                                                          clearance: Classification,
+                                                          caveats: frozenset[str]) -> None:
+    user = User(nation, clearance, caveats, subject="hostile")
+    full, mine = outlook.as_dict(), outlook.for_user(user)
+    text = json.dumps(mine)
+    shown = {f["id"] for f in mine["aois"]["features"]}
+    for t in TARGETS:
+        label = Label.from_properties(t.properties) if "sec:classification" in t.properties else None
+        allowed = label is None or bool(decide(user, label))
+        assert (t.id in shown) == allowed, (t.id, user)
+        if allowed:  # everything of it, unchanged
+            assert _counts(mine, t.id) == _counts(full, t.id)
+        else:  # nothing of it, anywhere in the body
+            assert _counts(mine, t.id) == (0, 0)
+            assert t.id not in text and NAMES[t.id] not in text
+    assert mine["notes"] == full["notes"]
+
+
+def test_a_malformed_area_label_stops_the_server_at_start(tmp_path: Path) -> None:
+    aois = tmp_path / "aois.geojson"
+    aois.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "zulu", "geometry": {"type": "Point", "coordinates": [15.0, 55.0]},
+         "properties": {"name": "Zulu", "sec:classification": "SECRETISH", "sec:originator": "DEU"}}]}))
+    with pytest.raises(AquilaError) as info:
+        instance_outlook(aois, tmp_path / "elements")
+    assert "zulu" in str(info.value) and "sec:classification" in str(info.value)
