@@ -25,6 +25,9 @@ ARTIFACTS = Path(os.environ.get("AQUILA_TEST_ARTIFACTS", Path(__file__).parents[
 DEU = User("DEU", Classification.NS, subject="deu-watch")
 EST = User("EST", Classification.NR, frozenset({"BALTIC"}), subject="est-watch")
 XSS = '<img src=x onerror="window.__pwned = 1">'
+ZULU = "zulu-anchorage"  # an area of interest labelled for DEU (and POL) only
+ZULU_LABEL = Label.from_properties({"sec:classification": "NS", "sec:releasable_to": ["DEU", "POL"],
+                                    "sec:originator": "DEU"})
 
 # (id, classification, releasable_to, caveats, originator, lon, lat)
 ITEMS = [("all-nu", "NU", ["NATO"], [], "FRA", 18.0, 56.0),
@@ -67,7 +70,10 @@ def cop(tmp_path_factory: pytest.TempPathFactory) -> Any:
     aois = d.parent / "aois.geojson"
     aois.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": "gotland", "properties": {"name": "Gotland"},
-         "geometry": {"type": "Point", "coordinates": [19.6, 57.4]}}]}))
+         "geometry": {"type": "Point", "coordinates": [19.6, 57.4]}},
+        {"type": "Feature", "id": ZULU, "properties": {"name": "Operation Zulu", **ZULU_LABEL.to_properties()},
+         "geometry": {"type": "Polygon", "coordinates": [[[16.0, 55.2], [17.0, 55.2], [17.0, 55.8], [16.0, 55.8],
+                                                          [16.0, 55.2]]]}}]}))
     srv = LiveServer(d, Settings(aois=aois, outlook_hours=3, data_dir=d.parent / "elements"))
     yield srv
     srv.stop()
@@ -155,7 +161,19 @@ def test_each_nation_sees_exactly_what_is_released_to_it(cop: LiveServer, who: s
         # the outlook layers: the area, its revisit cells, and the opportunities in the horizon
         with cop.client(u) as c:
             outlook = c.get("/outlook").json()
-        assert counts["aois"] == 1 and counts["revisit"] == len(outlook["revisit"]["features"]) > 0
+        areas = {f["properties"]["id"] for f in outlook["aois"]["features"]}
+        assert areas == ({"gotland", ZULU} if who == "DEU" else {"gotland"})  # the labelled area: DEU's only
+        assert counts["aois"] == len(areas) and counts["revisit"] == len(outlook["revisit"]["features"]) > 0
+        if who == "EST":  # nothing of it reached EST's browser
+            assert all(ZULU not in r.text() and "Zulu" not in r.text() for r in responses
+                       if r.url.startswith(cop.url) and "json" in r.headers.get("content-type", ""))
+        else:  # a click inside it (on its heat-map cells) shows its label
+            xy = page.evaluate("() => { const p = window.cop.map.project([16.5, 55.5]); return [p.x, p.y]; }")
+            box = page.locator("#map").bounding_box()
+            page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+            page.wait_for_function("() => [...document.querySelectorAll('.maplibregl-popup .marking')]"
+                                   f".some((m) => m.textContent === {json.dumps(ZULU_LABEL.marking)})",
+                                   timeout=30_000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"cop-{who}.png"))
         assert [e for e in page.errors if "GL Driver" not in e] == []

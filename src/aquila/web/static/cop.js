@@ -119,7 +119,7 @@ async function makeMap() {
       paint: {'circle-radius': 10, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#ffff00',
               'circle-stroke-width': 3}});
     for (const id of ['footprints', 'footprint-points', 'vessels', 'dark-vessels', 'unseen-ais', 'opportunities',
-                      'revisit']) {
+                      'revisit', 'aois', 'aoi-points']) {
       map.on('click', id, (e) => select(e.features[0], e.lngLat, id));
       map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
       map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
@@ -161,15 +161,21 @@ function select(f, lngLat, layer) {
                                             ['confidence', p.confidence]);
     if (ais) rows.push(['MMSI', ais.mmsi], ['name', ais.name], ['match', `${Math.round(ais.match_distance_m)} m`]);
     if (p.mmsi) rows.push(['MMSI', p.mmsi], ['name', p.name]);
+  } else if (layer === 'aois' || layer === 'aoi-points') {
+    if (p.subscription) rows.push(['your subscription', p.subscription]);
+    else { label = areaLabel(p.id); rows.push(['area', p.name], ['id', p.id]); }
   } else if (layer === 'opportunities') {
+    label = areaLabel(p.aoi);
     rows.push(['satellite', `${p.satellite} (${p.owner}, ${p.sensor})`], ['area', p.aoi], ['from', p.start],
               ['to', p.end], ['best GSD', `${p.best_gsd_m} m`], ['off-nadir', `${p.min_off_nadir_deg} deg`]);
   } else if (layer === 'revisit') {
+    label = areaLabel(p.aoi);
     rows.push(['area', p.aoi], ['longest gap', p.max_gap_h === undefined ? 'never seen' : `${p.max_gap_h} h`],
               ['accesses/day', p.accesses_per_day]);
   }
   const box = el('div');
-  box.append(label ? markingEl(label) : el('span', 'orbit data (no label)', 'dim'));
+  box.append(label ? markingEl(label) : el('span', layer.startsWith('aoi') ? 'no label: an area for every user'
+                                                                           : 'orbit data (no label)', 'dim'));
   const dl = el('dl');
   for (const [k, v] of rows) if (v !== undefined && v !== null) dl.append(el('dt', k), el('dd', v));
   box.append(dl);
@@ -263,6 +269,7 @@ async function loadOutlook() {
     }
   }
   const o = state.outlook;
+  for (const f of o.aois.features) if (f.properties['sec:classification']) seen(f.properties);  // the banner
   for (const f of o.opportunities.features) {
     f.properties.start_ms = Date.parse(f.properties.start);
   }
@@ -271,12 +278,19 @@ async function loadOutlook() {
   horizon();
 }
 
+// An area of interest's label (its sec: properties in the outlook), or null: the operator's, for every user.
+// The opportunities and heat-map cells over a labelled area carry its label too: they say where it is.
+function areaLabel(id) {
+  const area = state.outlook && state.outlook.aois.features.find((f) => f.properties.id === id);
+  return area && area.properties['sec:classification'] ? area.properties : null;
+}
+
 function drawAois() {
   const feats = state.outlook ? state.outlook.aois.features.slice() : [];
   for (const s of state.subscriptions) {
     const g = s.intersects || (s.bbox && {type: 'Polygon', coordinates: [[[s.bbox[0], s.bbox[1]], [s.bbox[2], s.bbox[1]],
       [s.bbox[2], s.bbox[3]], [s.bbox[0], s.bbox[3]], [s.bbox[0], s.bbox[1]]]]});
-    if (g) feats.push({type: 'Feature', geometry: g, properties: {name: `my subscription ${s.id}`}});
+    if (g) feats.push({type: 'Feature', geometry: g, properties: {name: `my subscription ${s.id}`, subscription: s.id}});
   }
   state.map.getSource('aois').setData({type: 'FeatureCollection', features: feats});
   counts();
