@@ -174,8 +174,9 @@ function select(f, lngLat, layer) {
               ['accesses/day', p.accesses_per_day]);
   }
   const box = el('div');
-  box.append(label ? markingEl(label) : el('span', layer.startsWith('aoi') ? 'no label: an area for every user'
-                                                                           : 'orbit data (no label)', 'dim'));
+  const unlabelled = !layer.startsWith('aoi') ? 'orbit data (no label)'
+    : (p.subscription ? 'your standing query: only you see it' : 'no label: an area for every user');
+  box.append(label ? markingEl(label) : el('span', unlabelled, 'dim'));
   const dl = el('dl');
   for (const [k, v] of rows) if (v !== undefined && v !== null) dl.append(el('dt', k), el('dd', v));
   box.append(dl);
