@@ -1,8 +1,8 @@
 // Aquila's common operational picture. Every layer comes from the API with the signed-in user's token, so the
 // page only ever holds what the server released to that user; every feature shows its label. No innerHTML with
 // data anywhere: item properties are other nations' input, written as text only.
-// The map library (1 MB) loads while the first requests are in flight (see start), not before them.
-const maplibreModule = import('./vendor/maplibre-gl.mjs');
+// The map library (1 MB) is imported once the first catalog page is in (see start): started beside the search,
+// its start-up (compiling, a worker, WebGL) took the cores the server needed and the page was slower.
 let maplibregl = null;
 
 const LEVELS = ['NU', 'NR', 'NC', 'NS', 'CTS'];
@@ -74,7 +74,7 @@ function seen(p) {
 // --- the map --------------------------------------------------------------------------------------------------
 const EMPTY = {type: 'FeatureCollection', features: []};
 async function makeMap() {
-  maplibregl = await maplibreModule;
+  maplibregl = await import('./vendor/maplibre-gl.mjs');
   const map = new maplibregl.Map({
     container: 'map', center: [22, 52], zoom: 3.2, attributionControl: false, maxPitch: 0,
     style: {version: 8, sources: {}, layers: [{id: 'sea', type: 'background', paint: {'background-color': '#0b2233'}}]},
@@ -529,9 +529,10 @@ async function start(token) {
   $('panel').hidden = false;
   $('signout').addEventListener('click', () => signOut());
   panel();
+  status('loading the library...');
+  await first.catch(() => {});  // a failure is reported by loadCatalog below
   state.map = await makeMap();
   window.cop.map = state.map;
-  status('loading the library...');
   const t0 = performance.now();
   const alerts = streamAlerts();
   await Promise.all([loadCatalog(first).finally(basemap), loadFindings(), loadSubscriptions(), replayAlerts()]);
