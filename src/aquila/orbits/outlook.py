@@ -56,9 +56,11 @@ class Outlook:
 
     def for_user(self, user: User) -> dict[str, Any]:
         """`as_dict()` without the labelled areas `user` may not read, nor their opportunities and cells: what
-        is left says nothing of them (no id, name, count or geometry)."""
+        is left says nothing of them (no id, name, count or geometry — nor the computing time, which grows with
+        every area; it is left out for every user alike)."""
         hidden = {f["id"] for f in self.aois["features"] if not _may_read(user, f["properties"])}
         doc = self.as_dict()
+        del doc["computed_s"]
         if hidden:
             doc["aois"] = _keep(doc["aois"], lambda f: f["id"] not in hidden)
             doc["opportunities"] = _keep(doc["opportunities"], lambda f: f["properties"]["aoi"] not in hidden)
