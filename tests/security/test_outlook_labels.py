@@ -78,6 +78,16 @@ def test_a_user_sees_an_area_exactly_when_its_label_allows(outlook: Outlook, nat
     assert "computed_s" not in mine  # the computing time grows with every area, hidden ones too
 
 
+def test_what_a_user_sees_is_the_outlook_of_the_areas_it_may_read(outlook: Outlook) -> None:
+    """The strongest form: EST's answer equals the outlook computed as if the hidden areas were never
+    configured — same ids, same order, same cells — so nothing in it can count or place them."""
+    sats = [s for s in builtin_constellation(START) if s.name in ("SENTINEL-1A", "SENTINEL-2A", "TERRASAR-X", "RCM-1")]
+    alone = compute_outlook(sats, TARGETS[:1], START, 24.0, workers=1).as_dict()
+    mine = outlook.for_user(User("EST", Classification.NR, subject="est"))
+    for key in ("aois", "opportunities", "revisit", "start", "end"):
+        assert mine[key] == alone[key], key
+
+
 def test_a_malformed_area_label_stops_the_server_at_start(tmp_path: Path) -> None:
     aois = tmp_path / "aois.geojson"
     aois.write_text(json.dumps({"type": "FeatureCollection", "features": [

@@ -133,7 +133,9 @@ def compute_outlook(satellites: Sequence[Satellite], targets: Sequence[Target], 
             sat = res.satellites[int(c["sat"][k])]
             tgt = res.targets[int(c["target"][k])]
             geom = _geojson(poly) if poly is not None else shapely.geometry.mapping(tgt.geometry)
-            opportunities.append({"type": "Feature", "id": f"{sat.norad_id}-{tgt.id}-{k}", "geometry": geom,
+            # the id names the window, not its place in the list: an index would count the windows over the
+            # areas a user may not see
+            opportunities.append({"type": "Feature", "id": f"{sat.norad_id}-{tgt.id}-{starts[k]}", "geometry": geom,
                                   "properties": {"satellite": sat.name, "norad_id": sat.norad_id,
                                                  "owner": sat.owner, "sensor": sat.sensor.type.value,
                                                  "aoi": tgt.id, "start": starts[k], "end": ends[k],
