@@ -34,10 +34,14 @@ TARGETS = [Target("gotland", Point(19.6, 57.4), {"name": "East of Gotland"}),
 NAMES = {"zulu-anchorage": "Operation Zulu", "narva-bay": "Narva Bay watch"}
 
 
+def _outlook(targets: list[Target]) -> Outlook:
+    sats = [s for s in builtin_constellation(START) if s.name in ("SENTINEL-1A", "SENTINEL-2A", "TERRASAR-X", "RCM-1")]
+    return compute_outlook(sats, targets, START, 24.0, workers=1)
+
+
 @pytest.fixture(scope="module")
 def outlook() -> Outlook:
-    sats = [s for s in builtin_constellation(START) if s.name in ("SENTINEL-1A", "SENTINEL-2A", "TERRASAR-X", "RCM-1")]
-    return compute_outlook(sats, TARGETS, START, 24.0, workers=1)
+    return _outlook(TARGETS)
 
 
 def _counts(doc: dict, area: str) -> tuple[int, int]:  # type: ignore[type-arg]
@@ -81,8 +85,7 @@ def test_a_user_sees_an_area_exactly_when_its_label_allows(outlook: Outlook, nat
 def test_what_a_user_sees_is_the_outlook_of_the_areas_it_may_read(outlook: Outlook) -> None:
     """The strongest form: EST's answer equals the outlook computed as if the hidden areas were never
     configured — same ids, same order, same cells — so nothing in it can count or place them."""
-    sats = [s for s in builtin_constellation(START) if s.name in ("SENTINEL-1A", "SENTINEL-2A", "TERRASAR-X", "RCM-1")]
-    alone = compute_outlook(sats, TARGETS[:1], START, 24.0, workers=1).as_dict()
+    alone = _outlook(TARGETS[:1]).as_dict()
     mine = outlook.for_user(User("EST", Classification.NR, subject="est"))
     for key in ("aois", "opportunities", "revisit", "start", "end"):
         assert mine[key] == alone[key], key
