@@ -164,9 +164,13 @@ def test_each_nation_sees_exactly_what_is_released_to_it(cop: LiveServer, who: s
         areas = {f["properties"]["id"] for f in outlook["aois"]["features"]}
         assert areas == ({"gotland", ZULU} if who == "DEU" else {"gotland"})  # the labelled area: DEU's only
         assert counts["aois"] == len(areas) and counts["revisit"] == len(outlook["revisit"]["features"]) > 0
-        if who == "EST":  # nothing of it reached EST's browser
+        if who == "EST":  # nothing of it reached EST's browser; leaving it out was audited, under its label
             assert all(ZULU not in r.text() and "Zulu" not in r.text() for r in responses
                        if r.url.startswith(cop.url) and "json" in r.headers.get("content-type", ""))
+            left_out = [e for e in cop.instance.audit.entries(after=0, limit=1_000_000)
+                        if e.action == "read outlook area" and e.subject == "est-watch"]
+            assert left_out and {(e.object, e.allowed) for e in left_out} == {(f"outlook/{ZULU}", False)}
+            assert all(e.originators == ("DEU",) for e in left_out)  # scoped: DEU's auditors see it
         else:  # a click inside it (on its heat-map cells) shows its label
             xy = page.evaluate("() => { const p = window.cop.map.project([16.5, 55.5]); return [p.x, p.y]; }")
             box = page.locator("#map").bounding_box()

@@ -17,7 +17,7 @@ from shapely.geometry import Point
 
 from aquila.constellation.builtin import builtin_constellation
 from aquila.errors import AquilaError
-from aquila.orbits.outlook import Outlook, compute_outlook, instance_outlook
+from aquila.orbits.outlook import NO_AREAS_NOTE, Outlook, compute_outlook, instance_outlook
 from aquila.orbits.targets import Target
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import User, decide
@@ -66,19 +66,20 @@ def test_a_user_sees_an_area_exactly_when_its_label_allows(outlook: Outlook, nat
                                                           clearance: Classification,
                                                           caveats: frozenset[str]) -> None:
     user = User(nation, clearance, caveats, subject="hostile")
-    full, mine = outlook.as_dict(), outlook.for_user(user)
+    full, (mine, withheld) = outlook.as_dict(), outlook.for_user(user)
     text = json.dumps(mine)
     shown = {f["id"] for f in mine["aois"]["features"]}
     for t in TARGETS:
         label = Label.from_properties(t.properties) if "sec:classification" in t.properties else None
         allowed = label is None or bool(decide(user, label))
-        assert (t.id in shown) == allowed, (t.id, user)
+        assert (t.id in shown) == allowed == (t.id not in withheld), (t.id, user)
         if allowed:  # everything of it, unchanged
             assert _counts(mine, t.id) == _counts(full, t.id)
         else:  # nothing of it, anywhere in the body
             assert _counts(mine, t.id) == (0, 0)
             assert t.id not in text and NAMES[t.id] not in text
-    assert mine["notes"] == full["notes"]
+    # the notes: those of the whole outlook while an area is left, those of an instance without areas if none is
+    assert mine["notes"] == (full["notes"] if shown else [NO_AREAS_NOTE])
     assert "computed_s" not in mine  # the computing time grows with every area, hidden ones too
 
 
@@ -86,9 +87,25 @@ def test_what_a_user_sees_is_the_outlook_of_the_areas_it_may_read(outlook: Outlo
     """The strongest form: EST's answer equals the outlook computed as if the hidden areas were never
     configured — same ids, same order, same cells — so nothing in it can count or place them."""
     alone = _outlook(TARGETS[:1]).as_dict()
-    mine = outlook.for_user(User("EST", Classification.NR, subject="est"))
+    mine, _ = outlook.for_user(User("EST", Classification.NR, subject="est"))
     for key in ("aois", "opportunities", "revisit", "start", "end"):
         assert mine[key] == alone[key], key
+
+
+def test_the_hidden_areas_do_not_use_up_the_footprints_of_the_visible_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Footprints are capped per area: under one cap for all, windows over hidden areas earlier in time would
+    leave a visible area's later windows bare (its own geometry instead of a swath) — a count of them."""
+    import aquila.orbits.outlook as outlook_module
+
+    monkeypatch.setattr(outlook_module, "FOOTPRINTS_PER_AREA", 1)
+    deu = User("DEU", Classification.NS, subject="deu")  # sees Gotland and Zulu, not the BALTIC area
+    mine, withheld = _outlook(TARGETS).for_user(deu)
+    alone = _outlook(TARGETS[:2]).as_dict()
+    assert set(withheld) == {"narva-bay"} and mine["opportunities"] == alone["opportunities"]
+    areas = {t.id: shapely.geometry.mapping(t.geometry) for t in TARGETS}
+    bare = [f for f in mine["opportunities"]["features"] if f["geometry"] == areas[f["properties"]["aoi"]]]
+    swaths = len(mine["opportunities"]["features"]) - len(bare)
+    assert bare and swaths == 2  # the cap did bite: one swath per area, the rest drawn as the area itself
 
 
 def test_a_malformed_area_label_stops_the_server_at_start(tmp_path: Path) -> None:

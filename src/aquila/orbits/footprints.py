@@ -193,14 +193,23 @@ def _polygon(ring: np.ndarray) -> Any:
     return poly if not poly.is_empty and poly.area > 0 else None
 
 
-def window_footprints(result: Any, step_s: float = 15.0, max_windows: int = 5000) -> list[Any]:
+def window_footprints(result: Any, step_s: float = 15.0, max_windows: int = 5000, per_target: bool = False
+                      ) -> list[Any]:
     """The ground each access window's satellite can image during that window (its field of regard swept from
     the window's start to its end, the band that holds the target), one shapely geometry or None per row of
-    `result` (rows past `max_windows` get None). Each window is propagated on its own grid, so the cost
-    follows the windows' total duration, not the period's."""
+    `result` (rows past `max_windows` get None; with `per_target` the cap counts each target's rows apart, so
+    what one target gets does not depend on the others). Each window is propagated on its own grid, so the
+    cost follows the windows' total duration, not the period's."""
     c = result.columns
     out: list[Any] = [None] * len(result)
-    for k in range(min(len(result), max_windows)):
+    seen: dict[int, int] = {}
+    for k in range(len(result)):
+        key = int(c["target"][k]) if per_target else 0
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > max_windows:
+            if not per_target:
+                break
+            continue
         sat = result.satellites[int(c["sat"][k])]
         t0 = result.grid.start + timedelta(seconds=float(c["start_s"][k]))
         t1 = result.grid.start + timedelta(seconds=max(float(c["end_s"][k]), float(c["start_s"][k]) + step_s))

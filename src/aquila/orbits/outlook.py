@@ -30,10 +30,14 @@ from aquila.orbits.targets import Target
 from aquila.security.labels import Label
 from aquila.security.policy import User, decide
 
-__all__ = ["Outlook", "compute_outlook", "OutlookCache", "instance_outlook", "area_label"]
+__all__ = ["Outlook", "compute_outlook", "OutlookCache", "instance_outlook", "area_label", "FOOTPRINTS_PER_AREA",
+           "NO_AREAS_NOTE"]
 
 _CELLS_PER_AXIS = 12  # heat-map cells across an area's longer side
 _POINT_HALF_DEG = 0.5  # a point area of interest gets a heat map this far around it
+FOOTPRINTS_PER_AREA = 1000  # windows per area drawn with their swath (later ones: the area itself)
+NO_AREAS_NOTE = ("no areas of interest configured: aquila serve --aois FILE (a GeoJSON FeatureCollection, as "
+                 "aquila access --targets takes)")
 _SIMPLIFY_DEG = 0.01  # footprint outlines simplified to ~1 km: what a map at theatre scale can show
 
 
@@ -54,18 +58,27 @@ class Outlook:
                 "opportunities": self.opportunities, "revisit": self.revisit, "notes": self.notes,
                 "computed_s": round(self.computed_s, 2)}
 
-    def for_user(self, user: User) -> dict[str, Any]:
-        """`as_dict()` without the labelled areas `user` may not read, nor their opportunities and cells: what
-        is left says nothing of them (no id, name, count or geometry — nor the computing time, which grows with
-        every area; it is left out for every user alike)."""
-        hidden = {f["id"] for f in self.aois["features"] if not _may_read(user, f["properties"])}
+    def for_user(self, user: User) -> tuple[dict[str, Any], dict[str, tuple[str, Label]]]:
+        """(`as_dict()` without the labelled areas `user` may not read, nor their opportunities and cells; the
+        areas withheld -> (why, their label), for the audit). What is left says nothing of them: no id, name,
+        count or geometry, the notes of an instance without areas when none is left, and no computing time
+        (it grows with every area; left out for every user alike)."""
+        withheld = {}
+        for f in self.aois["features"]:
+            if any(k.startswith("sec:") for k in f["properties"]):
+                label = Label.from_properties(f["properties"])
+                decision = decide(user, label)
+                if not decision:
+                    withheld[f["id"]] = (decision.reason, label)
         doc = self.as_dict()
         del doc["computed_s"]
-        if hidden:
-            doc["aois"] = _keep(doc["aois"], lambda f: f["id"] not in hidden)
-            doc["opportunities"] = _keep(doc["opportunities"], lambda f: f["properties"]["aoi"] not in hidden)
-            doc["revisit"] = _keep(doc["revisit"], lambda f: f["properties"]["aoi"] not in hidden)
-        return doc
+        if withheld:
+            doc["aois"] = _keep(doc["aois"], lambda f: f["id"] not in withheld)
+            doc["opportunities"] = _keep(doc["opportunities"], lambda f: f["properties"]["aoi"] not in withheld)
+            doc["revisit"] = _keep(doc["revisit"], lambda f: f["properties"]["aoi"] not in withheld)
+        if not doc["aois"]["features"]:
+            doc["notes"] = [NO_AREAS_NOTE]
+        return doc, withheld
 
 
 def area_label(target: Target) -> Label | None:
@@ -79,8 +92,6 @@ def _keep(fc: dict[str, Any], keep: Callable[[dict[str, Any]], bool]) -> dict[st
     return {**fc, "features": [f for f in fc["features"] if keep(f)]}
 
 
-def _may_read(user: User, props: dict[str, Any]) -> bool:
-    return not any(k.startswith("sec:") for k in props) or bool(decide(user, Label.from_properties(props)))
 
 
 def _iso(t: datetime) -> str:
@@ -129,7 +140,9 @@ def compute_outlook(satellites: Sequence[Satellite], targets: Sequence[Target], 
         c = res.columns
         iso = res.grid.to_iso
         starts, ends = iso(c["start_s"]), iso(c["end_s"])
-        for k, poly in enumerate(window_footprints(res)):
+        # capped per area: under one cap for all, the areas a user may not see would use up the footprints of
+        # those it sees (which would then show as bare areas: a count of the hidden windows)
+        for k, poly in enumerate(window_footprints(res, max_windows=FOOTPRINTS_PER_AREA, per_target=True)):
             sat = res.satellites[int(c["sat"][k])]
             tgt = res.targets[int(c["target"][k])]
             geom = _geojson(poly) if poly is not None else shapely.geometry.mapping(tgt.geometry)
@@ -224,8 +237,7 @@ def instance_outlook(aois: Any, data_dir: Any, hours: float = 24.0, step_s: floa
         sats = list(load_constellation(data_dir, start)) if targets else []
         out = compute_outlook(sats, targets, start, hours, step_s=step_s, workers=1)
         if not targets:
-            out.notes.append("no areas of interest configured: aquila serve --aois FILE (a GeoJSON "
-                             "FeatureCollection, as aquila access --targets takes)")
+            out.notes.append(NO_AREAS_NOTE)
         return out
 
     return OutlookCache(compute)
