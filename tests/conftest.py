@@ -66,6 +66,10 @@ class LiveServer:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         sock.close()
+        if settings is None:  # the outlook published a short step after it began (30 s by default)
+            from aquila.config import Settings
+
+            settings = Settings(outlook_publish_step_s=0.2)
         self.app = create_app(self.instance, settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
                                 log_level="error", lifespan="off")

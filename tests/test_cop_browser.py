@@ -74,7 +74,8 @@ def cop(tmp_path_factory: pytest.TempPathFactory) -> Any:
         {"type": "Feature", "id": ZULU, "properties": {"name": "Operation Zulu", **ZULU_LABEL.to_properties()},
          "geometry": {"type": "Polygon", "coordinates": [[[16.0, 55.2], [17.0, 55.2], [17.0, 55.8], [16.0, 55.8],
                                                           [16.0, 55.2]]]}}]}))
-    srv = LiveServer(d, Settings(aois=aois, outlook_hours=3, data_dir=d.parent / "elements"))
+    srv = LiveServer(d, Settings(aois=aois, outlook_hours=3, data_dir=d.parent / "elements",
+                                      outlook_publish_step_s=0.5))
     yield srv
     srv.stop()
 

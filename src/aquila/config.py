@@ -44,3 +44,6 @@ class Settings(BaseSettings):
     aois: Path | None = Field(None, description="areas of interest (GeoJSON FeatureCollection) of the operational "
                               "picture's outlook: opportunities and revisit heat map")
     outlook_hours: float = Field(24.0, gt=0, le=168, description="how far ahead the picture's outlook looks")
+    outlook_publish_step_s: float = Field(30.0, gt=0, le=3600, description="an outlook is published a whole "
+                                          "number of these after its computation began, so its readers cannot "
+                                          "time the computation (which grows with every area, hidden ones too)")

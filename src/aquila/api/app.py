@@ -62,7 +62,8 @@ def create_app(instance: Instance, settings: Settings | None = None) -> FastAPI:
     settings = app.state.settings
     app.state.dissemination = Dissemination(instance, settings.webhook_allow, settings.webhook_retry_s,
                                             settings.webhook_timeout_s)
-    app.state.outlook = instance_outlook(settings.aois, settings.data_dir, settings.outlook_hours, settings.step_s)
+    app.state.outlook = instance_outlook(settings.aois, settings.data_dir, settings.outlook_hours, settings.step_s,
+                                         settings.outlook_publish_step_s)
     install_error_handlers(app, instance)
 
     @app.middleware("http")

@@ -12,7 +12,9 @@ shown to every user with a valid token.
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -177,11 +179,19 @@ def compute_outlook(satellites: Sequence[Satellite], targets: Sequence[Target], 
 
 class OutlookCache:
     """The latest outlook, recomputed in a background thread when older than `refresh_s` (the old one is
-    served meanwhile); `get` waits for the first one."""
+    served meanwhile); `get` waits for the first one.
 
-    def __init__(self, compute: Callable[[datetime], Outlook], refresh_s: float = 3600.0) -> None:
+    A new outlook is published `publish_step_s` after its computation began, or the next whole multiple of it
+    when the computation takes longer: how long an outlook took to compute grows with every area of
+    interest, those a reader may not see included, and a reader polling across a refresh would otherwise
+    time it. With a step longer than the computation, every outlook appears the same time after its
+    `start` whatever the areas are (0: published when done)."""
+
+    def __init__(self, compute: Callable[[datetime], Outlook], refresh_s: float = 3600.0,
+                 publish_step_s: float = 0.0) -> None:
         self._compute = compute
         self._refresh_s = refresh_s
+        self._publish_step_s = publish_step_s
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._value: Outlook | None = None
@@ -197,17 +207,30 @@ class OutlookCache:
         threading.Thread(target=self._run, name="aquila-outlook", daemon=True).start()
 
     def _run(self) -> None:
+        began = time.monotonic()
         try:
             value = self._compute(datetime.now(UTC).replace(microsecond=0))
+            self._hold(began)
             with self._lock:
                 self._value, self._error = value, None
         except Exception as exc:  # kept and re-raised to the callers of `get`: the server keeps serving
+            self._hold(began)  # a failure is no faster to read than a success
             with self._lock:
                 self._error = exc
         finally:
             with self._lock:
                 self._running = False
             self._ready.set()
+
+    def _hold(self, began: float) -> None:
+        """Wait, in the computing thread, until the next whole publication step after `began`."""
+        step = self._publish_step_s
+        if step <= 0:
+            return
+        elapsed = time.monotonic() - began
+        due = began + max(1, math.ceil(elapsed / step)) * step
+        while (left := due - time.monotonic()) > 0:
+            threading.Event().wait(left)
 
     def get(self, timeout_s: float = 120.0) -> Outlook | None:
         """The latest outlook (starting a refresh when it is old); None if the first is not ready in time."""
@@ -222,7 +245,8 @@ class OutlookCache:
         return value
 
 
-def instance_outlook(aois: Any, data_dir: Any, hours: float = 24.0, step_s: float = 60.0) -> OutlookCache:
+def instance_outlook(aois: Any, data_dir: Any, hours: float = 24.0, step_s: float = 60.0,
+                     publish_step_s: float = 30.0) -> OutlookCache:
     """The outlook cache of a served instance: the areas of `aois` (a GeoJSON file, validated now so that a bad
     file stops the server at start; None: no areas), the constellation stored under `data_dir`. One worker
     process: it runs beside the API, in its own thread."""
@@ -240,4 +264,4 @@ def instance_outlook(aois: Any, data_dir: Any, hours: float = 24.0, step_s: floa
             out.notes.append(NO_AREAS_NOTE)
         return out
 
-    return OutlookCache(compute)
+    return OutlookCache(compute, publish_step_s=publish_step_s)
