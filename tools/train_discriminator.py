@@ -1,14 +1,18 @@
 """Train Aquila's ship discriminator and write it, with its data card, into the package.
 
     .venv/bin/pip install -e '.[train]'
-    .venv/bin/python tools/train_discriminator.py              # the shipped model (about 8 min on 2 cores)
+    .venv/bin/python tools/train_discriminator.py              # the shipped model (about 20 min on 2 cores)
     .venv/bin/python tools/train_discriminator.py --quick --out /tmp/m   # a small one, to try the script
 
-Reproducible from `--seed`: the scenes (`aquila.analytics.sar.training`), the model
-(HistGradientBoostingClassifier, fixed random_state, no early stopping) and the decision threshold
-(the one that maximises F1 for ships of SCR >= 6 dB on the in-family validation scenes) all follow
-from it. The trees are exported as flat arrays (`ship_discriminator.npz`, scored by numpy in
-`aquila.analytics.sar.discriminate`); the export is checked against scikit-learn's own probabilities.
+Two models, trained in turn on scenes of their own: first the chip scorer (a small CNN on candidates' image
+chips, PyTorch, `tools/train_chipnet.py`, exported to `ship_chipnet.onnx`), then the trees, whose last
+feature is the chip scorer's logit on their candidates — scenes the scorer never saw, so the trees learn how
+far to trust it. Reproducible from `--seed`: the scenes (`aquila.analytics.sar.training`), the scorer
+(seeded, deterministic kernels), the trees (HistGradientBoostingClassifier, fixed random_state, no early
+stopping) and the decision threshold (the one that maximises F1 for ships of SCR >= 6 dB on the in-family
+validation scenes) all follow from it. The trees are exported as flat arrays (`ship_discriminator.npz`,
+scored by numpy in `aquila.analytics.sar.discriminate`); each export is checked against its trainer's own
+outputs (scikit-learn's probabilities, PyTorch's logits).
 """
 
 from __future__ import annotations
@@ -16,17 +20,27 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from aquila.analytics.sar.chipnet import CHIPNET_FILE, ChipScorer
 from aquila.analytics.sar.detect import DetectorConfig, detect_array
 from aquila.analytics.sar.discriminate import FEATURES, ShipModel, discriminate
 from aquila.analytics.sar.evaluate import score
 from aquila.analytics.sar.synth import synthesize
-from aquila.analytics.sar.training import HELD_OUT, TRAIN_FAMILIES, Family, draw_spec, labelled_candidates, truth_points
+from aquila.analytics.sar.training import (
+    HELD_OUT,
+    TRAIN_FAMILIES,
+    Family,
+    draw_spec,
+    labelled_candidates,
+    labels,
+    score_chips,
+    truth_points,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,10 +71,10 @@ def scenes(families: tuple[Family, ...], seeds: range, size: int) -> list[tuple[
     return [(f.name, synthesize(draw_spec(f, s, size))) for f in families for s in seeds]
 
 
-def table(data: list[tuple[str, Any]], pfa: float) -> dict[str, Any]:
+def table(data: list[tuple[str, Any]], pfa: float, scorer: ChipScorer) -> dict[str, Any]:
     xs, ys, scrs, groups = [], [], [], []
     for k, (_, sc) in enumerate(data):
-        x, y, scr, _ = labelled_candidates(sc, pfa)
+        x, y, scr, _ = labelled_candidates(sc, pfa, scorer=scorer)
         xs.append(x)
         ys.append(y)
         scrs.append(scr)
@@ -69,9 +83,30 @@ def table(data: list[tuple[str, Any]], pfa: float) -> dict[str, Any]:
             "scene": np.concatenate(groups)}
 
 
-def detections(data: list[tuple[str, Any]], config: DetectorConfig) -> list[tuple[str, Any, Any]]:
-    """(family, scene, what the detector found) per scene."""
-    return [(name, sc, detect_array(sc.image, sc.transform, "EPSG:4326", sc.land, config)) for name, sc in data]
+def chip_table(families: tuple[Family, ...], seeds: range, size: int, pfa: float) -> dict[str, np.ndarray]:
+    """Chips, their pixel size and label, of every candidate of the scenes (the chip scorer's training set;
+    each scene synthesized, cut and dropped in turn)."""
+    chips, px, ys = [], [], []
+    for sc in (synthesize(draw_spec(f, s, size)) for f in families for s in seeds):
+        found = detect_array(sc.image, sc.transform, "EPSG:4326", sc.land,
+                             DetectorConfig(pfa=pfa, discriminator="none", keep_chips=True))
+        chips += [c.chip for c in found.ships]
+        px.append(np.full(len(found.ships), min(found.pixel_m)))
+        ys.append(labels(sc, found.ships)[0])
+    return {"chips": np.stack(chips), "px": np.concatenate(px), "y": np.concatenate(ys)}
+
+
+def detections(data: list[tuple[str, Any]], config: DetectorConfig, scorer: ChipScorer | None = None
+               ) -> list[tuple[str, Any, Any]]:
+    """(family, scene, what the detector found, with the `scorer`'s chip logits) per scene."""
+    out = []
+    for name, sc in data:
+        found = detect_array(sc.image, sc.transform, "EPSG:4326", sc.land,
+                             replace(config, keep_chips=scorer is not None))
+        if scorer is not None:
+            score_chips(found, scorer)
+        out.append((name, sc, found))
+    return out
 
 
 def scene_f1(found: list[tuple[str, Any, Any]], model: ShipModel | None = None) -> dict[str, dict[str, float]]:
@@ -97,8 +132,14 @@ def scene_f1(found: list[tuple[str, Any, Any]], model: ShipModel | None = None) 
     return out
 
 
+CHIP_WITHHELD = 0.15
+"""Share of the trees' training candidates whose chip logit is withheld (NaN), drawn from the seed: the trees
+learn to decide without the chip scorer, as they must at pixels it does not score (CHIP_MIN_PIXEL_M)."""
+
+
 def main() -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from train_chipnet import train_chipnet  # tools/, beside this script
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
@@ -106,28 +147,36 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--pfa", type=float, default=1e-4, help="the prescreen the model works behind")
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "aquila" / "data")
+    ap.add_argument("--chip-scenes", type=int, default=100, help="the chip scorer's training scenes per family")
+    ap.add_argument("--chip-epochs", type=int, default=12)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:
-        args.scenes, args.size = 2, 512
+        args.scenes, args.size, args.chip_scenes, args.chip_epochs = 2, 512, 2, 1
     t0 = time.time()
     base = 1000 * (args.seed + 1)
+    ct = chip_table(TRAIN_FAMILIES, range(base + 6000, base + 6000 + args.chip_scenes), args.size, args.pfa)
+    print(f"chip scorer: {len(ct['y'])} chips, {int(ct['y'].sum())} ships ({time.time() - t0:.0f} s)")
+    onnx_model, chip_card = train_chipnet(ct["chips"], ct["px"], ct["y"], args.seed, args.chip_epochs)
+    scorer = ChipScorer(onnx_model)
     train = scenes(TRAIN_FAMILIES, range(base, base + args.scenes), args.size)
     val = scenes(TRAIN_FAMILIES, range(base + 500, base + 500 + max(1, args.scenes // 3)), args.size)
     held = scenes(HELD_OUT, range(base + 900, base + 900 + max(1, args.scenes // 3)), args.size)
     print(f"{len(train)} training, {len(val)} validation, {len(held)} held-out scenes ({time.time() - t0:.0f} s)")
-    tr = table(train, args.pfa)
+    tr = table(train, args.pfa, scorer)
+    withheld = np.random.default_rng([args.seed, 1]).random(len(tr["y"])) < CHIP_WITHHELD
+    tr["x"][withheld, FEATURES.index("chip_logit")] = np.nan
     print(f"{len(tr['y'])} training candidates, {int(tr['y'].sum())} ships")
     clf = HistGradientBoostingClassifier(max_iter=400, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=20,
                                          l2_regularization=1.0, early_stopping=False, random_state=args.seed)
     clf.fit(tr["x"], tr["y"])
     arrays = export(clf, args.pfa, 0.5)
     model = ShipModel(arrays)
-    va = table(val, args.pfa)
+    va = table(val, args.pfa, scorer)
     np.testing.assert_allclose(model.predict_proba(va["x"]), clf.predict_proba(va["x"])[:, 1], atol=1e-9)
     # the decision threshold: best F1 (SCR >= 6 dB) on the validation scenes
     raw = DetectorConfig(pfa=args.pfa, discriminator="none")
-    val_found = detections(val, raw)
+    val_found = detections(val, raw, scorer)
     best = (0.0, 0.5)
     for cut in np.arange(0.2, 0.85, 0.05):
         arrays["decision_threshold"] = np.array(round(float(cut), 2))
@@ -137,10 +186,10 @@ def main() -> None:
     model = ShipModel(arrays)
     print(f"decision threshold {best[1]} (validation F1 {best[0]:.3f})")
     rules = DetectorConfig(discriminator="rules")
-    held_found = detections(held, raw)
+    held_found = detections(held, raw, scorer)
     results = {"validation": {"model": scene_f1(val_found, model), "rules": scene_f1(detections(val, rules))},
                "held_out": {"model": scene_f1(held_found, model), "rules": scene_f1(detections(held, rules))}}
-    ho = table(held, args.pfa)
+    ho = table(held, args.pfa, scorer)
     prob = model.predict_proba(ho["x"])
     calib = []
     for lo in np.arange(0, 1.0, 0.2):
@@ -149,11 +198,14 @@ def main() -> None:
                       "ships": round(float(ho["y"][m].mean()), 3) if m.any() else None})
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out / "ship_discriminator.npz", **arrays)
+    (args.out / CHIPNET_FILE).write_bytes(onnx_model)
     size_kb = (args.out / "ship_discriminator.npz").stat().st_size / 1024
     card = {"seed": args.seed, "pfa": args.pfa, "size_px": args.size, "scenes_per_family": args.scenes,
             "train_families": [asdict(f) for f in TRAIN_FAMILIES], "held_out": [asdict(f) for f in HELD_OUT],
             "train_candidates": int(len(tr["y"])), "train_ships": int(tr["y"].sum()),
             "trees": int(len(arrays["roots"])), "decision_threshold": best[1], "model_kb": round(size_kb, 1),
+            "chip_scorer": {**chip_card, "scenes_per_family": args.chip_scenes,
+                            "onnx_kb": round(len(onnx_model) / 1024, 1)},
             "results": results, "calibration_held_out": calib, "minutes": round((time.time() - t0) / 60, 1)}
     (args.out / "ship_discriminator.json").write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps(results, indent=1))

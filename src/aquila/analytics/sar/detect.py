@@ -3,16 +3,17 @@
     detect_array(image, transform, crs)       an image in memory (tests, synthetic scenes)
     detect_file(path, land_mask="auto")       a GeoTIFF/COG of any size, read in overlapping tiles
 
-Steps, each a small module: `cfar` flags pixels above the local K-distribution threshold (at full
-resolution and averaged over 3 x 3, for dim extended ships); `targets` groups them into candidates
-and measures each (position, length, width, heading, peak and mean signal-to-clutter ratio); the
-discrimination here rejects sidelobe arms, azimuth ambiguities, wind/rain patches and anything
-within the land buffer. The scene is cut into tiles (5120 px on the 64-px grid of the censoring medians,
-with a margin as wide as the background ring or the land buffer, so no result depends on the tiling),
-each read through a rasterio window with its land mask and processed on two threads (the kernels
-release the GIL; at most three tiles are in memory, whatever the scene's size); each tile keeps the
-candidates whose centre lies in its core, so none is found twice. The looks are estimated once, from 9
-windows spread over the scene. One-shot commands also set `aquila.analytics.batch.tune_for_batch`.
+Steps, each a small module: `cfar` flags pixels above the local K-distribution threshold (at full resolution
+and averaged over 3 x 3, for dim extended ships); `targets` groups them into candidates and measures each
+(position, length, width, heading, peak and mean signal-to-clutter ratio); the discrimination here rejects
+sidelobe arms, azimuth ambiguities, wind/rain patches and anything within the land buffer; for the learned
+one, each candidate's image chip is cut and scored by the chip scorer (`chipnet`) in its tile, so no chip
+outlives its tile. The scene is cut into tiles (5120 px on the 64-px grid of the censoring medians, with a
+margin as wide as the background ring or the land buffer, so no result depends on the tiling), each read
+through a rasterio window with its land mask and processed on two threads (the kernels release the GIL; at
+most three tiles are in memory, whatever the scene's size); each tile keeps the candidates whose centre lies
+in its core, so none is found twice. The looks are estimated once, from 9 windows spread over the scene.
+One-shot commands also set `aquila.analytics.batch.tune_for_batch`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import numpy as np
 from numba import njit
 
 from aquila.analytics.sar import cfar, kdist
+from aquila.analytics.sar.chipnet import CHIP_MIN_PIXEL_M, load_chipnet
+from aquila.analytics.sar.chips import cut_chips
 from aquila.analytics.sar.discriminate import discriminate, load_model
 from aquila.analytics.sar.landdist import distance_to_land_m
 from aquila.analytics.sar.raster import ArraySource, RasterSource, SceneSource, nodata_value
@@ -57,6 +60,8 @@ class DetectorConfig:
     workers: int = 2
     discriminator: str = "model"
     """"model" (the learned discriminator), "rules" (hand-set thresholds) or "none" (land buffer only)."""
+    keep_chips: bool = False
+    """Keep each candidate's image chip on it (training the chip scorer); otherwise chips live only in their tile."""
 
 
 @dataclass
@@ -137,7 +142,17 @@ def _detect_tile(x: np.ndarray, valid: np.ndarray, core: tuple[int, int, int, in
     det, rr, cc = cfar.cfar_test(x, x3, valid, thr1, thr3, mean, b,
                          (max(0, core[0] - 2 * guard), min(x.shape[0], core[1] + 2 * guard)),
                          (max(0, core[2] - 2 * guard), min(x.shape[1], core[3] + 2 * guard)))
-    return measure_candidates(x, det, mean, core, px_m, land_dist_m, (thr1, shape, b, x3, shape3), (rr, cc))
+    cands = measure_candidates(x, det, mean, core, px_m, land_dist_m, (thr1, shape, b, x3, shape3), (rr, cc))
+    scored = cfg.discriminator == "model" and min(px_m) >= CHIP_MIN_PIXEL_M
+    if cands and (scored or cfg.keep_chips):  # chips are cut in their tile and, unless kept, die with it
+        chips = cut_chips(x, valid, np.array([c.row for c in cands]), np.array([c.col for c in cands]),
+                          np.array([c.background for c in cands]))
+        logits = load_chipnet().logits(chips, min(px_m)).tolist() if scored else [math.nan] * len(cands)
+        for c, chip, logit in zip(cands, chips, logits, strict=True):
+            c.chip_logit = logit
+            if cfg.keep_chips:
+                c.chip = chip
+    return cands
 
 
 @njit(cache=True, nogil=True)

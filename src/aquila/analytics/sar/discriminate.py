@@ -1,15 +1,16 @@
 """Discrimination: which CFAR candidates are ships — by a learned model (default) or by rules.
 
-Each candidate is described by 20 features: its contrast (peak and mean SCR, brightest 3 x 3 mean,
+Each candidate is described by 21 features: its contrast (peak and mean SCR, brightest 3 x 3 mean,
 margin over the CFAR threshold), size and shape (pixels, length, width, aspect, fill), the clutter it
 sits in (K shape of its ring, how much spikier the ring is than its 3 x 3 means — a fine-grained texture
 —, distance to land), its neighbours (the brightest candidate on its row or column nearby — a sidelobe
 arm — or far along a row or column — an azimuth ambiguity —, how many candidates crowd around it), what
-surrounds it (the unflagged 15 x 15 window over the background: a texture bump) and the group it belongs
+surrounds it (the unflagged 15 x 15 window over the background: a texture bump), the group it belongs
 to (the energy of the candidates within 150 m, its share of it and the strongest other one: a large dim
 ship breaks into fragments that only together look like a ship, and the fragment with most of their
-energy stands for it). The model is gradient-boosted trees trained by
-`tools/train_discriminator.py` on synthesized scenes (see the data card beside it,
+energy stands for it) and what a small CNN makes of its image chip (`chipnet`: the shape of the bright
+pixels and of the sea around them, which no hand-made feature says). The model is gradient-boosted trees
+over them, trained by `tools/train_discriminator.py` on synthesized scenes (see the data card beside it,
 `aquila/data/ship_discriminator.md`), shipped as arrays and evaluated here with numpy; its probability
 is the candidate's confidence. The rules are the hand-set thresholds the model replaced, kept as the
 fallback and the benchmark's anchor.
@@ -33,7 +34,7 @@ __all__ = ["FEATURES", "features", "ShipModel", "load_model", "discriminate", "M
 FEATURES = ("peak_scr_db", "scr_db", "threshold_margin_db", "log_pixels", "length_m", "width_m", "aspect",
             "fill", "log_clutter_shape", "log_land_distance_m", "sidelobe_db", "ambiguity_db", "brighter_near",
             "crowd", "contrast3_db", "surround_db", "log_shape3_ratio", "log_group_energy", "group_share",
-            "group_brightest_db")
+            "group_brightest_db", "chip_logit")
 MODEL_FILE = "ship_discriminator.npz"
 _NONE_DB = -10.0  # "no such neighbour"
 
@@ -165,7 +166,8 @@ def _column(cands: list[Candidate], name: str) -> np.ndarray:
 
 
 def features(cands: list[Candidate], px_m: tuple[float, float]) -> np.ndarray:
-    """(n, 20) float64 feature matrix, in the order of FEATURES (computed column by column)."""
+    """(n, 21) float64 feature matrix, in the order of FEATURES (computed column by column); `chip_logit` is NaN
+    where the chip scorer did not run (the trees send a missing value where training sent most candidates)."""
     n = len(cands)
     out = np.zeros((n, len(FEATURES)))
     if not n:
@@ -173,7 +175,7 @@ def features(cands: list[Candidate], px_m: tuple[float, float]) -> np.ndarray:
     col = {name: _column(cands, name) for name in ("row", "col", "peak", "pixels", "peak_scr_db", "scr_db",
                                                    "threshold_margin_db", "length_m", "width_m", "clutter_shape",
                                                    "land_distance_m", "contrast3_db", "surround_db",
-                                                   "clutter_shape3")}
+                                                   "clutter_shape3", "chip_logit")}
     nb = _neighbours(col["row"], col["col"], col["peak"])
     energy = col["pixels"] * (px_m[0] * px_m[1]) * 10 ** (col["scr_db"] / 10)  # m^2: the same at any pixel size
     if min(px_m) >= GROUP_MIN_PIXEL_M:
@@ -189,7 +191,7 @@ def features(cands: list[Candidate], px_m: tuple[float, float]) -> np.ndarray:
                    np.log10(np.clip(col["land_distance_m"], 1.0, 1e5)), nb[:, 0], nb[:, 1], nb[:, 2], nb[:, 3],
                    _finite(col["contrast3_db"], col["scr_db"]), _finite(col["surround_db"], 0.0),
                    np.log(_finite(col["clutter_shape3"], 100.0) / _finite(col["clutter_shape"], 100.0)),
-                   group[:, 0], group[:, 1], group[:, 2])
+                   group[:, 0], group[:, 1], group[:, 2], col["chip_logit"])
     for k, v in enumerate(columns):
         out[:, k] = v
     return out
@@ -221,7 +223,7 @@ class ShipModel:
             raise ValueError(f"model features {self.names} are not this detector's {FEATURES}")
 
     def predict_proba(self, x: np.ndarray, workers: int = 2) -> np.ndarray:
-        """P(ship) per row of `x` (n, 20); large batches are split over `workers` threads (the scoring releases
+        """P(ship) per row of `x` (n, 21); large batches are split over `workers` threads (the scoring releases
         the GIL)."""
         x = np.ascontiguousarray(x, np.float64)
 

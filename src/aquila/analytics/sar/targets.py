@@ -54,6 +54,10 @@ class Candidate:
     surround_db: float = math.nan
     """The unflagged pixels of the 15 x 15 window around it over the background (dB): a bright texture
     bump or patch around a spike, dark sea around a ship."""
+    chip_logit: float = math.nan
+    """How ship-like its image chip looks to the chip scorer (`aquila.analytics.sar.chipnet`), a logit."""
+    chip: Any = None
+    """Its image chip (`aquila.analytics.sar.chips`), kept only when the detector is asked to (training)."""
 
     def shifted(self, drow: int, dcol: int) -> Candidate:
         """Moved by whole pixels (from tile to scene coordinates), in place."""

@@ -16,12 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from aquila.analytics.sar.detect import DetectorConfig, detect_array
+from aquila.analytics.sar.chipnet import ChipScorer
+from aquila.analytics.sar.detect import Detections, DetectorConfig, detect_array
 from aquila.analytics.sar.discriminate import features
 from aquila.analytics.sar.synth import Scene, SceneSpec
 from aquila.analytics.sar.targets import Candidate
 
-__all__ = ["Family", "TRAIN_FAMILIES", "HELD_OUT", "draw_spec", "labelled_candidates", "truth_points"]
+__all__ = ["Family", "TRAIN_FAMILIES", "HELD_OUT", "draw_spec", "labelled_candidates", "truth_points", "score_chips",
+           "labels"]
 
 
 @dataclass(frozen=True)
@@ -59,18 +61,38 @@ def truth_points(scene: Any) -> list[dict[str, Any]]:
     return [{"lon": s.lon_deg, "lat": s.lat_deg, "length_m": s.length_m, "scr_db": s.scr_db} for s in scene.ships]
 
 
-def labelled_candidates(scene: Scene, pfa: float, config: DetectorConfig | None = None
+def score_chips(found: Detections, scorer: ChipScorer) -> None:
+    """Set each candidate's `chip_logit` from its kept chip by `scorer` (a chip scorer being trained, not the
+    shipped one the detector would use), in place."""
+    if found.ships:
+        logits = scorer.logits(np.stack([c.chip for c in found.ships]), min(found.pixel_m))
+        for c, v in zip(found.ships, logits.tolist(), strict=True):
+            c.chip_logit = v
+
+
+def labelled_candidates(scene: Scene, pfa: float, config: DetectorConfig | None = None,
+                        scorer: ChipScorer | None = None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Candidate]]:
-    """(features, is_ship, SCR of the matched ship or NaN, the candidates) of every candidate the prescreen
-    finds at `pfa` outside the land buffer."""
+    """(features, is_ship, SCR of the matched ship or NaN, the candidates — with their chips when `config`
+    keeps them) of every candidate the prescreen finds at `pfa` outside the land buffer; `chip_logit` is
+    the `scorer`'s (NaN without one)."""
+    cfg = replace(config or DetectorConfig(), pfa=pfa, discriminator="none", keep_chips=(
+        scorer is not None or (config is not None and config.keep_chips)))
+    found = detect_array(scene.image, scene.transform, "EPSG:4326", scene.land, cfg)
+    if scorer is not None:
+        score_chips(found, scorer)
+    cands = found.ships
+    y, scr = labels(scene, cands)
+    return features(cands, found.pixel_m), y, scr, cands
+
+
+def labels(scene: Scene, cands: list[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+    """(is_ship, SCR of the matched ship or NaN) per candidate found in `scene`: the xView3 pairing, within
+    200 m, one to one."""
     from scipy.optimize import linear_sum_assignment
 
     from aquila.analytics.geo import great_circle_m
 
-    cfg = replace(config or DetectorConfig(), pfa=pfa, discriminator="none")
-    found = detect_array(scene.image, scene.transform, "EPSG:4326", scene.land, cfg)
-    cands = found.ships
-    x = features(cands, found.pixel_m)
     y = np.zeros(len(cands), bool)
     scr = np.full(len(cands), np.nan)
     truth = truth_points(scene)
@@ -88,4 +110,4 @@ def labelled_candidates(scene: Scene, pfa: float, config: DetectorConfig | None 
             if d[r, c] <= 200.0:
                 y[r] = True
                 scr[r] = truth[c]["scr_db"]
-    return x, y, scr, cands
+    return y, scr
