@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from aquila.analytics.sar.chipnet import ChipScorer
+from aquila.analytics.sar.chipnet import CHIP_MIN_PIXEL_M, ChipScorer
 from aquila.analytics.sar.detect import Detections, DetectorConfig, detect_array
 from aquila.analytics.sar.discriminate import features
 from aquila.analytics.sar.synth import Scene, SceneSpec
@@ -63,8 +63,9 @@ def truth_points(scene: Any) -> list[dict[str, Any]]:
 
 def score_chips(found: Detections, scorer: ChipScorer) -> None:
     """Set each candidate's `chip_logit` from its kept chip by `scorer` (a chip scorer being trained, not the
-    shipped one the detector would use), in place."""
-    if found.ships:
+    shipped one the detector would use), in place; at pixels the detector does not score (CHIP_MIN_PIXEL_M)
+    they stay NaN, as in detection."""
+    if found.ships and min(found.pixel_m) >= CHIP_MIN_PIXEL_M:
         logits = scorer.logits(np.stack([c.chip for c in found.ships]), min(found.pixel_m))
         for c, v in zip(found.ships, logits.tolist(), strict=True):
             c.chip_logit = v
