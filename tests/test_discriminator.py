@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from aquila.analytics.sar.detect import DetectorConfig, detect_array
-from aquila.analytics.sar.discriminate import FEATURES, MODEL_FILE, ShipModel, load_model
+from aquila.analytics.sar.discriminate import FEATURES, MODEL_FILE, SCREEN_FEATURES, SCREEN_FILE, ShipModel, load_model
 from aquila.analytics.sar.evaluate import score
 from aquila.analytics.sar.synth import synthesize
 from aquila.analytics.sar.training import HELD_OUT, TRAIN_FAMILIES, draw_spec, labelled_candidates, truth_points
@@ -31,14 +31,18 @@ def _trainer():  # type: ignore[no-untyped-def]
 
 def test_the_shipped_model_is_small_documented_and_matches_the_features() -> None:
     data = resources.files("aquila").joinpath("data")
-    size = data.joinpath(MODEL_FILE).read_bytes()
-    assert len(size) < 10 * 1024 * 1024
+    size = sum(len(data.joinpath(f).read_bytes()) for f in (MODEL_FILE, SCREEN_FILE, "ship_chipnet.onnx"))
+    assert size < 10 * 1024 * 1024
     card = json.loads(data.joinpath("ship_discriminator.json").read_text())
     text = data.joinpath("ship_discriminator.md").read_text()
     assert "held out" in text.lower() and "failure" in text.lower()
     m = load_model()
-    assert m.names == FEATURES and 1e-6 <= m.pfa <= 1e-3 and 0 < m.threshold_p < 1
-    assert card["decision_threshold"] == pytest.approx(m.threshold_p)
+    assert m.chip_trees.names == FEATURES and m.screen.names == SCREEN_FEATURES
+    assert 1e-6 <= m.pfa <= 1e-3 and m.screen.pfa == m.chip_trees.pfa
+    assert 0 < m.screen.screen_cut < m.chip_trees.threshold_p < 1 and 0 < m.screen.threshold_p < 1
+    assert card["decision_threshold"] == pytest.approx(m.chip_trees.threshold_p)
+    assert card["screen"]["cut"] == pytest.approx(m.screen.screen_cut)
+    assert card["screen"]["decision_threshold"] == pytest.approx(m.screen.threshold_p)
     # what the card claims for the held-out families: the model at least as good as the rules
     for fam, r in card["results"]["held_out"]["model"].items():
         assert r["f1"] >= card["results"]["held_out"]["rules"][fam]["f1"], fam
@@ -89,13 +93,28 @@ def test_model_beats_the_rules_on_clutter_it_never_saw() -> None:
     assert f1["model"] >= 0.75, f1
 
 
-def test_confidence_is_the_models_probability_and_orders_ships_above_clutter() -> None:
+def test_confidence_is_the_deciding_models_probability_and_the_screen_spares_the_chip_scorer() -> None:
+    """On spiky sea (K shape 1.5, the most candidates): every reported ship passed the screen and was decided by
+    the chip trees over its chip's logit, at or above their threshold; what the screen calls clutter never
+    reached the chip scorer (no logit) and carries the screen's probability, below its cut; the chip trees'
+    rejections lie below their threshold. The screen spares the scorer a real share of the candidates."""
     sc = synthesize(draw_spec(TRAIN_FAMILIES[1], 77_010, 768))
     found = detect_array(sc.image, sc.transform, "EPSG:4326", sc.land, DetectorConfig(discriminator="model"))
     m = load_model()
-    assert found.ships and all(m.threshold_p <= c.confidence <= 1 for c in found.ships)
+    assert found.ships and all(m.chip_trees.threshold_p <= c.confidence <= 1 for c in found.ships)
+    assert all(np.isfinite(c.chip_logit) for c in found.ships)
     rejected = [c for c in found.rejected if c.rejected == "model"]
-    assert rejected and all(c.confidence < m.threshold_p for c in rejected)
+    screened = [c for c in rejected if np.isnan(c.chip_logit)]
+    chipped = [c for c in rejected if np.isfinite(c.chip_logit)]
+    assert screened and all(c.confidence < m.screen.screen_cut for c in screened)
+    assert chipped and all(c.confidence < m.chip_trees.threshold_p for c in chipped)
+    assert len(screened) >= 0.2 * len(rejected), (len(screened), len(rejected))
+    # the screen's probability, recomputed, is what put each candidate on its side of the cut
+    from aquila.analytics.sar.discriminate import features
+
+    cands = found.ships + rejected
+    p = m.screen.predict_proba(features(cands, found.pixel_m))
+    assert np.array_equal(p >= m.screen.screen_cut, [np.isfinite(c.chip_logit) for c in cands])
 
 
 def _neighbours_by_all_pairs(rows: np.ndarray, cols: np.ndarray, peak: np.ndarray) -> np.ndarray:

@@ -4,15 +4,20 @@
     .venv/bin/python tools/train_discriminator.py              # the shipped model (about 20 min on 2 cores)
     .venv/bin/python tools/train_discriminator.py --quick --out /tmp/m   # a small one, to try the script
 
-Two models, trained in turn on scenes of their own: first the chip scorer (a small CNN on candidates' image
-chips, PyTorch, `tools/train_chipnet.py`, exported to `ship_chipnet.onnx`), then the trees, whose last
-feature is the chip scorer's logit on their candidates — scenes the scorer never saw, so the trees learn how
-far to trust it. Reproducible from `--seed`: the scenes (`aquila.analytics.sar.training`), the scorer
-(seeded, deterministic kernels), the trees (HistGradientBoostingClassifier, fixed random_state, no early
-stopping) and the decision threshold (the one that maximises F1 for ships of SCR >= 6 dB on the in-family
-validation scenes) all follow from it. The trees are exported as flat arrays (`ship_discriminator.npz`,
-scored by numpy in `aquila.analytics.sar.discriminate`); each export is checked against its trainer's own
-outputs (scikit-learn's probabilities, PyTorch's logits).
+Three models, the cascade of `aquila.analytics.sar.discriminate`: first the chip scorer (a small CNN on
+candidates' image chips, PyTorch, `tools/train_chipnet.py`, exported to `ship_chipnet.onnx`) on scenes of its
+own; then, on other scenes, the *screen* (trees over every feature but the chip logit, on every candidate;
+`ship_screen.npz`) and the *chip trees* (all features, the last the chip scorer's logit, on the candidates the
+screen passes; `ship_discriminator.npz`) — scenes the scorer never saw, so the trees learn how far to trust
+it. The screen's cut is the highest of SCREEN_CUTS that still passes SCREEN_KEEP of the validation scenes'
+ship candidates of SCR >= 6 dB; the chip trees learn from the training candidates the screen would pass,
+judged out of fold (a screen fitted without the candidate's scene), as at detection. Reproducible from
+`--seed`: the scenes (`aquila.analytics.sar.training`), the scorer (seeded, deterministic kernels), the trees
+(HistGradientBoostingClassifier, fixed random_state, no early stopping), the cut and the decision thresholds
+(each the one that maximises F1 for ships of SCR >= 6 dB on the in-family validation scenes: the screen's
+alone, as it decides at pixels the chip scorer did not learn, the chip trees' behind the screen) all follow
+from it. The trees are exported as flat arrays scored by numpy in `aquila.analytics.sar.discriminate`; each
+export is checked against its trainer's own outputs (scikit-learn's probabilities, PyTorch's logits).
 """
 
 from __future__ import annotations
@@ -28,7 +33,15 @@ import numpy as np
 
 from aquila.analytics.sar.chipnet import CHIPNET_FILE, ChipScorer
 from aquila.analytics.sar.detect import DetectorConfig, detect_array
-from aquila.analytics.sar.discriminate import FEATURES, ShipModel, discriminate
+from aquila.analytics.sar.discriminate import (
+    FEATURES,
+    MODEL_FILE,
+    SCREEN_FEATURES,
+    SCREEN_FILE,
+    Cascade,
+    ShipModel,
+    discriminate,
+)
 from aquila.analytics.sar.evaluate import score
 from aquila.analytics.sar.synth import synthesize
 from aquila.analytics.sar.training import (
@@ -45,8 +58,8 @@ from aquila.analytics.sar.training import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def export(clf: Any, pfa: float, threshold: float) -> dict[str, np.ndarray]:
-    """HistGradientBoostingClassifier (binary) -> flat node arrays."""
+def export(clf: Any, pfa: float, threshold: float, names: tuple[str, ...] = FEATURES) -> dict[str, np.ndarray]:
+    """HistGradientBoostingClassifier (binary, fitted on the columns `names`) -> flat node arrays."""
     feats, thr, left, right, value, leaf, miss, roots = [], [], [], [], [], [], [], []
     offset = 0
     for per_class in clf._predictors:
@@ -64,7 +77,7 @@ def export(clf: Any, pfa: float, threshold: float) -> dict[str, np.ndarray]:
             "right": np.concatenate(right), "value": np.concatenate(value), "leaf": np.concatenate(leaf),
             "missing_left": np.concatenate(miss), "roots": np.array(roots, np.int32),
             "baseline": np.array(float(np.ravel(clf._baseline_prediction)[0])),
-            "decision_threshold": np.array(threshold), "pfa": np.array(pfa), "features": np.array(FEATURES)}
+            "decision_threshold": np.array(threshold), "pfa": np.array(pfa), "features": np.array(names)}
 
 
 def scenes(families: tuple[Family, ...], seeds: range, size: int) -> list[tuple[str, Any]]:
@@ -109,9 +122,9 @@ def detections(data: list[tuple[str, Any]], config: DetectorConfig, scorer: Chip
     return out
 
 
-def scene_f1(found: list[tuple[str, Any, Any]], model: ShipModel | None = None) -> dict[str, dict[str, float]]:
-    """Per family: F1, precision, recall for ships of SCR >= 6 dB, pooled over its scenes (`model`: apply it
-    to candidates found without discrimination)."""
+def scene_f1(found: list[tuple[str, Any, Any]], model: Any = None) -> dict[str, dict[str, float]]:
+    """Per family: F1, precision, recall for ships of SCR >= 6 dB, pooled over its scenes (`model`: a `Cascade`
+    or `ScreenAlone`, applied to the candidates found without discrimination)."""
     pooled: dict[str, list[int]] = {}
     for name, sc, det in found:
         ships = det.ships
@@ -132,13 +145,53 @@ def scene_f1(found: list[tuple[str, Any, Any]], model: ShipModel | None = None) 
     return out
 
 
-CHIP_WITHHELD = 0.15
-"""Share of the trees' training candidates whose chip logit is withheld (NaN), drawn from the seed: the trees
-learn to decide without the chip scorer, as they must at pixels it does not score (CHIP_MIN_PIXEL_M)."""
+SCREEN_CUTS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1)
+SCREEN_KEEP = 0.975
+"""The screen passes at least this share of the validation scenes' ship candidates (SCR >= 6 dB)."""
+FOLDS = 5
+
+
+class ScreenAlone:
+    """The screen deciding by itself, as it does at pixels the chip scorer did not learn (for its threshold)."""
+
+    def __init__(self, screen: ShipModel) -> None:
+        self.screen = screen
+
+    def decide(self, cands: list[Any], feats: np.ndarray, px_m: Any, open_sea: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        return self.screen.predict_proba(feats), np.full(len(cands), self.screen.threshold_p)
+
+
+def fit_trees(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    clf = HistGradientBoostingClassifier(max_iter=400, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=20,
+                                         l2_regularization=1.0, early_stopping=False, random_state=seed)
+    return clf.fit(x, y)
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, scene: np.ndarray, seed: int) -> np.ndarray:
+    """Each candidate's screen probability from a screen fitted without its scene's fold (what the screen says of
+    scenes it never saw, as at detection — in-sample probabilities flatter the training ships)."""
+    out = np.empty(len(y))
+    fold = scene % FOLDS
+    for k in range(FOLDS):
+        out[fold == k] = fit_trees(x[fold != k], y[fold != k], seed).predict_proba(x[fold == k])[:, 1]
+    return out
+
+
+def best_threshold(found: list[tuple[str, Any, Any]], arrays: dict[str, np.ndarray], make: Any) -> tuple[float, float]:
+    """(mean validation F1, threshold): the decision threshold of 0.20-0.80 that maximises the mean F1."""
+    best = (0.0, 0.5)
+    for cut in np.arange(0.2, 0.85, 0.05):
+        arrays["decision_threshold"] = np.array(round(float(cut), 2))
+        f = scene_f1(found, make(ShipModel(arrays)))
+        best = max(best, (float(np.mean([v["f1"] for v in f.values()])), round(float(cut), 2)))
+    arrays["decision_threshold"] = np.array(best[1])
+    return best
 
 
 def main() -> None:
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from train_chipnet import train_chipnet  # tools/, beside this script
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -164,53 +217,68 @@ def main() -> None:
     held = scenes(HELD_OUT, range(base + 900, base + 900 + max(1, args.scenes // 3)), args.size)
     print(f"{len(train)} training, {len(val)} validation, {len(held)} held-out scenes ({time.time() - t0:.0f} s)")
     tr = table(train, args.pfa, scorer)
-    withheld = np.random.default_rng([args.seed, 1]).random(len(tr["y"])) < CHIP_WITHHELD
-    tr["x"][withheld, FEATURES.index("chip_logit")] = np.nan
-    print(f"{len(tr['y'])} training candidates, {int(tr['y'].sum())} ships")
-    clf = HistGradientBoostingClassifier(max_iter=400, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=20,
-                                         l2_regularization=1.0, early_stopping=False, random_state=args.seed)
-    clf.fit(tr["x"], tr["y"])
-    arrays = export(clf, args.pfa, 0.5)
-    model = ShipModel(arrays)
+    print(f"{len(tr['y'])} training candidates, {int(tr['y'].sum())} ships ({time.time() - t0:.0f} s)")
+    n_screen = len(SCREEN_FEATURES)
+    screen_clf = fit_trees(tr["x"][:, :n_screen], tr["y"], args.seed)
+    screen_arrays = export(screen_clf, args.pfa, 0.5, SCREEN_FEATURES)
     va = table(val, args.pfa, scorer)
-    np.testing.assert_allclose(model.predict_proba(va["x"]), clf.predict_proba(va["x"])[:, 1], atol=1e-9)
-    # the decision threshold: best F1 (SCR >= 6 dB) on the validation scenes
+    p_screen = ShipModel(screen_arrays).predict_proba(va["x"])
+    np.testing.assert_allclose(p_screen, screen_clf.predict_proba(va["x"][:, :n_screen])[:, 1], atol=1e-9)
+    strong = va["y"] & (va["scr"] >= 6.0)
+    cut = max(c for c in SCREEN_CUTS if c == SCREEN_CUTS[0] or (p_screen[strong] >= c).mean() >= SCREEN_KEEP)
+    screen_arrays["screen_cut"] = np.array(cut)
+    oof = out_of_fold(tr["x"][:, :n_screen], tr["y"], tr["scene"], args.seed)
+    passed = oof >= cut
+    print(f"screen cut {cut}: passes {(p_screen[strong] >= cut).mean():.4f} of the validation ships >= 6 dB, "
+          f"{(p_screen >= cut).mean():.3f} of their candidates; {int(passed.sum())} training candidates "
+          f"({int(tr['y'][passed].sum())} ships) for the chip trees ({time.time() - t0:.0f} s)")
+    clf = fit_trees(tr["x"][passed], tr["y"][passed], args.seed)
+    arrays = export(clf, args.pfa, 0.5)
+    np.testing.assert_allclose(ShipModel(arrays).predict_proba(va["x"]), clf.predict_proba(va["x"])[:, 1], atol=1e-9)
+    # the decision thresholds: best F1 (SCR >= 6 dB) on the validation scenes, the screen's alone first
     raw = DetectorConfig(pfa=args.pfa, discriminator="none")
     val_found = detections(val, raw, scorer)
-    best = (0.0, 0.5)
-    for cut in np.arange(0.2, 0.85, 0.05):
-        arrays["decision_threshold"] = np.array(round(float(cut), 2))
-        f = scene_f1(val_found, ShipModel(arrays))
-        best = max(best, (float(np.mean([v["f1"] for v in f.values()])), round(float(cut), 2)))
-    arrays["decision_threshold"] = np.array(best[1])
-    model = ShipModel(arrays)
-    print(f"decision threshold {best[1]} (validation F1 {best[0]:.3f})")
+    screen_best = best_threshold(val_found, screen_arrays, ScreenAlone)
+    best = best_threshold(val_found, arrays, lambda m: Cascade(ShipModel(screen_arrays), m, scorer))
+    model = Cascade(ShipModel(screen_arrays), ShipModel(arrays), scorer)
+    alone = ScreenAlone(ShipModel(screen_arrays))
+    print(f"decision thresholds: screen alone {screen_best[1]} (validation F1 {screen_best[0]:.3f}), chip trees "
+          f"{best[1]} ({best[0]:.3f})")
     rules = DetectorConfig(discriminator="rules")
     held_found = detections(held, raw, scorer)
-    results = {"validation": {"model": scene_f1(val_found, model), "rules": scene_f1(detections(val, rules))},
-               "held_out": {"model": scene_f1(held_found, model), "rules": scene_f1(detections(held, rules))}}
+    results = {"validation": {"model": scene_f1(val_found, model), "screen_alone": scene_f1(val_found, alone),
+                              "rules": scene_f1(detections(val, rules))},
+               "held_out": {"model": scene_f1(held_found, model), "screen_alone": scene_f1(held_found, alone),
+                            "rules": scene_f1(detections(held, rules))}}
     ho = table(held, args.pfa, scorer)
-    prob = model.predict_proba(ho["x"])
+    p1 = model.screen.predict_proba(ho["x"])
+    prob = np.where(p1 >= cut, model.chip_trees.predict_proba(ho["x"]), p1)  # the cascade's, every chip scored
     calib = []
     for lo in np.arange(0, 1.0, 0.2):
         m = (prob >= lo) & (prob < lo + 0.2 + (1e-9 if lo >= 0.8 else 0))
         calib.append({"p": [round(float(lo), 1), round(float(lo + 0.2), 1)], "n": int(m.sum()),
                       "ships": round(float(ho["y"][m].mean()), 3) if m.any() else None})
     args.out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out / "ship_discriminator.npz", **arrays)
+    np.savez_compressed(args.out / MODEL_FILE, **arrays)
+    np.savez_compressed(args.out / SCREEN_FILE, **screen_arrays)
     (args.out / CHIPNET_FILE).write_bytes(onnx_model)
-    size_kb = (args.out / "ship_discriminator.npz").stat().st_size / 1024
+    size_kb = sum((args.out / f).stat().st_size for f in (MODEL_FILE, SCREEN_FILE)) / 1024
     card = {"seed": args.seed, "pfa": args.pfa, "size_px": args.size, "scenes_per_family": args.scenes,
             "train_families": [asdict(f) for f in TRAIN_FAMILIES], "held_out": [asdict(f) for f in HELD_OUT],
             "train_candidates": int(len(tr["y"])), "train_ships": int(tr["y"].sum()),
+            "screen": {"trees": int(len(screen_arrays["roots"])), "cut": cut,
+                       "decision_threshold": screen_best[1],
+                       "validation_ships_passed": round(float((p_screen[strong] >= cut).mean()), 4),
+                       "validation_candidates_passed": round(float((p_screen >= cut).mean()), 4)},
+            "chip_trees_candidates": int(passed.sum()), "chip_trees_ships": int(tr["y"][passed].sum()),
             "trees": int(len(arrays["roots"])), "decision_threshold": best[1], "model_kb": round(size_kb, 1),
             "chip_scorer": {**chip_card, "scenes_per_family": args.chip_scenes,
                             "onnx_kb": round(len(onnx_model) / 1024, 1)},
             "results": results, "calibration_held_out": calib, "minutes": round((time.time() - t0) / 60, 1)}
     (args.out / "ship_discriminator.json").write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps(results, indent=1))
-    print(f"wrote {args.out / 'ship_discriminator.npz'} ({size_kb:.0f} kB) and ship_discriminator.json "
-          f"in {(time.time() - t0) / 60:.1f} min")
+    print(f"wrote {MODEL_FILE}, {SCREEN_FILE} ({size_kb:.0f} kB), {CHIPNET_FILE} and ship_discriminator.json "
+          f"in {args.out} in {(time.time() - t0) / 60:.1f} min")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,14 @@ surrounds it (the unflagged 15 x 15 window over the background: a texture bump),
 to (the energy of the candidates within 150 m, its share of it and the strongest other one: a large dim
 ship breaks into fragments that only together look like a ship, and the fragment with most of their
 energy stands for it) and what a small CNN makes of its image chip (`chipnet`: the shape of the bright
-pixels and of the sea around them, which no hand-made feature says). The model is gradient-boosted trees
-over them, trained by `tools/train_discriminator.py` on synthesized scenes (see the data card beside it,
-`aquila/data/ship_discriminator.md`), shipped as arrays and evaluated here with numpy; its probability
-is the candidate's confidence. The rules are the hand-set thresholds the model replaced, kept as the
-fallback and the benchmark's anchor.
+pixels and of the sea around them, which no hand-made feature says). The model is a cascade of two sets of
+gradient-boosted trees, trained by `tools/train_discriminator.py` on synthesized scenes (see the data card
+beside it, `aquila/data/ship_discriminator.md`), shipped as arrays and evaluated here with numpy: the
+*screen* scores every candidate on the first 20 features and lets only those it cannot call clutter
+(P >= its cut) on to the chip scorer and the *chip trees* over all 21 — the CNN, the costly part, sees a
+fraction of the candidates; at pixels finer than the chip scorer learned, the screen decides alone. The
+deciding trees' probability is the candidate's confidence. The rules are the hand-set thresholds the model
+replaced, kept as the fallback and the benchmark's anchor.
 Candidates inside the land buffer are rejected either way.
 """
 
@@ -27,15 +30,22 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from aquila.analytics.sar.chipnet import CHIP_MIN_PIXEL_M, ChipScorer, load_chipnet
 from aquila.analytics.sar.targets import Candidate
 
-__all__ = ["FEATURES", "features", "ShipModel", "load_model", "discriminate", "MODEL_FILE"]
+__all__ = ["FEATURES", "SCREEN_FEATURES", "features", "ShipModel", "Cascade", "load_model", "discriminate",
+           "MODEL_FILE", "SCREEN_FILE"]
 
 FEATURES = ("peak_scr_db", "scr_db", "threshold_margin_db", "log_pixels", "length_m", "width_m", "aspect",
             "fill", "log_clutter_shape", "log_land_distance_m", "sidelobe_db", "ambiguity_db", "brighter_near",
             "crowd", "contrast3_db", "surround_db", "log_shape3_ratio", "log_group_energy", "group_share",
             "group_brightest_db", "chip_logit")
+SCREEN_FEATURES = FEATURES[:-1]
+"""The screen's features: all but the chip scorer's logit."""
 MODEL_FILE = "ship_discriminator.npz"
+"""The chip trees (all FEATURES)."""
+SCREEN_FILE = "ship_screen.npz"
+"""The screen (SCREEN_FEATURES) and its cut."""
 _NONE_DB = -10.0  # "no such neighbour"
 
 
@@ -219,12 +229,14 @@ class ShipModel:
         self.pfa = float(arrays["pfa"])
         """The prescreen false-alarm rate the model was trained behind."""
         self.names = tuple(str(x) for x in arrays["features"])
-        if self.names != FEATURES:
-            raise ValueError(f"model features {self.names} are not this detector's {FEATURES}")
+        if self.names != FEATURES[:len(self.names)] or not self.names:
+            raise ValueError(f"model features {self.names} are not the first of this detector's {FEATURES}")
+        self.screen_cut = float(arrays["screen_cut"]) if "screen_cut" in arrays else math.nan
+        """A screen's: candidates below it are clutter without asking the chip scorer."""
 
     def predict_proba(self, x: np.ndarray, workers: int = 2) -> np.ndarray:
-        """P(ship) per row of `x` (n, 21); large batches are split over `workers` threads (the scoring releases
-        the GIL)."""
+        """P(ship) per row of `x` (n, 21: the columns of FEATURES; a model of fewer features reads the first
+        ones); large batches are split over `workers` threads (the scoring releases the GIL)."""
         x = np.ascontiguousarray(x, np.float64)
 
         def score(part: np.ndarray) -> np.ndarray:
@@ -261,12 +273,59 @@ def _score_trees(x: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left
     return raw
 
 
+class Cascade:
+    """The learned discriminator: the screen's trees (SCREEN_FEATURES) on every candidate; where the screen
+    cannot call a candidate clutter (P >= `screen.screen_cut`) and its pixels are ones the chip scorer learned,
+    the chip scorer's logit on its chip and the chip trees (all FEATURES) decide."""
+
+    def __init__(self, screen: ShipModel, chip_trees: ShipModel, scorer: ChipScorer | None = None) -> None:
+        if screen.names != SCREEN_FEATURES or chip_trees.names != FEATURES:
+            raise ValueError("a cascade needs a screen over SCREEN_FEATURES and chip trees over FEATURES")
+        if not 0 < screen.screen_cut <= chip_trees.threshold_p or screen.pfa != chip_trees.pfa:
+            raise ValueError("the screen's cut must lie in (0, the chip trees' threshold], both behind one prescreen")
+        self.screen, self.chip_trees, self._scorer = screen, chip_trees, scorer
+        self.pfa = screen.pfa
+
+    @property
+    def scorer(self) -> ChipScorer:
+        return self._scorer or load_chipnet()
+
+    def decide(self, cands: list[Candidate], feats: np.ndarray, px_m: tuple[float, float], open_sea: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(P(ship), the threshold that decides it) per candidate; fills the chip-logit column of `feats` (and
+        `chip_logit`) of the candidates the screen passes. A candidate's logit already set (training, with its
+        own scorer) is used as it is; one without a chip is decided by the screen."""
+        prob = self.screen.predict_proba(feats)
+        cut = np.full(len(cands), self.screen.threshold_p)
+        if min(px_m) < CHIP_MIN_PIXEL_M:
+            return prob, cut
+        cut[:] = self.chip_trees.threshold_p  # above the screen's cut: what the screen rejects stays rejected
+        k_logit = FEATURES.index("chip_logit")
+        passed = np.flatnonzero((prob >= self.screen.screen_cut) & open_sea)
+        todo = [k for k in passed.tolist() if math.isnan(cands[k].chip_logit) and cands[k].chip is not None]
+        if todo:
+            logits = self.scorer.logits(np.stack([cands[k].chip for k in todo]), min(px_m), workers=2)
+            for k, v in zip(todo, logits.tolist(), strict=True):
+                cands[k].chip_logit = v
+        has_logit = np.isfinite([cands[k].chip_logit for k in passed.tolist()]) if len(passed) else np.zeros(0, bool)
+        ready = passed[has_logit]
+        cut[passed[~has_logit]] = self.screen.threshold_p
+        if len(ready):
+            feats[ready, k_logit] = [cands[k].chip_logit for k in ready.tolist()]
+            prob[ready] = self.chip_trees.predict_proba(feats[ready])
+            cut[ready] = self.chip_trees.threshold_p
+        return prob, cut
+
+
+def _arrays(name: str) -> dict[str, np.ndarray]:
+    with resources.files("aquila").joinpath("data", name).open("rb") as f:
+        return dict(np.load(f, allow_pickle=False))
+
+
 @lru_cache(maxsize=1)
-def load_model() -> ShipModel:
-    """The shipped model (aquila/data/ship_discriminator.npz)."""
-    with resources.files("aquila").joinpath("data", MODEL_FILE).open("rb") as f:
-        arrays = dict(np.load(f, allow_pickle=False))
-    return ShipModel(arrays)
+def load_model() -> Cascade:
+    """The shipped discriminator (aquila/data/ship_screen.npz, ship_discriminator.npz, ship_chipnet.onnx)."""
+    return Cascade(ShipModel(_arrays(SCREEN_FILE)), ShipModel(_arrays(MODEL_FILE)))
 
 
 def _rule(c: Candidate, f: np.ndarray) -> str:
@@ -281,23 +340,24 @@ def _rule(c: Candidate, f: np.ndarray) -> str:
 
 def discriminate(cands: list[Candidate], px_m: tuple[float, float], land_buffer_m: float, method: str = "model",
                  model: Any = None) -> tuple[list[Candidate], list[Candidate]]:
-    """(ships, rejected with their reason): `method` is "model", "rules" or "none" (land buffer only)."""
+    """(ships, rejected with their reason): `method` is "model" (`model`: a `Cascade`, the shipped one by
+    default), "rules" or "none" (land buffer only)."""
     if not cands:
         return [], []
     feats = features(cands, px_m)
-    prob = None
+    p_ship = cut = None
     if method == "model":
         m = model or load_model()
-        prob = m.predict_proba(feats)
-        cut = m.threshold_p
+        open_sea = np.array([c.land_distance_m >= land_buffer_m for c in cands])
+        prob, cuts = m.decide(cands, feats, px_m, open_sea)
+        p_ship, cut = prob.tolist(), cuts.tolist()
     ships: list[Candidate] = []
     rejected: list[Candidate] = []
-    p_ship = prob.tolist() if prob is not None else None
     for k, c in enumerate(cands):  # candidates belong to the detector's run: scored in place
         if c.land_distance_m < land_buffer_m:
             reason = "land"
-        elif p_ship is not None:
-            reason = "" if p_ship[k] >= cut else "model"
+        elif p_ship is not None and cut is not None:
+            reason = "" if p_ship[k] >= cut[k] else "model"
             c.confidence = round(p_ship[k], 3)
         elif method == "rules":
             reason = _rule(c, feats[k])

@@ -57,7 +57,8 @@ class Candidate:
     chip_logit: float = math.nan
     """How ship-like its image chip looks to the chip scorer (`aquila.analytics.sar.chipnet`), a logit."""
     chip: Any = None
-    """Its image chip (`aquila.analytics.sar.chips`), kept only when the detector is asked to (training)."""
+    """Its image chip (`aquila.analytics.sar.chips`): float16 until the discriminator has decided, float32 and
+    kept afterwards only when the detector is asked to (training)."""
 
     def shifted(self, drow: int, dcol: int) -> Candidate:
         """Moved by whole pixels (from tile to scene coordinates), in place."""
