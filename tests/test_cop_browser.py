@@ -1,8 +1,10 @@
 """The common operational picture as two nations' watch officers open it: real headless Chromium against a real
-server. Each map holds exactly what the library's search releases to its user and nothing else reaches the
-browser; every feature's marking is the label's; the banner shows the highest classification on screen; a live
-alert arrives without a reload (and an unreleasable one never does); item text from other nations stays text.
-Screenshots are left in .artifacts/ (AQUILA_TEST_ARTIFACTS) for people to look at."""
+server. Each map draws exactly what the library's search releases to its user (the footprint tiles it loaded
+colour each released footprint and leave each hidden one's ground bare) and nothing else reaches the browser;
+every marking shown is the label's; the banner shows the highest classification on screen; a click on a
+footprint shows its label, a click where only a hidden one lies shows nothing; a live alert arrives without a
+reload (and an unreleasable one never does); item text from other nations stays text. Screenshots are left in
+.artifacts/ (AQUILA_TEST_ARTIFACTS) for people to look at."""
 
 from __future__ import annotations
 
@@ -102,13 +104,38 @@ def _features(doc: Any) -> set[str]:
     return out
 
 
+def _tile_pixel(lon: float, lat: float, z: int) -> tuple[int, int, int, int]:
+    """(x, y, column, row): the 512 px XYZ tile holding lon/lat and its pixel there — Web Mercator by rasterio
+    (PROJ), not by the code under test."""
+    from rasterio.warp import transform
+
+    xs, ys = transform("EPSG:4326", "EPSG:3857", [lon], [lat])
+    half = 20037508.342789244
+    px = (xs[0] + half) / (2 * half) * 2 ** z * 512
+    py = (half - ys[0]) / (2 * half) * 2 ** z * 512
+    return int(px // 512), int(py // 512), int(px % 512), int(py % 512)
+
+
+def _loaded_tiles(responses: list[Any], srv: LiveServer) -> dict[tuple[int, int, int], Any]:
+    """The footprint tiles the page loaded, as images: (z, x, y) -> RGBA image (None: an empty tile)."""
+    from PIL import Image
+
+    out: dict[tuple[int, int, int], Any] = {}
+    for r in responses:
+        if r.url.startswith(f"{srv.url}/tiles/footprints/"):
+            z, x, y = (int(v) for v in r.url.split("/tiles/footprints/")[1].split(".png")[0].split("/"))
+            assert r.status in (200, 204), r.url
+            out[(z, x, y)] = Image.open(io.BytesIO(r.body())).convert("RGBA") if r.status == 200 else None
+    return out
+
+
 def _open(page: Any, srv: LiveServer, u: User) -> list[Any]:
     responses: list[Any] = []
     page.on("response", lambda r: responses.append(r))
     page.goto(f"{srv.url}/cop/#token={srv.token(u)}")
     page.wait_for_function("() => document.body.dataset.catalog === 'ready'", timeout=30_000)
     page.wait_for_function("() => document.body.dataset.alerts === 'connected'", timeout=30_000)
-    page.wait_for_function("() => window.cop.map.loaded()", timeout=30_000)
+    page.wait_for_function("() => window.cop.map.loaded() && window.cop.map.areTilesLoaded()", timeout=30_000)
     return responses
 
 
@@ -121,19 +148,60 @@ def test_each_nation_sees_exactly_what_is_released_to_it(cop: LiveServer, who: s
     with chromium_page(1280, 800) as page:
         responses = _open(page, cop, u)
         assert "#token" not in page.url  # out of the address bar and the history
+        tiles = page.evaluate("() => window.cop.state.tiles")
+        # the tiles draw what the search releases (the library's rule, not the page's): as many footprints
+        assert tiles["aquila:footprints"] == len(mine) and tiles["aquila:more"] is False
+        top = max(Classification[p["sec:classification"]] for p in mine.values())
+        assert tiles["aquila:highest_classification"] == top.name
+        assert page.inner_text("#banner-top") == top.full_name == page.inner_text("#banner-bottom")
+        # the items the page holds (findings, their vessels' labels) are released ones, each marking the label's
         shown = page.evaluate("() => Object.fromEntries([...window.cop.state.items].map(([k, i]) => "
                               "[k, window.cop.marking(i.properties)]))")
-        # the map holds exactly what the search releases: the library's rule, not the page's
-        assert set(shown) == set(mine)
-        # every marking drawn is the label's own (the page's text = Label.marking)
+        assert shown and set(shown) <= set(mine)
         for k, text in shown.items():
             assert text == Label.from_properties(mine[k]).marking, k
-        top = max(Classification[p["sec:classification"]] for p in mine.values())
-        assert page.inner_text("#banner-top") == top.full_name == page.inner_text("#banner-bottom")
-        # nothing the user may not read reached the browser, in any body it received
         hidden = (everything | set(theirs)) - set(mine)
         assert hidden
         page.wait_for_function("() => document.body.dataset.outlook === 'ready'", timeout=120_000)
+        # drawn: in the tiles the page loaded, each released test footprint's centre is coloured in its
+        # classification's colour, and each hidden one's ground is bare
+        loaded = _loaded_tiles(responses, cop)
+        z = max(k[0] for k in loaded)
+        colours = {k: tuple(int(v[i:i + 2], 16) for i in (1, 3, 5)) for k, v in tiles["aquila:colours"].items()}
+        checked = 0
+        for iid, cls, *_, lon, lat in ITEMS:
+            x, y, col, row = _tile_pixel(lon + 0.5, lat + 0.25, z)
+            if (z, x, y) not in loaded:
+                continue
+            img = loaded[(z, x, y)]
+            pixel = img.getpixel((col, row)) if img is not None else (0, 0, 0, 0)
+            if f"cop-test/{iid}" in mine:
+                assert pixel[3] > 0 and pixel[:3] == colours[cls], (iid, pixel)
+            else:
+                assert pixel == (0, 0, 0, 0), (iid, pixel)
+            checked += 1
+        assert checked >= 4, (checked, sorted(loaded))
+        # a click on a released footprint shows its label; where only a hidden one lies, nothing
+        mine_test = next(spec for spec in ITEMS if f"cop-test/{spec[0]}" in mine and spec[0] != "hostile-text")
+        hidden_test = next(spec for spec in ITEMS if f"cop-test/{spec[0]}" not in mine)
+        box = page.locator("#map").bounding_box()
+        for spec, expect in ((hidden_test, False), (mine_test, True)):
+            page.evaluate("() => document.querySelectorAll('.maplibregl-popup').forEach((p) => p.remove())")
+            centre = [spec[5] + 0.5, spec[6] + 0.25]
+            page.evaluate(f"() => window.cop.map.jumpTo({{center: {centre}, zoom: 6}})")
+            page.wait_for_function("() => window.cop.map.loaded() && window.cop.map.areTilesLoaded()", timeout=30_000)
+            with page.expect_response(lambda r: r.url.endswith("/search")) as picked:
+                xy = page.evaluate(f"() => {{ const p = window.cop.map.project({centre}); return [p.x, p.y]; }}")
+                page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+            assert picked.value.status == 200
+            assert (f"cop-test/{spec[0]}" in _features(picked.value.json())) is expect
+            if expect:
+                page.wait_for_selector(".maplibregl-popup .marking", timeout=10_000)
+                assert page.inner_text(".maplibregl-popup .marking") == Label.from_properties(
+                    mine[f"cop-test/{spec[0]}"]).marking
+            else:
+                assert f"cop-test/{spec[0]}" not in page.inner_text("#map")
+        # nothing the user may not read reached the browser, in any body it received (clicks' searches too)
         received: set[str] = set()
         for r in responses:
             if r.url.startswith(cop.url) and "json" in r.headers.get("content-type", ""):
@@ -142,9 +210,6 @@ def test_each_nation_sees_exactly_what_is_released_to_it(cop: LiveServer, who: s
                 for k in hidden & everything:  # their ids are nowhere (a finding may name its source scene's id)
                     assert k.split("/")[1] not in body, (r.url, k)
         assert received and not received & hidden
-        # drawn: the footprints layer renders features; the dark vessels of released findings are on the map
-        n_drawn = page.evaluate("() => window.cop.map.queryRenderedFeatures({layers: ['footprints']}).length")
-        assert n_drawn > 0
         # the basemap's tiles (cut at set-up) drew the land under them: Sweden, Estonia, ... are in view
         names = page.evaluate("() => [...new Set(window.cop.map.queryRenderedFeatures({layers: ['land']})"
                               ".map((f) => f.properties.name))]")
@@ -206,8 +271,7 @@ def test_other_nations_text_stays_text(cop: LiveServer) -> None:
     with chromium_page(1280, 800) as page:
         _open(page, cop, DEU)
         page.evaluate("() => window.cop.map.jumpTo({center: [5.5, 45.25], zoom: 7})")
-        page.wait_for_function("() => window.cop.map.loaded() && window.cop.map.queryRenderedFeatures("
-                               "{layers: ['footprints']}).length > 0", timeout=30_000)
+        page.wait_for_function("() => window.cop.map.loaded() && window.cop.map.areTilesLoaded()", timeout=30_000)
         box = page.locator("#map").bounding_box()
         xy = page.evaluate("() => { const p = window.cop.map.project([5.5, 45.25]); return [p.x, p.y]; }")
         page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
@@ -230,17 +294,17 @@ def test_the_picture_holds_no_data_and_needs_no_network(cop: LiveServer) -> None
         assert requests and all(u.startswith(cop.url) or u.startswith(("data:", "blob:")) for u in requests)
 
 
-def test_a_refused_token_signs_nobody_in_though_the_first_search_left_with_it(cop: LiveServer) -> None:
-    """The page asks for its first catalog page together with /me (it is the longest wait): with a token the
-    server refuses, that search is refused too, nothing reaches the page, and the sign-in form says why."""
+def test_a_refused_token_signs_nobody_in_though_the_first_request_left_with_it(cop: LiveServer) -> None:
+    """The page asks for its footprint tiles' description together with /me (it is the longest wait): with a token
+    the server refuses, that request is refused too, nothing reaches the page, and the sign-in form says why."""
     good = cop.token(DEU)
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
     with chromium_page() as page:
         page.goto(f"{cop.url}/cop/#token={forged}")
         page.wait_for_function("() => document.getElementById('signin-error').textContent.includes('sign-in refused')",
                                timeout=30_000)
-        statuses = "() => performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/search'))" \
-                   ".map((e) => e.responseStatus)"
+        statuses = "() => performance.getEntriesByType('resource').filter((e) => " \
+                   "e.name.endsWith('/tiles/footprints.json')).map((e) => e.responseStatus)"
         page.wait_for_function(f"() => ({statuses})().length > 0", timeout=30_000)
         assert set(page.evaluate(statuses)) == {401}
         assert page.evaluate("() => window.cop.state.items.size") == 0

@@ -121,4 +121,5 @@ def test_openapi_operation_ids_are_stable(tmp_path: Path) -> None:
         "list_runs_pipelines_runs_get", "create_subscription_subscriptions_post",
         "delete_subscription_subscriptions__sid__delete", "get_subscription_subscriptions__sid__get",
         "list_alerts_alerts_get", "list_subscriptions_subscriptions_get", "stream_alerts_alerts_stream_get",
-        "subscription_deliveries_subscriptions__sid__deliveries_get", "me_me_get", "outlook_outlook_get"}
+        "subscription_deliveries_subscriptions__sid__deliveries_get", "me_me_get", "outlook_outlook_get",
+        "tilejson_tiles_footprints_json_get", "tile_tiles_footprints__z___x___y__png_get"}

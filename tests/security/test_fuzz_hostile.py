@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from typing import Any
 
 import httpx
@@ -44,8 +45,8 @@ def server(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def _paths(template: str) -> list[str]:
-    names = [p[1:-1] for p in template.split("/") if p.startswith("{")]
-    good = {"cid": "sar", "iid": "f1", "key": "data", "rule_id": "r1", "sid": "sub-1"}
+    names = re.findall(r"\{(\w+)\}", template)
+    good = {"cid": "sar", "iid": "f1", "key": "data", "rule_id": "r1", "sid": "sub-1", "z": "0", "x": "0", "y": "0"}
     out = []
     for name in names:
         for bad in HOSTILE_IDS:
@@ -66,7 +67,7 @@ def test_every_operation_survives_hostile_values(server) -> None:  # type: ignor
             requests: list[tuple[str, dict[str, Any], bytes | None]] = []
             for p in _paths(path):
                 requests.append((p, {}, None))
-            base = path.format(cid="sar", iid="f1", key="data", rule_id="r1", sid="sub-1")
+            base = path.format(cid="sar", iid="f1", key="data", rule_id="r1", sid="sub-1", z="0", x="0", y="0")
             for name, value in itertools.product(params, HOSTILE_VALUES):
                 requests.append((base, {name: value}, None))
             if method in ("POST", "PUT", "PATCH"):

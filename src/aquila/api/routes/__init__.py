@@ -13,11 +13,12 @@ from aquila.api.routes import (
                                release_rules,
                                search,
                                subscriptions,
+                               tiles,
                                web,
 )
 
 ROUTERS = (core, collections, items, assets, search, audit, release_rules, pipelines, subscriptions, alerts,
-           alerts_ws, outlook, web)
+           alerts_ws, outlook, tiles, web)
 """In the order `create_app` includes them."""
 
 __all__ = ["ROUTERS"]

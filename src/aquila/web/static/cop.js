@@ -1,8 +1,11 @@
 // Aquila's common operational picture. Every layer comes from the API with the signed-in user's token, so the
 // page only ever holds what the server released to that user; every feature shows its label. No innerHTML with
 // data anywhere: item properties are other nations' input, written as text only.
-// The map library (1 MB) is imported once the first catalog page is in (see start): started beside the search,
-// its start-up (compiling, a worker, WebGL) took the cores the server needed and the page was slower.
+// The library's footprints are raster tiles the server draws from what it releases to the user (/tiles/): tens
+// of thousands of polygons would cost the browser a parse, a tiling and a redraw of each in every frame. A click
+// on them asks the search what lies there. Findings' vessels and what alerts bring are vector layers.
+// The map library (1 MB) is imported once the tiles' description is in (see start): started beside it, its
+// start-up (compiling, a worker, WebGL) took the cores the server needed and the page was slower.
 let maplibregl = null;
 
 const LEVELS = ['NU', 'NR', 'NC', 'NS', 'CTS'];
@@ -10,8 +13,7 @@ const FULL = {NU: 'NATO UNCLASSIFIED', NR: 'NATO RESTRICTED', NC: 'NATO CONFIDEN
               CTS: 'COSMIC TOP SECRET'};
 const COLOUR = {NU: '#43a047', NR: '#8e6fe0', NC: '#3d7fe0', NS: '#e53935', CTS: '#ff9800'};
 const FINDINGS = 'maritime-findings';
-const PAGE = 10000;            // items per search page (the API's largest)
-const MAX_FOOTPRINTS = 20000;  // newest first; the status line says when there are more
+const PICK_PX = 3;             // a click takes the footprints within this many pixels
 const FIELDS = ['id', 'collection', 'geometry', 'properties.datetime', 'properties.platform',
                 'properties.sec:classification', 'properties.sec:releasable_to', 'properties.sec:caveats',
                 'properties.sec:originator'];
@@ -25,8 +27,9 @@ export function marking(p) {
 }
 
 const state = {
-  token: null, me: null, map: null,
-  items: new Map(),        // "collection/id" -> item (footprints, findings, alerted items)
+  token: null, me: null, map: null, tiles: null,  // tiles: the footprint tiles' TileJSON
+  items: new Map(),        // "collection/id" -> item (findings, alerted and clicked items)
+  alerted: new Map(),      // "collection/id" -> item delivered by an alert (drawn over the tiles at once)
   detections: new Map(),   // finding key -> detection features
   outlook: null, subscriptions: [], alerts: [], alertIds: new Set(), more: false,
   highest: 0, abort: new AbortController(), visible: {},
@@ -73,20 +76,25 @@ function seen(p) {
 
 // --- the map --------------------------------------------------------------------------------------------------
 const EMPTY = {type: 'FeatureCollection', features: []};
+const TILES = `${location.origin}/tiles/`;
 async function makeMap() {
   maplibregl = await import('./vendor/maplibre-gl.mjs');
   const map = new maplibregl.Map({
     container: 'map', center: [22, 52], zoom: 3.2, attributionControl: false, maxPitch: 0,
+    // the footprint tiles are the user's own: the token goes with them (and to this server only)
+    transformRequest: (url) => (url.startsWith(TILES) ? {url, headers: {Authorization: `Bearer ${state.token}`}}
+                                                      : {url}),
     style: {version: 8, sources: {}, layers: [{id: 'sea', type: 'background', paint: {'background-color': '#0b2233'}}]},
   });
   map.addControl(new maplibregl.NavigationControl({showCompass: false}), 'top-left');
   map.addControl(new maplibregl.ScaleControl({unit: 'metric'}), 'bottom-left');
   return new Promise((resolve) => map.on('load', () => {
-    for (const s of ['aois', 'revisit', 'opportunities', 'footprints', 'detections', 'highlight']) {
-      // footprints: a small tile buffer (the default 128 px copies a polygon into up to four tiles; a 1 px
-      // outline needs only a few), which makes each frame of 10,000 footprints ~40 % cheaper to draw
-      map.addSource(s, {type: 'geojson', data: EMPTY, ...(s === 'footprints' ? {tolerance: 0.5, buffer: 4} : {})});
+    for (const s of ['aois', 'revisit', 'opportunities', 'alerted', 'detections', 'highlight']) {
+      map.addSource(s, {type: 'geojson', data: EMPTY});
     }
+    const t = state.tiles;
+    map.addSource('library', {type: 'raster', tiles: t.tiles, tileSize: t.tileSize || 512, minzoom: t.minzoom,
+                              maxzoom: t.maxzoom, ...(t.bounds ? {bounds: t.bounds} : {})});
     const L = (spec) => map.addLayer(spec);
     L({id: 'revisit', type: 'fill', source: 'revisit', paint: {'fill-opacity': 0.55, 'fill-color': [
       'interpolate', ['linear'], ['coalesce', ['get', 'max_gap_h'], 48], 0, '#1a9850', 2, '#91cf60', 4, '#fee08b',
@@ -98,12 +106,12 @@ async function makeMap() {
               'circle-stroke-width': 1.6}});
     L({id: 'opportunities', type: 'line', source: 'opportunities', paint: {'line-width': 1,
       'line-color': ['match', ['get', 'sensor'], 'sar', '#80deea', '#ffcc80'], 'line-opacity': 0.45}});
-    // one fill layer with its outline (a separate line layer costs a second pass over every polygon)
-    L({id: 'footprints', type: 'fill', source: 'footprints', paint: {
+    L({id: 'footprints', type: 'raster', source: 'library', paint: {'raster-fade-duration': 0}});
+    L({id: 'alerted', type: 'fill', source: 'alerted', paint: {
       'fill-color': ['match', ['get', 'sec:classification'], ...Object.entries(COLOUR).flatMap(([k, v]) =>
         [k, v + '40']), '#99999940'],
       'fill-outline-color': ['match', ['get', 'sec:classification'], ...Object.entries(COLOUR).flat(), '#999']}});
-    L({id: 'footprint-points', type: 'circle', source: 'footprints', filter: ['==', ['geometry-type'], 'Point'],
+    L({id: 'alerted-points', type: 'circle', source: 'alerted', filter: ['==', ['geometry-type'], 'Point'],
       paint: {'circle-radius': 4, 'circle-opacity': 0.8,
               'circle-color': ['match', ['get', 'sec:classification'], ...Object.entries(COLOUR).flat(), '#999']}});
     L({id: 'vessels', type: 'circle', source: 'detections', filter: ['==', ['get', 'dark'], false],
@@ -118,19 +126,29 @@ async function makeMap() {
     L({id: 'highlight-points', type: 'circle', source: 'highlight', filter: ['==', ['geometry-type'], 'Point'],
       paint: {'circle-radius': 10, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#ffff00',
               'circle-stroke-width': 3}});
-    for (const id of ['footprints', 'footprint-points', 'vessels', 'dark-vessels', 'unseen-ais', 'opportunities',
-                      'revisit', 'aois', 'aoi-points']) {
-      map.on('click', id, (e) => select(e.features[0], e.lngLat, id));
+    const CLICKABLE = ['alerted', 'alerted-points', 'vessels', 'dark-vessels', 'unseen-ais', 'opportunities',
+                       'revisit', 'aois', 'aoi-points'];
+    for (const id of CLICKABLE) {
       map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
       map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
     }
+    // what a click shows: a vessel or an alerted item under the pointer; else the library's footprints there
+    // (asked of the search); else the area, heat-map cell or opportunity there
+    const ON_TOP = ['alerted', 'alerted-points', 'vessels', 'dark-vessels', 'unseen-ais'];
+    const shown = (id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none';
+    map.on('click', async (e) => {
+      const hits = map.queryRenderedFeatures(e.point, {layers: CLICKABLE.filter(shown)});
+      const top = hits.find((h) => ON_TOP.includes(h.layer.id));
+      if (top) { select(top, e.lngLat, top.layer.id); return; }
+      if (shown('footprints') && await pick(e.point, e.lngLat)) return;
+      if (hits.length) select(hits[0], e.lngLat, hits[0].layer.id);
+    });
     resolve(map);
   }));
 }
 
 // The offline basemap: vector tiles cut at set-up time (basemap.mjs), only those in view loaded. Added once the
-// view is known (fitted to the first catalog page): tiles of a provisional view would be loaded and drawn for
-// nothing, on the cores the first search needs.
+// view is known (fitted to the footprints): tiles of a provisional view would be loaded and drawn for nothing.
 function basemap() {
   const map = state.map;
   if (map.getSource('countries')) return;
@@ -146,11 +164,12 @@ function select(f, lngLat, layer) {
   const p = f.properties;
   let label = null;
   const rows = [];
-  if (layer.startsWith('footprint')) {
+  if (layer.startsWith('alerted') || layer === 'footprints') {
     const item = state.items.get(p._k);
     label = item.properties;
     rows.push(['item', `${item.collection}/${item.id}`], ['time', item.properties.datetime],
               ['platform', item.properties.platform], ['originator', item.properties['sec:originator']]);
+    if (p._more) rows.push(['here', `${p._more + 1} footprints; the newest shown`]);
   } else if (['vessels', 'dark-vessels', 'unseen-ais'].includes(layer)) {
     const finding = state.items.get(p._k);
     label = finding.properties;
@@ -189,15 +208,33 @@ function select(f, lngLat, layer) {
 // --- the layers' data -----------------------------------------------------------------------------------------
 function key(item) { return `${item.collection}/${item.id}`; }
 
-function drawFootprints() {
+function drawAlerted() {
   const feats = [];
-  for (const [k, it] of state.items) {
+  for (const [k, it] of state.alerted) {
     if (!it.geometry) continue;
     feats.push({type: 'Feature', geometry: it.geometry,
                 properties: {_k: k, 'sec:classification': it.properties['sec:classification']}});
   }
-  state.map.getSource('footprints').setData({type: 'FeatureCollection', features: feats});
+  state.map.getSource('alerted').setData({type: 'FeatureCollection', features: feats});
   counts();
+}
+
+// A click on the library's tiles: the footprints within PICK_PX of it, newest first, from the search; true
+// when there were some (their newest is shown).
+let picking = 0;
+async function pick(point, lngLat) {
+  const ticket = ++picking;
+  const a = state.map.unproject([point.x - PICK_PX, point.y + PICK_PX]);
+  const b = state.map.unproject([point.x + PICK_PX, point.y - PICK_PX]);
+  const page = await searchCatalog({bbox: [a.lng, a.lat, b.lng, b.lat], limit: 50,
+                                    fields: {include: FIELDS, exclude: ['links']},
+                                    sortby: [{field: 'properties.datetime', direction: 'desc'}]});
+  if (!page.features.length) return false;
+  if (ticket !== picking) return true;  // a later click won
+  const it = page.features[0];
+  keep(it);
+  select({properties: {_k: key(it), _more: page.features.length - 1}}, lngLat, 'footprints');
+  return true;
 }
 
 function drawDetections() {
@@ -212,23 +249,14 @@ function keep(item) {
   seen(item.properties);
 }
 
-// The first page is asked for while the map starts (`first`); the rest page by page, newest first.
 function searchCatalog(body) { return api('/search', {method: 'POST', body: JSON.stringify(body)}); }
-const CATALOG = {limit: PAGE, fields: {include: FIELDS, exclude: ['links']},
-                 sortby: [{field: 'properties.datetime', direction: 'desc'}]};
 
-async function loadCatalog(first) {
-  let body = CATALOG;
-  let n = 0;
-  for (let page = await first; ; page = await searchCatalog(body)) {
-    for (const f of page.features) keep(f);
-    if (n === 0) { fit(); basemap(); }  // the view first: the map then tiles it once, at the zoom it shows
-    n += page.features.length;
-    drawFootprints();
-    const next = (page.links || []).find((l) => l.rel === 'next');
-    if (!next || n >= MAX_FOOTPRINTS) { state.more = Boolean(next); break; }
-    body = next.merge ? {...body, ...next.body} : next.body;
-  }
+// The footprint tiles' description (TileJSON): asked for with the sign-in, it has the server build the user's
+// footprints while the map library loads; it says how many, where and the highest classification among them.
+function libraryTiles(t) {
+  state.tiles = t;
+  state.more = Boolean(t['aquila:more']);
+  if (t['aquila:highest_classification']) seen({'sec:classification': t['aquila:highest_classification']});
 }
 
 
@@ -350,8 +378,9 @@ function timeline(shown, t0, t1) {
 
 function fit() {  // the released footprints and findings, else the areas of interest
   let b = null;
-  if (state.items.size) {
+  if (state.items.size || (state.tiles && state.tiles.bounds)) {
     let w = 180, s = 90, e = -180, n = -90;
+    if (state.tiles && state.tiles.bounds) [w, s, e, n] = state.tiles.bounds;
     for (const it of state.items.values()) {
       const bb = it.bbox || bounds(it.geometry)?.flat();
       if (!bb) continue;
@@ -399,7 +428,8 @@ function addAlert(a, fresh) {
   if (p['aquila:vessels'] !== undefined) li.append(el('div', `${p['aquila:vessels']} vessels, ${p['aquila:dark_vessels']} dark`, 'dim'));
   li.addEventListener('click', () => flyTo(it));
   $('alerts').prepend(li);
-  if (it.collection === FINDINGS) loadFinding(it).catch(() => {}); else { keep(it); drawFootprints(); }
+  if (it.collection === FINDINGS) loadFinding(it).catch(() => {});
+  else { keep(it); state.alerted.set(key(it), it); drawAlerted(); }
   if (fresh) flash(it.geometry);
 }
 
@@ -452,7 +482,7 @@ async function replayAlerts() {
 
 // --- the panel ------------------------------------------------------------------------------------------------
 const LAYERS = [
-  ['footprints', 'Catalog footprints', ['footprints', 'footprint-points'], '#8e6fe0'],
+  ['footprints', 'Catalog footprints', ['footprints', 'alerted', 'alerted-points'], '#8e6fe0'],
   ['vessels', 'Vessels (AIS matched)', ['vessels'], '#4fc3f7'],
   ['dark', 'Dark vessels', ['dark-vessels'], '#ff1744'],
   ['unseen', 'AIS not seen', ['unseen-ais'], '#ffab00'],
@@ -464,7 +494,7 @@ const LAYERS = [
 function counts() {
   const det = [...state.detections.values()].flat();
   const n = {
-    footprints: [...state.items.values()].filter((i) => i.geometry).length,
+    footprints: state.tiles ? state.tiles['aquila:footprints'] : 0,  // what the tiles draw (alerts are among them)
     vessels: det.filter((f) => f.properties.dark === false).length,
     dark: det.filter((f) => f.properties.dark === true).length,
     unseen: det.filter((f) => f.properties.kind === 'ais-unseen').length,
@@ -509,9 +539,9 @@ function signOut(why) {
 async function start(token) {
   state.token = token;
   state.me = null;
-  // the first catalog page (the picture's longest wait) is asked for with the sign-in, not after it; it is
-  // read only once /me has accepted the token
-  const first = searchCatalog(CATALOG);
+  // the footprint tiles' description (the server builds the user's footprints for it: the picture's longest
+  // wait) is asked for with the sign-in, not after it; it is read only once /me has accepted the token
+  const first = api('/tiles/footprints.json');
   first.catch(() => {});  // awaited below; a failure is reported there
   try {
     state.me = await api('/me');
@@ -530,15 +560,24 @@ async function start(token) {
   $('signout').addEventListener('click', () => signOut());
   panel();
   status('loading the library...');
-  await first.catch(() => {});  // a failure is reported by loadCatalog below
+  try {
+    libraryTiles(await first);
+  } catch (e) {
+    status(`the library's footprints are unavailable: ${e.message}`);
+    throw e;
+  }
   state.map = await makeMap();
   window.cop.map = state.map;
+  fit();  // the view first: the map then loads its tiles once, at the zoom it shows
+  basemap();
   const t0 = performance.now();
   const alerts = streamAlerts();
-  await Promise.all([loadCatalog(first).finally(basemap), loadFindings(), loadSubscriptions(), replayAlerts()]);
+  await Promise.all([loadFindings(), loadSubscriptions(), replayAlerts()]);
   state.catalogMs = performance.now() - t0;
+  counts();
   document.body.dataset.catalog = 'ready';
-  status(`${state.counts.footprints} footprints${state.more ? ` (the newest ${MAX_FOOTPRINTS}; narrow with a subscription)` : ''} released to ${m.nation}`);
+  const newest = state.more ? ` (the newest ${state.tiles['aquila:max_footprints']}; narrow with a subscription)` : '';
+  status(`${state.counts.footprints} footprints${newest} released to ${m.nation}`);
   loadOutlook().then(() => { document.body.dataset.outlook = 'ready'; if (!state.items.size) fit(); },
                      (e) => { status(`outlook unavailable: ${e.message}`); document.body.dataset.outlook = 'failed'; });
   return alerts;

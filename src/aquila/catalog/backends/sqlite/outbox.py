@@ -64,6 +64,12 @@ class Outbox:
         return [Event(r[0], r[1], r[2], r[3], r[4], r[5], Label.from_properties(json.loads(r[6]), prefix=""))
                 for r in rows]
 
+    def head(self) -> int:
+        """The last committed event's `seq` (0 when none): the catalog's version — any write moves it."""
+        with self._lock:
+            row = self._db.execute("SELECT max(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
     def consumer(self, name: str) -> Consumer:
         if not name or len(name) > 100:
             raise InputError(f"{name[:40]!r}", field="consumer", expected="a name of 1-100 characters")
