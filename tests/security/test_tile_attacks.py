@@ -19,7 +19,7 @@ from aquila.catalog import validate_item
 from aquila.dissemination.tiles import FootprintTiles, render_tile
 from aquila.instance import Instance
 from aquila.security.labels import Classification
-from aquila.security.policy import User, decide
+from aquila.security.policy import Role, User, decide
 
 NATIONS = ["DEU", "EST", "USA", "FRA"]
 AUDIENCES = [["NATO"], ["DEU"], ["EST"], ["FVEY"], ["DEU", "POL"], ["EST", "FRA"]]
@@ -61,6 +61,16 @@ def _catalog(root: Path, rows: list[Any]) -> Instance:
     return inst
 
 
+class _Unchanging:
+    """A catalog version that never moves (each test builds its indexes once)."""
+
+    def head(self) -> int:
+        return 1
+
+    def since(self, seq: int, limit: int) -> list[Any]:
+        return []
+
+
 TILES = [(z, x, y) for z in (3, 5) for x in range(2 ** z) for y in range(2 ** z)
          if 14.0 <= (x + 1) / 2 ** z * 360 - 180 and x / 2 ** z * 360 - 180 <= 28.0 and 1 <= y <= 2 ** z // 3]
 
@@ -73,8 +83,8 @@ def test_tiles_of_a_catalog_with_hidden_footprints_equal_those_without(specs: li
     with tempfile.TemporaryDirectory() as tmp:
         full, bare = _catalog(Path(tmp) / "full", rows), _catalog(Path(tmp) / "bare", readable)
         try:
-            a = FootprintTiles(lambda: 1).index(full.library, user)
-            b = FootprintTiles(lambda: 1).index(bare.library, user)
+            a = FootprintTiles(_Unchanging()).index(full.library, user)
+            b = FootprintTiles(_Unchanging()).index(bare.library, user)
             assert (a.count, a.highest, a.bounds_deg, a.more, a.digest) == \
                 (b.count, b.highest, b.bounds_deg, b.more, b.digest) == \
                 (len(readable), max((r.label.classification for r in readable), default=None), a.bounds_deg,
@@ -94,8 +104,8 @@ def test_the_tiles_draw_the_footprints_and_the_test_above_can_fail() -> None:
         one = _catalog(Path(tmp) / "one", _rows([(label, 20.0, 56.0, "Polygon")]))
         two = _catalog(Path(tmp) / "two", _rows([(label, 20.0, 56.0, "Polygon"), (label, 22.0, 57.0, "Polygon")]))
         try:
-            a = FootprintTiles(lambda: 1).index(one.library, LOW)
-            b = FootprintTiles(lambda: 1).index(two.library, LOW)
+            a = FootprintTiles(_Unchanging()).index(one.library, LOW)
+            b = FootprintTiles(_Unchanging()).index(two.library, LOW)
             drawn = [render_tile(a, z, x, y) for z, x, y in TILES]
             assert any(png is not None for png, _ in drawn) and a.digest != b.digest
             assert drawn != [render_tile(b, z, x, y) for z, x, y in TILES]
@@ -168,3 +178,34 @@ def test_every_read_is_audited_under_the_reader(served: Any) -> None:
     assert ("read footprint tiles", "tiles/footprints") in objects
     assert ("read footprint tiles", "tiles/footprints/3/4/2") in objects
     assert any(e.action == "search" for e in mine)
+
+
+def _searches(srv: Any, subject: str) -> int:
+    return sum(e.action == "search" for e in srv.instance.audit.entries(after=0, limit=1_000_000)
+               if e.subject == subject)
+
+
+def test_a_change_the_user_could_never_read_costs_them_no_rebuild(served: Any) -> None:
+    """Any commit moves the catalog's version; were every one to rebuild the user's index (a full search,
+    ~0.3 s for 10,000 footprints), the time of their next request would say that something they may not read
+    was written. Changes to what they could never read leave the index as it was — counted here by the
+    searches audited under them, not by a clock — while a change they may see, or to a footprint they see,
+    rebuilds it."""
+    lib = served.instance.library
+    secret = {"sec:classification": "CTS", "sec:releasable_to": ["DEU"], "sec:caveats": [], "sec:originator": "DEU"}
+    open_ = {"sec:classification": "NU", "sec:releasable_to": ["NATO"], "sec:caveats": [], "sec:originator": "DEU"}
+    with served.client(LOW) as est:
+        assert est.get("/tiles/footprints.json").json()["aquila:footprints"] == 0
+        n = _searches(served, "est-low")
+        lib.ingest(_rows([(secret, 20.0, 56.0, "Polygon"), (secret, 21.0, 57.0, "Point")]))  # new and updated
+        doc = est.get("/tiles/footprints.json").json()
+        assert doc["aquila:footprints"] == 0 and _searches(served, "est-low") == n  # no rebuild
+        lib.ingest(_rows([(open_, 20.0, 56.0, "Polygon")]))  # DEU's NU instance of fp-000: EST's to see
+        doc = est.get("/tiles/footprints.json").json()
+        assert doc["aquila:footprints"] == 1 and _searches(served, "est-low") > n
+        assert est.get("/tiles/footprints/5/17/9.png").status_code == 200
+        n = _searches(served, "est-low")
+        lib.delete(User("DEU", Classification.NU, roles=frozenset({Role.PROVIDER}), subject="deu-feed"), "scenes",
+                   "fp-000")  # withdrawn (DEU's readable instance): gone at once
+        assert est.get("/tiles/footprints/5/17/9.png").status_code == 204
+        assert est.get("/tiles/footprints.json").json()["aquila:footprints"] == 0 and _searches(served, "est-low") > n

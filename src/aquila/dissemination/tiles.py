@@ -30,7 +30,7 @@ from aquila.catalog.gcpause import gc_paused
 from aquila.catalog.model import SearchQuery
 from aquila.limits import MAX_LIMIT
 from aquila.security.labels import Classification
-from aquila.security.policy import User
+from aquila.security.policy import User, decide
 
 __all__ = ["TILE_PX", "MAX_ZOOM", "MAX_FOOTPRINTS", "COLOURS", "FootprintIndex", "build_index", "render_tile",
            "FootprintTiles", "tile_bounds_deg"]
@@ -87,6 +87,9 @@ class FootprintIndex:
     bounds_deg: tuple[float, float, float, float] | None
     digest: str
     """A digest of what is drawn: the same footprints, the same digest."""
+    keys: frozenset[str] = frozenset()
+    """"collection/id" of every item drawn (to tell whether a catalog change concerns it)."""
+    collections: frozenset[str] = frozenset()
 
 
 def _rings(geometry: Any) -> list[list[Any]]:
@@ -101,6 +104,8 @@ def _rings(geometry: Any) -> list[list[Any]]:
 
 def build_index(features: list[dict[str, Any]], more: bool = False) -> FootprintIndex:
     """The index of `features` (STAC items, newest first as the search returns them: drawn last, on top)."""
+    keys = frozenset(f"{f.get('collection')}/{f.get('id')}" for f in features)
+    collections = frozenset(str(f.get("collection")) for f in features)
     rings: list[Any] = []
     levels: list[int] = []
     pts: list[Any] = []
@@ -157,7 +162,8 @@ def build_index(features: list[dict[str, Any]], more: bool = False) -> Footprint
         bounds = (max(float(every[:, 0].min()), -180.0), max(float(every[:, 1].min()), -_MAX_LAT),
                   min(float(every[:, 0].max()), 180.0), min(float(every[:, 1].max()), _MAX_LAT))
     return FootprintIndex(xy, starts, box, ring_levels, points, np.array(pt_levels, np.int8), count, more,
-                          Classification(highest) if highest >= 0 else None, bounds, h.hexdigest()[:16])
+                          Classification(highest) if highest >= 0 else None, bounds, h.hexdigest()[:16], keys,
+                          collections)
 
 
 def _offsets(lengths: np.ndarray) -> np.ndarray:
@@ -199,14 +205,33 @@ def render_tile(index: FootprintIndex, z: int, x: int, y: int, size_px: int = TI
     return out.getvalue(), len(rings) + len(pts)
 
 
+_CHANGES_READ = 10_000
+"""At most this many catalog changes are read to decide that a user's index still holds; more: it is rebuilt."""
+
+
+def concerns(user: User, index: FootprintIndex, event: Any) -> bool:
+    """Whether a catalog change may change what `user`'s index draws: it is about something the user may read
+    now (its label releases to them: a new, updated or relabelled-down item or collection) or about something
+    the index holds (an item drawn, or the collection of one: withdrawn, relabelled up). A change to what the
+    user could never read concerns no index of theirs — so it does not cost them a rebuild whose time would
+    tell them it happened."""
+    if event.kind.startswith("asset."):
+        return False  # assets do not move footprints
+    if event.item is not None:
+        return f"{event.collection}/{event.item}" in index.keys or bool(decide(user, event.label))
+    return event.collection in index.collections or bool(decide(user, event.label))
+
+
 class FootprintTiles:
-    """Per-user footprint indexes and rendered tiles, cached until the catalog changes.
+    """Per-user footprint indexes and rendered tiles, cached until the catalog changes in a way that concerns
+    them (`concerns`).
 
-    `version` reads the catalog's version (its outbox's last event). One build per user and version at a time:
-    the dozen tile requests of one page load wait for the first one's index instead of each searching."""
+    `events` is the catalog's outbox (`head()`: its version, the last event; `since(seq)`: what changed after).
+    One build per user at a time: the dozen tile requests of one page load wait for the first one's index
+    instead of each searching."""
 
-    def __init__(self, version: Any, max_users: int = 16, max_tile_bytes: int = 64 * 1024 * 1024) -> None:
-        self._version = version
+    def __init__(self, events: Any, max_users: int = 16, max_tile_bytes: int = 64 * 1024 * 1024) -> None:
+        self._events = events
         self._indexes: OrderedDict[User, tuple[int, FootprintIndex]] = OrderedDict()
         self._building: dict[User, threading.Lock] = {}
         self._tiles: OrderedDict[tuple[User, str, int, int, int], tuple[bytes | None, int]] = OrderedDict()
@@ -216,7 +241,7 @@ class FootprintTiles:
 
     def index(self, library: Any, user: User) -> FootprintIndex:
         """The footprints `user` may read now (the library's search as that user, newest first)."""
-        version = int(self._version())
+        version = int(self._events.head())
         with self._lock:
             hit = self._indexes.get(user)
             if hit is not None and hit[0] == version:
@@ -226,9 +251,12 @@ class FootprintTiles:
         with build:
             with self._lock:
                 hit = self._indexes.get(user)
-                if hit is not None and hit[0] == version:
-                    return hit[1]
-            index = _search_index(library, user)
+            if hit is not None and hit[0] == version:
+                return hit[1]
+            if hit is not None and self._still_holds(user, hit[1], hit[0], version):
+                index = hit[1]
+            else:
+                index = _search_index(library, user)
             with self._lock:
                 self._indexes[user] = (version, index)
                 self._indexes.move_to_end(user)
@@ -236,6 +264,12 @@ class FootprintTiles:
                     gone, _ = self._indexes.popitem(last=False)
                     self._building.pop(gone, None)
             return index
+
+    def _still_holds(self, user: User, index: FootprintIndex, seen: int, version: int) -> bool:
+        changes = self._events.since(seen, _CHANGES_READ)
+        if not changes or (changes[-1].seq < version and len(changes) == _CHANGES_READ):
+            return False  # too many to read: rebuild
+        return not any(concerns(user, index, e) for e in changes if e.seq <= version)
 
     def tile(self, library: Any, user: User, z: int, x: int, y: int) -> tuple[bytes | None, int, FootprintIndex]:
         """(PNG or None, footprints drawn, the index it was drawn from) of tile z/x/y for `user`."""
@@ -265,8 +299,9 @@ def _search_index(library: Any, user: User) -> FootprintIndex:
     with gc_paused():  # pages of decoded items hold no cycles (see aquila.catalog.gcpause)
         while True:
             page = library.search(user, q)
-            features += [{"geometry": f.get("geometry"), "properties": {
-                "sec:classification": f["properties"]["sec:classification"]}} for f in page.features]
+            features += [{"collection": f.get("collection"), "id": f.get("id"), "geometry": f.get("geometry"),
+                          "properties": {"sec:classification": f["properties"]["sec:classification"]}}
+                         for f in page.features]
             if page.next_offset is None:
                 break
             if len(features) >= MAX_FOOTPRINTS:

@@ -38,7 +38,7 @@ def footprint_tiles(request: Request) -> FootprintTiles:
         if tiles is None:
             events = state.instance.events()
             state.footprint_tiles_events = events
-            tiles = state.footprint_tiles = FootprintTiles(events.head)
+            tiles = state.footprint_tiles = FootprintTiles(events)
     return tiles
 
 
