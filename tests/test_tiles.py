@@ -82,9 +82,12 @@ def test_the_newest_footprint_is_drawn_on_top_and_points_are_discs() -> None:
     assert drawn == 3
 
 
-def test_a_footprint_across_the_antimeridian_is_drawn_on_both_sides() -> None:
-    index = build_index([_box(179.5, -17.0, 1.0, 0.5, "NU") | {"geometry": {"type": "Polygon", "coordinates": [[
-        [179.5, -17.0], [-179.5, -17.0], [-179.5, -16.5], [179.5, -16.5], [179.5, -17.0]]]}}])
+def test_a_footprint_across_the_antimeridian_is_drawn_on_both_sides_and_a_wide_one_as_it_is() -> None:
+    """A ring with an edge jumping over 180 deg crosses the antimeridian (Aquila's rule everywhere): it is drawn
+    on both sides of it; a ring 200 deg wide of short edges is a wide footprint, drawn across the middle."""
+    crossing = _box(0, 0, 0, 0, "NU") | {"geometry": {"type": "Polygon", "coordinates": [[
+        [179.5, -17.0], [-179.5, -17.0], [-179.5, -16.5], [179.5, -16.5], [179.5, -17.0]]]}}
+    index = build_index([crossing])
     z = 4
     east = _pixel(179.9, -16.75, z)
     west = _pixel(-179.9, -16.75, z)
@@ -92,8 +95,17 @@ def test_a_footprint_across_the_antimeridian_is_drawn_on_both_sides() -> None:
     for x, y, col, row in (east, west):
         png, _ = render_tile(index, z, x, y)
         assert _image(png).getpixel((int(col), int(row)))[3] > 0
+    assert render_tile(index, z, *_pixel(0.0, -16.75, z)[:2]) == (None, 0)  # not the long way round
     w, s, e, n = index.bounds_deg or (0, 0, 0, 0)
     assert -180 <= w <= e <= 180
+    band = [[lon, 10.0] for lon in range(-100, 101, 10)] + [[lon, 20.0] for lon in range(100, -101, -10)]
+    wide = build_index([_box(0, 0, 0, 0, "NU") | {"geometry": {"type": "Polygon", "coordinates": [band + [band[0]]]}}])
+    for lon in (-90.0, 0.0, 90.0):
+        x, y, col, row = _pixel(lon, 15.0, z)
+        png, _ = render_tile(wide, z, x, y)
+        assert _image(png).getpixel((int(col), int(row)))[3] > 0, lon
+    assert wide.bounds_deg == (-100.0, 10.0, 100.0, 20.0)
+    assert render_tile(wide, z, *_pixel(179.0, 15.0, z)[:2]) == (None, 0)
 
 
 def test_tile_bounds_agree_with_proj() -> None:

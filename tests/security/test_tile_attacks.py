@@ -6,6 +6,7 @@ them (no pixel, count, bound, marking or digest tells them); one user's cached t
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -209,3 +210,25 @@ def test_a_change_the_user_could_never_read_costs_them_no_rebuild(served: Any) -
                    "fp-000")  # withdrawn (DEU's readable instance): gone at once
         assert est.get("/tiles/footprints/5/17/9.png").status_code == 204
         assert est.get("/tiles/footprints.json").json()["aquila:footprints"] == 0 and _searches(served, "est-low") > n
+
+
+def test_asking_for_any_number_of_tiles_keeps_the_cache_bounded() -> None:
+    """Every valid token may ask for any of the 4^18 tiles: empty ones are not kept, and drawn ones count against
+    the byte bound with their overhead (a flood of distinct tiles cannot grow the server's memory)."""
+    label = {"sec:classification": "NU", "sec:releasable_to": ["NATO"], "sec:caveats": [], "sec:originator": "FRA"}
+    with tempfile.TemporaryDirectory() as tmp:
+        inst = _catalog(Path(tmp) / "i", _rows([(label, 20.0, 56.0, "Polygon")]))
+        try:
+            tiles = FootprintTiles(_Unchanging(), max_tile_bytes=40_000)
+            for k in range(2_000):  # distinct empty tiles
+                assert tiles.tile(inst.library, LOW, 18, k, 7)[0] is None
+            assert len(tiles._tiles) == 0
+            phi = math.radians(56.25)
+            mx, my = (20.5 + 180) / 360, (1 - math.log(math.tan(phi) + 1 / math.cos(phi)) / math.pi) / 2
+            for z in range(3, 15):  # the footprint's tile at each zoom: drawn, kept, within the bound
+                png, _, _ = tiles.tile(inst.library, LOW, z, int(mx * 2 ** z), int(my * 2 ** z))
+                assert png is not None, z
+                assert 0 < tiles._tile_bytes <= 40_000
+            assert 0 < len(tiles._tiles) < 12  # older ones were dropped
+        finally:
+            inst.close()

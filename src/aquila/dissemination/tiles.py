@@ -129,9 +129,11 @@ def build_index(features: list[dict[str, Any]], more: bool = False) -> Footprint
     lonlat = np.array([v[:2] for r in rings for v in r], np.float64).reshape(-1, 2)
     ring_of = np.repeat(np.arange(len(rings)), lengths)
     lon = lonlat[:, 0].copy()
-    if len(rings):  # a ring across the antimeridian (a span over 180 deg) is unwrapped east, and drawn again west
-        span = np.maximum.reduceat(lon, _offsets(lengths)[:-1]) - np.minimum.reduceat(lon, _offsets(lengths)[:-1])
-        wraps = span > 180.0
+    if len(rings):  # a ring with an edge jumping over 180 deg of longitude crosses the antimeridian (as
+        # everywhere in Aquila, docs/design.md "Antimeridian"; a wide ring of short edges is drawn as it is):
+        # unwrapped east, and drawn again west
+        jump = (np.abs(np.diff(lon)) > 180.0) & (ring_of[1:] == ring_of[:-1])
+        wraps = np.bincount(ring_of[1:][jump], minlength=len(rings)) > 0
         lon[wraps[ring_of] & (lon < 0)] += 360.0
     else:
         wraps = np.zeros(0, bool)
@@ -205,6 +207,8 @@ def render_tile(index: FootprintIndex, z: int, x: int, y: int, size_px: int = TI
     return out.getvalue(), len(rings) + len(pts)
 
 
+_ENTRY_BYTES = 512
+"""What a cached tile costs beyond its PNG (key, tuple, dict slot), counted against the cache's bound."""
 _CHANGES_READ = 10_000
 """At most this many catalog changes are read to decide that a user's index still holds; more: it is rebuilt."""
 
@@ -281,13 +285,15 @@ class FootprintTiles:
                 self._tiles.move_to_end(key)
                 return hit[0], hit[1], index
         png, drawn = render_tile(index, z, x, y)
+        if png is None:  # empty tiles are not kept: cheap to find again, and any number can be asked for
+            return png, drawn, index
         with self._lock:
             if key not in self._tiles:
                 self._tiles[key] = (png, drawn)
-                self._tile_bytes += len(png or b"")
+                self._tile_bytes += len(png) + _ENTRY_BYTES
                 while self._tile_bytes > self._max_tile_bytes and self._tiles:
                     _, (old, _) = self._tiles.popitem(last=False)
-                    self._tile_bytes -= len(old or b"")
+                    self._tile_bytes -= len(old or b"") + _ENTRY_BYTES
         return png, drawn, index
 
 
