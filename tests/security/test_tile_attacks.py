@@ -201,6 +201,15 @@ def test_a_change_the_user_could_never_read_costs_them_no_rebuild(served: Any) -
         lib.ingest(_rows([(secret, 20.0, 56.0, "Polygon"), (secret, 21.0, 57.0, "Point")]))  # new and updated
         doc = est.get("/tiles/footprints.json").json()
         assert doc["aquila:footprints"] == 0 and _searches(served, "est-low") == n  # no rebuild
+        # items whose own label EST could read, in a collection it may not read: no rebuild either
+        lib.operator_collection({"type": "Collection", "id": "vault", "description": "DEU's vault",
+                                 "sec:classification": "CTS", "sec:releasable_to": ["DEU"], "sec:originator": "DEU"})
+        est.get("/tiles/footprints.json")  # (the collection's creation: a change EST could not read either)
+        assert _searches(served, "est-low") == n
+        vaulted = _rows([(open_, 22.0, 57.0, "Polygon")])
+        lib.ingest([validate_item(r.doc | {"id": "in-vault", "collection": "vault"}) for r in vaulted])
+        assert est.get("/tiles/footprints.json").json()["aquila:footprints"] == 0
+        assert _searches(served, "est-low") == n
         lib.ingest(_rows([(open_, 20.0, 56.0, "Polygon")]))  # DEU's NU instance of fp-000: EST's to see
         doc = est.get("/tiles/footprints.json").json()
         assert doc["aquila:footprints"] == 1 and _searches(served, "est-low") > n
@@ -231,4 +240,38 @@ def test_asking_for_any_number_of_tiles_keeps_the_cache_bounded() -> None:
                 assert 0 < tiles._tile_bytes <= 40_000
             assert 0 < len(tiles._tiles) < 12  # older ones were dropped
         finally:
+            inst.close()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["put", "delete"]), st.integers(0, 7), label_st), min_size=1, max_size=12),
+       user_st)
+def test_an_index_kept_through_changes_equals_one_built_afresh(steps: list[Any], user: User) -> None:
+    """The kept index follows the catalog change by change (items read again one by one, or a whole new search
+    after a collection's change): after each change it equals an index built from scratch — nothing stale that
+    the user may no longer read, nothing missing that they now may."""
+    from aquila.dissemination.tiles import _search_index
+
+    deleter = {n: User(n, Classification.CTS, frozenset({"BALTIC"}), frozenset({Role.PROVIDER}), f"{n}-feed")
+               for n in NATIONS}
+    with tempfile.TemporaryDirectory() as tmp:
+        inst = _catalog(Path(tmp) / "i", [])
+        events = inst.events()
+        tiles = FootprintTiles(events)
+        try:
+            tiles.index(inst.library, user)
+            for op, k, label in steps:
+                row = _rows([(label, 14.0 + k, 55.0, "Polygon")] * (k + 1))[k]
+                if op == "put":
+                    inst.library.ingest([row])
+                else:
+                    try:
+                        inst.library.delete(deleter[label["sec:originator"]], "scenes", row.id)
+                    except Exception:  # nothing of that nation's there: a refusal changes nothing
+                        pass
+                kept, fresh = tiles.index(inst.library, user), _search_index(inst.library, user)
+                assert (kept.digest, kept.count, kept.keys) == (fresh.digest, fresh.count, fresh.keys)
+        finally:
+            tiles.close()
+            events.close()
             inst.close()

@@ -52,9 +52,10 @@ def create_app(instance: Instance, settings: Settings | None = None) -> FastAPI:
         app.state.outlook.start()
         yield
         app.state.dissemination.close()
-        events = getattr(app.state, "footprint_tiles_events", None)
-        if events is not None:
-            events.close()
+        tiles = getattr(app.state, "footprint_tiles", None)
+        if tiles is not None:
+            tiles.close()
+            app.state.footprint_tiles_events.close()
 
     app = FastAPI(title="Aquila shared library", version="0.1.0", docs_url=None, openapi_url=None,
                   description="STAC API with security labels enforced per user and every decision audited.",

@@ -20,14 +20,16 @@ import hashlib
 import io
 import math
 import threading
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from aquila.catalog.gcpause import gc_paused
 from aquila.catalog.model import SearchQuery
+from aquila.errors import Busy, QueryTooExpensive
 from aquila.limits import MAX_LIMIT
 from aquila.security.labels import Classification
 from aquila.security.policy import User, decide
@@ -89,7 +91,8 @@ class FootprintIndex:
     """A digest of what is drawn: the same footprints, the same digest."""
     keys: frozenset[str] = frozenset()
     """"collection/id" of every item drawn (to tell whether a catalog change concerns it)."""
-    collections: frozenset[str] = frozenset()
+    readable_collections: frozenset[str] = frozenset()
+    """Ids of the collections the user could read when it was built (an item is readable only in one)."""
 
 
 def _rings(geometry: Any) -> list[list[Any]]:
@@ -102,10 +105,10 @@ def _rings(geometry: Any) -> list[list[Any]]:
     return []
 
 
-def build_index(features: list[dict[str, Any]], more: bool = False) -> FootprintIndex:
+def build_index(features: list[dict[str, Any]], more: bool = False,
+                readable_collections: frozenset[str] = frozenset()) -> FootprintIndex:
     """The index of `features` (STAC items, newest first as the search returns them: drawn last, on top)."""
     keys = frozenset(f"{f.get('collection')}/{f.get('id')}" for f in features)
-    collections = frozenset(str(f.get("collection")) for f in features)
     rings: list[Any] = []
     levels: list[int] = []
     pts: list[Any] = []
@@ -165,7 +168,7 @@ def build_index(features: list[dict[str, Any]], more: bool = False) -> Footprint
                   min(float(every[:, 0].max()), 180.0), min(float(every[:, 1].max()), _MAX_LAT))
     return FootprintIndex(xy, starts, box, ring_levels, points, np.array(pt_levels, np.int8), count, more,
                           Classification(highest) if highest >= 0 else None, bounds, h.hexdigest()[:16], keys,
-                          collections)
+                          readable_collections | frozenset(k.split("/", 1)[0] for k in keys))
 
 
 def _offsets(lengths: np.ndarray) -> np.ndarray:
@@ -192,11 +195,14 @@ def render_tile(index: FootprintIndex, z: int, x: int, y: int, size_px: int = TI
     image = Image.new("RGBA", (size_px, size_px), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image, "RGBA")
     origin = np.array([x * size_px, y * size_px], np.float64)
+    lo, hi = -_CLIP_PAD_PX, size_px + _CLIP_PAD_PX
     for k in rings.tolist():
         a, e = index.starts[k], index.starts[k + 1]
-        flat = (index.xy[a:e] * scale - origin).ravel().tolist()
+        px = index.xy[a:e] * scale - origin
         r, g, bl = COLOURS[Classification(int(index.ring_level[k]))]
-        draw.polygon(flat, fill=(r, g, bl, _FILL_ALPHA), outline=(r, g, bl, 255))
+        parts = [px] if px.min() >= lo and px.max() <= hi else _clipped(px, lo, hi)
+        for part in parts:
+            draw.polygon(part.ravel().tolist(), fill=(r, g, bl, _FILL_ALPHA), outline=(r, g, bl, 255))
     for k in pts.tolist():
         cx, cy = index.points[k] * scale - origin
         colour = COLOURS[Classification(int(index.point_level[k]))]
@@ -207,10 +213,33 @@ def render_tile(index: FootprintIndex, z: int, x: int, y: int, size_px: int = TI
     return out.getvalue(), len(rings) + len(pts)
 
 
+_CLIP_PAD_PX = 4.0
+
+
+def _clipped(px: np.ndarray, lo: float, hi: float) -> list[np.ndarray]:
+    """The parts of ring `px` (pixels) inside the square lo..hi: a ring reaching far past the tile is drawn only
+    where it shows (else the drawing walks each edge over its whole length — seconds at high zoom); the cut
+    edges lie outside the tile, in the pad."""
+    import shapely
+
+    ring = shapely.Polygon(px)
+    if not ring.is_valid:
+        ring = shapely.make_valid(ring)
+    out = []
+    for g in shapely.get_parts(shapely.clip_by_rect(ring, lo, lo, hi, hi)):
+        if isinstance(g, shapely.Polygon) and not g.is_empty:
+            out.append(np.asarray(g.exterior.coords))
+    return out
+
+
 _ENTRY_BYTES = 512
 """What a cached tile costs beyond its PNG (key, tuple, dict slot), counted against the cache's bound."""
 _CHANGES_READ = 10_000
-"""At most this many catalog changes are read to decide that a user's index still holds; more: it is rebuilt."""
+"""Catalog changes judged per read of the outbox; while an index is built, more than this: it is rebuilt."""
+_PATCH_MOST = 1_000
+"""More items changed than this since an index was built: it is built again by one search."""
+_IDLE_S = 60.0
+"""The watcher stops after this long without a request (and starts again with the next)."""
 
 
 def concerns(user: User, index: FootprintIndex, event: Any) -> bool:
@@ -221,64 +250,155 @@ def concerns(user: User, index: FootprintIndex, event: Any) -> bool:
     tell them it happened."""
     if event.kind.startswith("asset."):
         return False  # assets do not move footprints
-    if event.item is not None:
-        return f"{event.collection}/{event.item}" in index.keys or bool(decide(user, event.label))
-    return event.collection in index.collections or bool(decide(user, event.label))
+    if event.item is not None:  # readable only in a collection the user may read (`decide_item`)
+        return f"{event.collection}/{event.item}" in index.keys or (
+            event.collection in index.readable_collections and bool(decide(user, event.label)))
+    return event.collection in index.readable_collections or bool(decide(user, event.label))
+
+
+Rights = tuple[str, Classification, frozenset[str]]
+
+
+def rights(user: User) -> Rights:
+    """What decides what a user may read (`security.policy.decide`): users alike in it share an index."""
+    return user.nation, user.clearance, user.caveats
+
+
+@dataclass
+class _Entry:
+    index: FootprintIndex
+    user: User
+    """A user of these rights: the one `concerns` judges changes for."""
+    features: dict[str, list[dict[str, Any]]]
+    """What the index was built from, by "collection/id" (an id may have instances of several labels)."""
+    pending: set[str] = field(default_factory=set)
+    """Items changed since (each read again through the search before the index is used)."""
+    full: bool = False
+    """A change only a whole new search can follow (a collection's, or too many items')."""
+
+    @property
+    def dirty(self) -> bool:
+        return self.full or bool(self.pending)
+
+    def mark(self, event: Any) -> None:
+        if event.item is None or self.index.more or len(self.pending) >= _PATCH_MOST:
+            self.full = True
+        else:
+            self.pending.add(f"{event.collection}/{event.item}")
 
 
 class FootprintTiles:
-    """Per-user footprint indexes and rendered tiles, cached until the catalog changes in a way that concerns
-    them (`concerns`).
+    """Footprint indexes per reader's rights and rendered tiles, kept until a catalog change concerns them.
 
-    `events` is the catalog's outbox (`head()`: its version, the last event; `since(seq)`: what changed after).
-    One build per user at a time: the dozen tile requests of one page load wait for the first one's index
-    instead of each searching."""
+    `events` is the catalog's outbox (`head()`, `since(seq, limit)`). A watcher thread judges each change as it
+    commits against every kept index (`concerns`) and marks those it concerns; a request only catches up with
+    what committed since the watcher's last look (~50 ms), so its time does not grow with the changes a user
+    could never read. One build per rights at a time (the dozen tile requests of a page load wait for the
+    first one's), at most `max_builds` at once for the whole server."""
 
-    def __init__(self, events: Any, max_users: int = 16, max_tile_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, events: Any, max_rights: int = 64, max_tile_bytes: int = 64 * 1024 * 1024,
+                 max_builds: int = 2, watch_interval_s: float = 0.05) -> None:
         self._events = events
-        self._indexes: OrderedDict[User, tuple[int, FootprintIndex]] = OrderedDict()
-        self._building: dict[User, threading.Lock] = {}
-        self._tiles: OrderedDict[tuple[User, str, int, int, int], tuple[bytes | None, int]] = OrderedDict()
+        self._entries: OrderedDict[Rights, _Entry] = OrderedDict()
+        self._building: dict[Rights, threading.Lock] = {}
+        self._tiles: OrderedDict[tuple[Rights, str, int, int, int], tuple[bytes | None, int]] = OrderedDict()
         self._tile_bytes = 0
-        self._max_users, self._max_tile_bytes = max_users, max_tile_bytes
+        self._max_rights, self._max_tile_bytes = max_rights, max_tile_bytes
+        self._builds = threading.BoundedSemaphore(max_builds)
         self._lock = threading.Lock()
+        self._judge = threading.Lock()
+        self._seen = int(events.head())
+        self._interval_s = watch_interval_s
+        self._watcher: threading.Thread | None = None
+        self._last_use = 0.0
+        self._closed = threading.Event()
 
-    def index(self, library: Any, user: User) -> FootprintIndex:
-        """The footprints `user` may read now (the library's search as that user, newest first)."""
-        version = int(self._events.head())
+    def close(self) -> None:
+        self._closed.set()
+
+    # --- the watcher ------------------------------------------------------------------------------------------
+    def _catch_up(self) -> None:
+        """Judge every change committed so far against the kept indexes."""
+        with self._judge:
+            head = int(self._events.head())
+            while self._seen < head:
+                batch = self._events.since(self._seen, _CHANGES_READ)
+                if not batch:
+                    break
+                with self._lock:
+                    entries = list(self._entries.values())
+                for e in batch:
+                    for entry in entries:
+                        if not entry.full and concerns(entry.user, entry.index, e):
+                            entry.mark(e)
+                self._seen = batch[-1].seq
+
+    def _watch(self) -> None:
+        while not self._closed.wait(self._interval_s):
+            if time.monotonic() - self._last_use > _IDLE_S:
+                break  # nobody looked at the map for a while: stop; the next request starts it again
+            try:
+                self._catch_up()
+            except Exception:  # the catalog closed under us (shutdown): requests catch up themselves
+                break
         with self._lock:
-            hit = self._indexes.get(user)
-            if hit is not None and hit[0] == version:
-                self._indexes.move_to_end(user)
-                return hit[1]
-            build = self._building.setdefault(user, threading.Lock())
+            self._watcher = None
+
+    def _use(self) -> None:
+        self._last_use = time.monotonic()
+        with self._lock:
+            if self._watcher is None and not self._closed.is_set():
+                self._watcher = threading.Thread(target=self._watch, name="footprint-tiles", daemon=True)
+                self._watcher.start()
+
+    # --- indexes and tiles ------------------------------------------------------------------------------------
+    def index(self, library: Any, user: User) -> FootprintIndex:
+        """The footprints `user` may read now (the library's search as a user of their rights, newest first)."""
+        self._use()
+        self._catch_up()
+        key = rights(user)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and not entry.dirty:
+                self._entries.move_to_end(key)
+                return entry.index
+            build = self._building.setdefault(key, threading.Lock())
         with build:
             with self._lock:
-                hit = self._indexes.get(user)
-            if hit is not None and hit[0] == version:
-                return hit[1]
-            if hit is not None and self._still_holds(user, hit[1], hit[0], version):
-                index = hit[1]
-            else:
-                index = _search_index(library, user)
+                entry = self._entries.get(key)
+            if entry is not None and not entry.dirty:
+                return entry.index
+            with self._builds:
+                with self._judge:  # what was judged so far is in `pending`; what comes later is judged below
+                    start = self._seen
+                    keys, patch = (entry.pending, not entry.full) if entry is not None else (set(), False)
+                if patch and entry is not None:  # a few items changed: read those again
+                    features = _patched(library, user, entry.features, keys)
+                    readable = entry.index.readable_collections
+                else:
+                    features, readable = _gather(library, user)
+                index = _indexed(features, readable)
+            fresh = _Entry(index, user, features)
             with self._lock:
-                self._indexes[user] = (version, index)
-                self._indexes.move_to_end(user)
-                while len(self._indexes) > self._max_users:
-                    gone, _ = self._indexes.popitem(last=False)
+                self._entries[key] = fresh
+                self._entries.move_to_end(key)
+                while len(self._entries) > self._max_rights:
+                    gone, _ = self._entries.popitem(last=False)
                     self._building.pop(gone, None)
+            # what committed while the search ran, and the watcher judged before this entry was there
+            with self._judge:
+                late = self._events.since(start, _CHANGES_READ) if self._seen > start else []
+                if len(late) == _CHANGES_READ:
+                    fresh.full = True
+                for e in late:
+                    if e.seq <= self._seen and not fresh.full and concerns(user, index, e):
+                        fresh.mark(e)
             return index
-
-    def _still_holds(self, user: User, index: FootprintIndex, seen: int, version: int) -> bool:
-        changes = self._events.since(seen, _CHANGES_READ)
-        if not changes or (changes[-1].seq < version and len(changes) == _CHANGES_READ):
-            return False  # too many to read: rebuild
-        return not any(concerns(user, index, e) for e in changes if e.seq <= version)
 
     def tile(self, library: Any, user: User, z: int, x: int, y: int) -> tuple[bytes | None, int, FootprintIndex]:
         """(PNG or None, footprints drawn, the index it was drawn from) of tile z/x/y for `user`."""
         index = self.index(library, user)
-        key = (user, index.digest, z, x, y)
+        key = (rights(user), index.digest, z, x, y)
         with self._lock:
             hit = self._tiles.get(key)
             if hit is not None:
@@ -297,21 +417,78 @@ class FootprintTiles:
         return png, drawn, index
 
 
-def _search_index(library: Any, user: User) -> FootprintIndex:
-    """Every footprint the library's search releases to `user`, newest first, up to MAX_FOOTPRINTS."""
-    features: list[dict[str, Any]] = []
-    q = SearchQuery(limit=MAX_LIMIT, sortby=[("properties.datetime", "desc")])
-    more = False
+_LABEL = ("sec:classification", "sec:originator", "sec:releasable_to", "sec:caveats")
+
+
+def _order(f: dict[str, Any]) -> tuple[str, str, str]:
+    p = f["properties"]
+    return str(p.get("datetime") or ""), f"{f.get('collection')}/{f.get('id')}", repr([p.get(k) for k in _LABEL])
+
+
+def _slim(f: dict[str, Any]) -> dict[str, Any]:
+    p = f["properties"]
+    return {"collection": f.get("collection"), "id": f.get("id"), "geometry": f.get("geometry"),
+            "properties": {"datetime": p.get("datetime"), **{k: p.get(k) for k in _LABEL}}}
+
+
+def _by_key(found: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for f in found:
+        out.setdefault(f"{f['collection']}/{f['id']}", []).append(f)
+    return out
+
+
+def _pages(library: Any, user: User, q: SearchQuery, most: int) -> tuple[list[dict[str, Any]], bool]:
+    """(up to `most` items the search releases to `user` for `q`, slimmed; whether there were more)."""
+    out: list[dict[str, Any]] = []
     with gc_paused():  # pages of decoded items hold no cycles (see aquila.catalog.gcpause)
         while True:
-            page = library.search(user, q)
-            features += [{"collection": f.get("collection"), "id": f.get("id"), "geometry": f.get("geometry"),
-                          "properties": {"sec:classification": f["properties"]["sec:classification"]}}
-                         for f in page.features]
+            try:
+                page = library.search(user, q)
+            except QueryTooExpensive as exc:  # the search's time budget: not the map user's to narrow
+                raise Busy("the library's footprints take too long to gather now: try again shortly") from exc
+            out += [_slim(f) for f in page.features]
             if page.next_offset is None:
-                break
-            if len(features) >= MAX_FOOTPRINTS:
-                more = True
-                break
+                return out, False
+            if len(out) >= most:
+                return out, True
             q.offset = page.next_offset
-        return build_index(features[:MAX_FOOTPRINTS], more)
+
+
+def _gather(library: Any, user: User) -> tuple[dict[str, list[dict[str, Any]]], frozenset[str]]:
+    """Every footprint the library's search releases to `user`, newest first, up to MAX_FOOTPRINTS (one more
+    marks that there were more); with the ids of the collections they may read (so that a new item in one,
+    still empty for them, is not missed)."""
+    readable = frozenset(str(c.get("id")) for c in library.store.collections(user))
+    found, more = _pages(library, user, SearchQuery(limit=MAX_LIMIT, sortby=[("properties.datetime", "desc")]),
+                         MAX_FOOTPRINTS)
+    found = found[:MAX_FOOTPRINTS + (1 if more else 0)]
+    return _by_key(found), readable
+
+
+def _patched(library: Any, user: User, features: dict[str, list[dict[str, Any]]], keys: set[str]
+             ) -> dict[str, list[dict[str, Any]]]:
+    """`features` with the items `keys` read again through the search as `user` (gone where it returns none)."""
+    out = {k: v for k, v in features.items() if k not in keys}
+    by_collection: dict[str, list[str]] = {}
+    for k in keys:
+        cid, iid = k.split("/", 1)
+        by_collection.setdefault(cid, []).append(iid)
+    for cid, ids in sorted(by_collection.items()):
+        found, _ = _pages(library, user, SearchQuery(collections=[cid], ids=sorted(ids), limit=MAX_LIMIT), 10 ** 9)
+        out.update(_by_key(found))
+    return out
+
+
+def _indexed(features: dict[str, list[dict[str, Any]]], readable: frozenset[str]) -> FootprintIndex:
+    """The index of `features`: newest first, ties by collection/id and label (a patched index equals a fresh
+    one)."""
+    ordered = sorted((f for group in features.values() for f in group), key=_order, reverse=True)
+    more = len(ordered) > MAX_FOOTPRINTS
+    return build_index(ordered[:MAX_FOOTPRINTS], more, readable)
+
+
+def _search_index(library: Any, user: User) -> FootprintIndex:
+    """A fresh index of what the library's search releases to `user`."""
+    features, readable = _gather(library, user)
+    return _indexed(features, readable)

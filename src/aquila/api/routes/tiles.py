@@ -1,8 +1,9 @@
-"""The library's footprints as map tiles (`aquila.dissemination.tiles`), for the operational picture and any web
-map: `GET /tiles/footprints.json` (TileJSON 3.0.0: the tile URL, the bounds, how many footprints and the highest
-classification among them) and `GET /tiles/footprints/{z}/{x}/{y}.png` (Web Mercator XYZ, 512 px; 204 where
-the user has none). Bearer token as everywhere: each user gets the footprints the library's search releases to
-them and nothing else, drawn. Each read is audited (the index behind them by the search's own entries)."""
+"""The library's footprints as map tiles (`aquila.dissemination.tiles`), for the operational picture and any web map:
+`GET /tiles/footprints.json` (TileJSON 3.0.0: the tile URL, the bounds, how many footprints and the highest
+classification among them) and `GET /tiles/footprints/{z}/{x}/{y}.png` (Web Mercator XYZ, 512 px; 204 where the user
+has none). Bearer token as everywhere: each user gets the footprints the library's search releases to them and
+nothing else, drawn. Each read and each refused tile path is audited (the index behind them by the search's own
+entries, under the reader it was built for: readers of the same rights share it)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ CONFORMANCE: list[str] = []
 router = APIRouter()
 _INDEX = re.compile(r"0|[1-9][0-9]{0,5}")  # one spelling per tile: no sign, no leading zeros
 _state_lock = threading.Lock()
-# the URL carries a digest of what the tile shows, so a browser may keep it; only that browser (private)
-_TILE_CACHE = "private, max-age=3600"
+# not kept by the browser: a tile of a high clearance would outlive the sign-out on disk (the server keeps them)
+_TILE_CACHE = "no-store"
 
 
 def footprint_tiles(request: Request) -> FootprintTiles:
@@ -69,6 +70,8 @@ def tilejson(request: Request, user: CurrentUser, library: Lib) -> JSONResponse:
 def tile(z: str, x: str, y: str, request: Request, user: CurrentUser, library: Lib) -> Response:
     if not all(_INDEX.fullmatch(v) for v in (z, x, y)) or int(z) > MAX_ZOOM or \
             max(int(x), int(y)) >= 2 ** int(z):
+        library.record(user, "read footprint tiles", f"tiles/footprints/{z[:20]}/{x[:20]}/{y[:20]}", False,
+                       "not a tile of the pyramid")
         return error_response(404, "NotFound", "not found", expected=f"a tile z/x/y with z 0..{MAX_ZOOM} and "
                               "x, y below 2^z, written without leading zeros")
     zi, xi, yi = int(z), int(x), int(y)
