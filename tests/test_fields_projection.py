@@ -31,3 +31,11 @@ def test_projection_leaves_the_item_alone_and_keeps_is_right(item: dict, spec: d
     for name in NAMES:
         if not keeps(parsed, name):
             assert name not in out, (name, spec)
+
+
+def test_an_include_under_an_excluded_member_keeps_it() -> None:
+    """Found by the property above in a CI run: `include: properties.a`, `exclude: properties` keeps `properties.a`
+    (the more specific path wins), so `properties` must not be reported as dropped."""
+    parsed = parse_fields({"include": ["properties.a"], "exclude": ["properties"]})
+    out = apply_fields({"type": "Feature", "id": "x", "links": None, "properties": {"a": 0}}, parsed)
+    assert out["properties"] == {"a": 0} and keeps(parsed, "properties")

@@ -167,7 +167,8 @@ def keeps(fields: tuple[list[str], list[str], bool] | None, name: str) -> bool:
     if fields is None:
         return True
     inc, exc, include_given = fields
-    if name in exc and name not in inc and name not in ("id", "type"):
+    under = any(i == name or i.startswith(name + ".") for i in inc)  # a more specific include wins
+    if name in exc and not under and name not in ("id", "type"):
         return False
     if inc:
         return name in ("type", "stac_version", "id", "links") or any(i == name or i.startswith(name + ".")
