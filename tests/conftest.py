@@ -16,6 +16,22 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EPOCH = datetime(2026, 3, 19, tzinfo=UTC)
 
 
+WEB_MERCATOR_HALF_M = 20037508.342789244
+"""EPSG:3857's half circumference, metres."""
+
+
+def tile_pixel(lon: float, lat: float, z: int, tile_px: int = 512) -> tuple[int, int, float, float]:
+    """(tile x, tile y, column, row): the XYZ tile holding lon/lat at zoom z and its pixel there — Web Mercator by
+    PROJ (rasterio.warp), not by the code under test."""
+    from rasterio.warp import transform
+
+    xs, ys = transform("EPSG:4326", "EPSG:3857", [lon], [lat])
+    half = WEB_MERCATOR_HALF_M
+    px = (xs[0] + half) / (2 * half) * 2 ** z * tile_px
+    py = (half - ys[0]) / (2 * half) * 2 ** z * tile_px
+    return int(px // tile_px), int(py // tile_px), px % tile_px, py % tile_px
+
+
 def shared_path(*parts: str) -> Path:
     p = SHARED_DATA.joinpath(*parts)
     if not p.exists():

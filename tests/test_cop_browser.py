@@ -21,7 +21,7 @@ from aquila.catalog import validate_item
 from aquila.security.labels import Classification, Label
 from aquila.security.policy import User
 from browser import chromium_page
-from conftest import LiveServer
+from conftest import LiveServer, tile_pixel
 
 ARTIFACTS = Path(os.environ.get("AQUILA_TEST_ARTIFACTS", Path(__file__).parents[1] / ".artifacts"))
 DEU = User("DEU", Classification.NS, subject="deu-watch")
@@ -104,18 +104,6 @@ def _features(doc: Any) -> set[str]:
     return out
 
 
-def _tile_pixel(lon: float, lat: float, z: int) -> tuple[int, int, int, int]:
-    """(x, y, column, row): the 512 px XYZ tile holding lon/lat and its pixel there — Web Mercator by rasterio
-    (PROJ), not by the code under test."""
-    from rasterio.warp import transform
-
-    xs, ys = transform("EPSG:4326", "EPSG:3857", [lon], [lat])
-    half = 20037508.342789244
-    px = (xs[0] + half) / (2 * half) * 2 ** z * 512
-    py = (half - ys[0]) / (2 * half) * 2 ** z * 512
-    return int(px // 512), int(py // 512), int(px % 512), int(py % 512)
-
-
 def _loaded_tiles(responses: list[Any], srv: LiveServer) -> dict[tuple[int, int, int], Any]:
     """The footprint tiles the page loaded, as images: (z, x, y) -> RGBA image (None: an empty tile)."""
     from PIL import Image
@@ -170,11 +158,11 @@ def test_each_nation_sees_exactly_what_is_released_to_it(cop: LiveServer, who: s
         colours = {k: tuple(int(v[i:i + 2], 16) for i in (1, 3, 5)) for k, v in tiles["aquila:colours"].items()}
         checked = 0
         for iid, cls, *_, lon, lat in ITEMS:
-            x, y, col, row = _tile_pixel(lon + 0.5, lat + 0.25, z)
+            x, y, col, row = tile_pixel(lon + 0.5, lat + 0.25, z)
             if (z, x, y) not in loaded:
                 continue
             img = loaded[(z, x, y)]
-            pixel = img.getpixel((col, row)) if img is not None else (0, 0, 0, 0)
+            pixel = img.getpixel((int(col), int(row))) if img is not None else (0, 0, 0, 0)
             if f"cop-test/{iid}" in mine:
                 assert pixel[3] > 0 and pixel[:3] == colours[cls], (iid, pixel)
             else:

@@ -11,21 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aquila.dissemination.tiles import COLOURS, TILE_PX, build_index, render_tile, tile_bounds_deg
+from aquila.dissemination.tiles import COLOURS, build_index, render_tile, tile_bounds_deg
 from aquila.security.labels import Classification
 from aquila.security.policy import Role, User
-
-HALF = 20037508.342789244  # EPSG:3857's half circumference, metres
-
-
-def _pixel(lon: float, lat: float, z: int) -> tuple[int, int, float, float]:
-    """(tile x, tile y, column, row) of lon/lat at zoom z, by PROJ (rasterio.warp)."""
-    from rasterio.warp import transform
-
-    xs, ys = transform("EPSG:4326", "EPSG:3857", [lon], [lat])
-    px = (xs[0] + HALF) / (2 * HALF) * 2 ** z * TILE_PX
-    py = (HALF - ys[0]) / (2 * HALF) * 2 ** z * TILE_PX
-    return int(px // TILE_PX), int(py // TILE_PX), px % TILE_PX, py % TILE_PX
+from conftest import WEB_MERCATOR_HALF_M as HALF
+from conftest import tile_pixel
 
 
 def _box(lon: float, lat: float, w: float, h: float, cls: str, when: str = "2026-12-01T00:00:00Z") -> dict[str, Any]:
@@ -45,8 +35,8 @@ def test_a_footprint_is_drawn_where_proj_puts_it_in_its_colour() -> None:
     z = 6
     lon, lat, w, h = 18.2, 57.1, 0.9, 0.4
     index = build_index([_box(lon, lat, w, h, "NS")])
-    x0, y0, c0, r0 = _pixel(lon, lat + h, z)  # north-west corner
-    x1, y1, c1, r1 = _pixel(lon + w, lat, z)  # south-east corner
+    x0, y0, c0, r0 = tile_pixel(lon, lat + h, z)  # north-west corner
+    x1, y1, c1, r1 = tile_pixel(lon + w, lat, z)  # south-east corner
     assert (x0, y0) == (x1, y1), "the test box should lie in one tile"
     png, drawn = render_tile(index, z, x0, y0)
     img = np.asarray(_image(png))
@@ -69,15 +59,15 @@ def test_the_newest_footprint_is_drawn_on_top_and_points_are_discs() -> None:
     point = {"geometry": {"type": "Point", "coordinates": [10.9, 50.1]}, "properties": {"sec:classification": "NR"}}
     index = build_index([new, point, old])  # newest first, as the search returns them
     assert index.count == 3 and index.highest == Classification.CTS
-    x, y, col, row = _pixel(10.45, 50.45, 6)
+    x, y, col, row = tile_pixel(10.45, 50.45, 6)
     png, drawn = render_tile(index, 6, x, y)
     img = _image(png)
     top = img.getpixel((int(col), int(row)))
     # where they overlap the newest's fill shows (CTS, orange), not the older one's (NU, green)
     assert top[:3] == COLOURS[Classification.CTS] and 0 < top[3] < 255
-    ox, oy, oc, orow = _pixel(10.1, 50.9, 6)  # the old one alone
+    ox, oy, oc, orow = tile_pixel(10.1, 50.9, 6)  # the old one alone
     assert (ox, oy) == (x, y) and img.getpixel((int(oc), int(orow)))[:3] == COLOURS[Classification.NU]
-    px, py, pc, pr = _pixel(10.9, 50.1, 6)
+    px, py, pc, pr = tile_pixel(10.9, 50.1, 6)
     assert (px, py) == (x, y) and img.getpixel((int(pc), int(pr)))[:3] == COLOURS[Classification.NR]
     assert drawn == 3
 
@@ -89,23 +79,23 @@ def test_a_footprint_across_the_antimeridian_is_drawn_on_both_sides_and_a_wide_o
         [179.5, -17.0], [-179.5, -17.0], [-179.5, -16.5], [179.5, -16.5], [179.5, -17.0]]]}}
     index = build_index([crossing])
     z = 4
-    east = _pixel(179.9, -16.75, z)
-    west = _pixel(-179.9, -16.75, z)
+    east = tile_pixel(179.9, -16.75, z)
+    west = tile_pixel(-179.9, -16.75, z)
     assert east[0] == 2 ** z - 1 and west[0] == 0
     for x, y, col, row in (east, west):
         png, _ = render_tile(index, z, x, y)
         assert _image(png).getpixel((int(col), int(row)))[3] > 0
-    assert render_tile(index, z, *_pixel(0.0, -16.75, z)[:2]) == (None, 0)  # not the long way round
+    assert render_tile(index, z, *tile_pixel(0.0, -16.75, z)[:2]) == (None, 0)  # not the long way round
     w, s, e, n = index.bounds_deg or (0, 0, 0, 0)
     assert -180 <= w <= e <= 180
     band = [[lon, 10.0] for lon in range(-100, 101, 10)] + [[lon, 20.0] for lon in range(100, -101, -10)]
     wide = build_index([_box(0, 0, 0, 0, "NU") | {"geometry": {"type": "Polygon", "coordinates": [band + [band[0]]]}}])
     for lon in (-90.0, 0.0, 90.0):
-        x, y, col, row = _pixel(lon, 15.0, z)
+        x, y, col, row = tile_pixel(lon, 15.0, z)
         png, _ = render_tile(wide, z, x, y)
         assert _image(png).getpixel((int(col), int(row)))[3] > 0, lon
     assert wide.bounds_deg == (-100.0, 10.0, 100.0, 20.0)
-    assert render_tile(wide, z, *_pixel(179.0, 15.0, z)[:2]) == (None, 0)
+    assert render_tile(wide, z, *tile_pixel(179.0, 15.0, z)[:2]) == (None, 0)
 
 
 def test_tile_bounds_agree_with_proj() -> None:
@@ -154,7 +144,7 @@ def test_the_tilejson_and_the_tiles_follow_the_catalog(live: Any) -> None:
         assert doc["tilejson"] == "3.0.0" and doc["aquila:footprints"] == 1
         assert doc["bounds"] == [20.0, 55.0, 21.0, 55.5] and doc["aquila:highest_classification"] == "NR"
         assert doc["tiles"][0].startswith(f"{live.url}/tiles/footprints/{{z}}/{{x}}/{{y}}.png?v=")
-        x, y, col, row = _pixel(20.5, 55.25, 8)
+        x, y, col, row = tile_pixel(20.5, 55.25, 8)
         r = deu.get(f"/tiles/footprints/8/{x}/{y}.png")
         assert r.status_code == 200 and r.headers["content-type"] == "image/png"
         assert _image(r.content).getpixel((int(col), int(row)))[:3] == COLOURS[Classification.NR]

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aquila.catalog import validate_item
-from aquila.dissemination.tiles import FootprintTiles, render_tile
+from aquila.dissemination.footprint_cache import FootprintTiles
+from aquila.dissemination.tiles import render_tile
 from aquila.instance import Instance
 from aquila.security.labels import Classification
 from aquila.security.policy import Role, User, decide
@@ -250,7 +251,7 @@ def test_an_index_kept_through_changes_equals_one_built_afresh(steps: list[Any],
     """The kept index follows the catalog change by change (items read again one by one, or a whole new search
     after a collection's change): after each change it equals an index built from scratch — nothing stale that
     the user may no longer read, nothing missing that they now may."""
-    from aquila.dissemination.tiles import _search_index
+    from aquila.dissemination.footprint_cache import fresh_index
 
     deleter = {n: User(n, Classification.CTS, frozenset({"BALTIC"}), frozenset({Role.PROVIDER}), f"{n}-feed")
                for n in NATIONS}
@@ -269,7 +270,7 @@ def test_an_index_kept_through_changes_equals_one_built_afresh(steps: list[Any],
                         inst.library.delete(deleter[label["sec:originator"]], "scenes", row.id)
                     except Exception:  # nothing of that nation's there: a refusal changes nothing
                         pass
-                kept, fresh = tiles.index(inst.library, user), _search_index(inst.library, user)
+                kept, fresh = tiles.index(inst.library, user), fresh_index(inst.library, user)
                 assert (kept.digest, kept.count, kept.keys) == (fresh.digest, fresh.count, fresh.keys)
         finally:
             tiles.close()

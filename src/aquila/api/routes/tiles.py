@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse, Response
 from aquila.api.deps import CurrentUser, Lib
 from aquila.api.errors import error_response
 from aquila.api.links import Links
-from aquila.dissemination.tiles import COLOURS, MAX_FOOTPRINTS, MAX_ZOOM, TILE_PX, FootprintTiles
+from aquila.dissemination.footprint_cache import FootprintTiles
+from aquila.dissemination.tiles import COLOURS, MAX_FOOTPRINTS, MAX_ZOOM, TILE_PX
 from aquila.security.policy import User
 
 __all__ = ["router", "CONFORMANCE", "footprint_tiles"]
